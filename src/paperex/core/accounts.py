@@ -1,0 +1,65 @@
+"""Accounts (UIDs with wallets) and their API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paperex.core.numbers import to_units
+
+# Bybit's permission groups and the permissions in each (``/v5/user/query-api``).
+PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
+    "ContractTrade": ("Order", "Position"),
+    "Spot": ("SpotTrade",),
+    "Wallet": ("AccountTransfer", "SubMemberTransfer"),
+    "Options": ("OptionsTrade",),
+    "Derivatives": ("DerivativesTrade",),
+    "CopyTrading": (),
+    "BlockTrade": (),
+    "Exchange": ("ExchangeHistory",),
+    "NFT": (),
+}
+
+# An API key created without explicit permissions gets every trading, position and wallet permission.
+FULL_PERMISSIONS: dict[str, list[str]] = {g: list(p) for g, p in PERMISSION_GROUPS.items()}
+
+# Default fee rates (non-VIP): derivatives taker 0.055 %, maker 0.02 %; spot 0.1 % / 0.1 %.
+DEFAULT_FEE_RATES: dict[str, tuple[int, int]] = {
+    "linear": (to_units("0.00055"), to_units("0.0002")),
+    "inverse": (to_units("0.00055"), to_units("0.0002")),
+    "spot": (to_units("0.001"), to_units("0.001")),
+    "option": (to_units("0.0003"), to_units("0.0003")),
+}
+
+
+@dataclass(slots=True)
+class ApiKey:
+    id: int
+    api_key: str
+    uid: int
+    secret: str | None  # HMAC keys
+    rsa_public_key: str | None  # self-generated RSA keys (PEM)
+    read_only: bool
+    permissions: dict[str, list[str]]
+    ips: list[str]
+    note: str
+    created_at: int
+
+    def allows(self, group: str, permission: str) -> bool:
+        return permission in self.permissions.get(group, ())
+
+    def ip_allowed(self, ip: str) -> bool:
+        return not self.ips or "*" in self.ips or ip in self.ips
+
+
+@dataclass(slots=True)
+class Account:
+    uid: int
+    created_at: int
+    updated_at: int
+    balances: dict[str, int] = field(default_factory=dict)  # coin -> units of 1e-8
+    margin_mode: str = "REGULAR_MARGIN"
+    unified_margin_status: int = 5
+    fee_rates: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_FEE_RATES))
+
+    def balance(self, coin: str) -> int:
+        return self.balances.get(coin, 0)

@@ -1,0 +1,136 @@
+"""The exchange state machine: ``Exchange.apply(command, ts) -> events``.
+
+Pure and deterministic: no sockets, files, threads, wall clock or unseeded randomness. Time is an
+argument. A rejected command raises ``ApiError`` and leaves the state untouched (validate, then mutate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from decimal import Decimal
+
+import msgspec
+
+from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
+from paperex.core.commands import Command, CreateAccount, CreateApiKey, Deposit
+from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event
+from paperex.core.instruments import Coin, Instrument, MarketSpec
+from paperex.errors import ApiError, Code
+
+FIRST_UID = 100_000_001
+
+
+class Exchange:
+    def __init__(self, market: MarketSpec) -> None:
+        self.market = market
+        self.instruments: dict[tuple[str, str], Instrument] = {i.key: i for i in market.instruments}
+        self.coins: dict[str, Coin] = {c.coin: c for c in market.coins}
+        self.accounts: dict[int, Account] = {}
+        self.api_keys: dict[str, ApiKey] = {}
+        self.next_uid = FIRST_UID
+        self.next_key_id = 1
+        self.last_ts = 0
+        self.applied = 0  # number of accepted commands
+        self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
+            CreateAccount: self._create_account,  # type: ignore[dict-item]
+            CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
+            Deposit: self._deposit,  # type: ignore[dict-item]
+        }
+
+    # -- the one entry point -------------------------------------------------------------------
+    def apply(self, command: Command, ts: int) -> list[Event]:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
+        events = handler(command, ts)
+        self.last_ts = max(self.last_ts, ts)
+        self.applied += 1
+        return events
+
+    # -- reads ---------------------------------------------------------------------------------
+    def account(self, uid: int) -> Account:
+        acc = self.accounts.get(uid)
+        if acc is None:
+            raise ApiError(Code.ILLEGAL_USER_ID, f"uid {uid} does not exist")
+        return acc
+
+    def instrument(self, category: str, symbol: str) -> Instrument | None:
+        return self.instruments.get((category, symbol))
+
+    def coin_usd_price(self, coin: str) -> Decimal:
+        c = self.coins.get(coin)
+        return c.usd_price if c else Decimal(0)
+
+    def digest(self) -> str:
+        """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
+        state = {
+            "next_uid": self.next_uid,
+            "next_key_id": self.next_key_id,
+            "accounts": [
+                [a.uid, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
+                 a.unified_margin_status, sorted(a.fee_rates.items())]
+                for a in sorted(self.accounts.values(), key=lambda a: a.uid)
+            ],
+            "api_keys": [
+                [k.id, k.api_key, k.uid, k.secret, k.rsa_public_key, k.read_only, sorted(k.permissions.items()),
+                 k.ips, k.note, k.created_at]
+                for k in sorted(self.api_keys.values(), key=lambda k: k.api_key)
+            ],
+        }
+        return hashlib.sha256(msgspec.msgpack.encode(state)).hexdigest()
+
+    # -- command handlers ----------------------------------------------------------------------
+    def _check_coin(self, coin: str) -> None:
+        if coin not in self.coins:
+            raise ApiError(Code.INVALID_COIN, coin)
+
+    def _create_account(self, cmd: CreateAccount, ts: int) -> list[Event]:
+        uid = self.next_uid if cmd.uid is None else cmd.uid
+        if uid <= 0 or uid in self.accounts:
+            raise ApiError(Code.ILLEGAL_USER_ID, f"uid {uid} is taken" if uid > 0 else f"uid {uid}")
+        for coin, amount in cmd.balances.items():
+            self._check_coin(coin)
+            if amount < 0:
+                raise ApiError(Code.PARAM_ERROR, f"negative balance for {coin}")
+        account = Account(uid=uid, created_at=ts, updated_at=ts)
+        self.accounts[uid] = account
+        self.next_uid = max(self.next_uid, uid + 1)
+        events: list[Event] = [AccountCreated(uid=uid)]
+        for coin, amount in sorted(cmd.balances.items()):
+            if amount:
+                account.balances[coin] = amount
+                events.append(BalanceChanged(uid=uid, coin=coin, change=amount, balance=amount,
+                                             reason="deposit"))
+        return events
+
+    def _create_api_key(self, cmd: CreateApiKey, ts: int) -> list[Event]:
+        self.account(cmd.uid)
+        if cmd.api_key in self.api_keys:
+            raise ApiError(Code.PARAM_ERROR, "apiKey already exists")
+        if (cmd.secret is None) == (cmd.rsa_public_key is None):
+            raise ApiError(Code.PARAM_ERROR, "a key needs exactly one of secret and rsaPublicKey")
+        permissions = FULL_PERMISSIONS if not cmd.permissions else cmd.permissions
+        for group, perms in permissions.items():
+            known = PERMISSION_GROUPS.get(group)
+            if known is None or any(p not in known for p in perms):
+                raise ApiError(Code.PARAM_ERROR, f"unknown permission in {group}")
+        full = {g: list(permissions.get(g, [])) for g in PERMISSION_GROUPS}
+        self.api_keys[cmd.api_key] = ApiKey(
+            id=self.next_key_id, api_key=cmd.api_key, uid=cmd.uid, secret=cmd.secret, rsa_public_key=cmd.rsa_public_key,
+            read_only=cmd.read_only, permissions=full, ips=list(cmd.ips) or ["*"], note=cmd.note,
+            created_at=ts,
+        )
+        self.next_key_id += 1
+        return [ApiKeyCreated(uid=cmd.uid, api_key=cmd.api_key)]
+
+    def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:
+        account = self.account(cmd.uid)
+        self._check_coin(cmd.coin)
+        if cmd.amount <= 0:
+            raise ApiError(Code.PARAM_ERROR, "amount must be positive")
+        balance = account.balance(cmd.coin) + cmd.amount
+        account.balances[cmd.coin] = balance
+        account.updated_at = ts
+        return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,
+                               reason="deposit")]
