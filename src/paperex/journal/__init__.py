@@ -1,0 +1,1 @@
+"""The command journal: append before acknowledging, replay on start."""

@@ -1,0 +1,81 @@
+"""Group commit: many commands share one durable write, so acknowledging after the disk stays fast.
+
+Commands queue up while the previous batch is being written; each batch is one SQLite transaction
+(one fsync) run in a worker thread. ``append`` returns once the batch holding the record is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+log = logging.getLogger("paperex.journal")
+
+
+class BatchStore(Protocol):
+    def append_batch(self, rows: list[tuple[int, int, bytes]]) -> None: ...
+
+
+class GroupCommitWriter:
+    def __init__(self, store: BatchStore) -> None:
+        self._store = store
+        self._rows: list[tuple[int, int, bytes]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._inflight: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="journal-writer")
+
+    def append(self, seq: int, ts: int, body: bytes) -> asyncio.Future[None]:
+        """Queue a record (synchronously, so journal order = call order); await the result."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failed is not None:
+            fut.set_exception(self.failed)
+            return fut
+        self._rows.append((seq, ts, body))
+        self._waiters.append(fut)
+        self._wake.set()
+        return fut
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._rows:
+                continue
+            rows, waiters = self._rows, self._waiters
+            self._rows, self._waiters, self._inflight = [], [], waiters
+            try:
+                await asyncio.to_thread(self._store.append_batch, rows)
+            except Exception as exc:  # the disk failed: state is ahead of the journal, stop accepting
+                log.critical("journal write failed; refusing further commands: %s", exc)
+                self.failed = exc
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(exc)
+                continue
+            self.batches += 1
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is durable."""
+        pending = [f for f in (*self._inflight, *self._waiters) if not f.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

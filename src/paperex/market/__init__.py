@@ -1,0 +1,1 @@
+"""Market simulation: the exchange clock (and, later, price feeds and the market maker)."""
