@@ -1,0 +1,3 @@
+from paperex.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Admin operations (accounts, keys, deposits; later scenarios) for the CLI and ``/admin/v1``."""

@@ -1,0 +1,136 @@
+"""``/admin/v1``: the scenario API. Loopback clients only (and ``X-Admin-Token`` when configured).
+
+Replies use the V5 envelope so the same client code can read them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
+from paperex.errors import ApiError, Code, HttpError, message
+from paperex.gateway import serializers
+from paperex.gateway.envelope import error_response, http_failure_response, ok_response
+
+ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
+ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token", str)
+
+AdminHandler = Callable[[web.Request, AdminService], Awaitable[Any]]
+
+
+def is_loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(Code.PARAM_ERROR, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(Code.PARAM_ERROR, "the body must be a JSON object")
+    return data
+
+
+def _uid(value: Any) -> int:
+    try:
+        uid = int(str(value))
+    except ValueError:
+        raise ApiError(Code.ILLEGAL_USER_ID, f"uid {value!r}") from None
+    return uid
+
+
+def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        service = request.app[ADMIN]
+        now_ms = service.sequencer.now_ms()
+        if not is_loopback(request.remote):
+            return http_failure_response(HttpError.FORBIDDEN)
+        token = request.app[ADMIN_TOKEN]
+        if token and not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), token):
+            return http_failure_response(HttpError.UNAUTHORIZED)
+        try:
+            result = await handler(request, service)
+        except ApiError as err:
+            return error_response(err.code, err.msg, now_ms)
+        except Exception:
+            request.app.logger.exception("admin error")
+            return error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms)
+        return ok_response(result, now_ms)
+
+    return wrapped
+
+
+async def create_account(request: web.Request, service: AdminService) -> dict[str, Any]:
+    body = await _json_body(request)
+    uid = await service.create_account(parse_balances(body.get("balances")))
+    return {"uid": str(uid)}
+
+
+async def create_api_key(request: web.Request, service: AdminService) -> dict[str, Any]:
+    body = await _json_body(request)
+    read_only = body.get("readOnly", 0)
+    if read_only not in (0, 1, True, False):
+        raise ApiError(Code.PARAM_ERROR, "readOnly must be 0 or 1")
+    ips = body.get("ips") or ["*"]
+    if not isinstance(ips, list) or not all(isinstance(ip, str) for ip in ips):
+        raise ApiError(Code.PARAM_ERROR, "ips must be a list of strings")
+    rsa = body.get("rsaPublicKey") or None
+    if rsa is not None and not isinstance(rsa, str):
+        raise ApiError(Code.PARAM_ERROR, "rsaPublicKey must be a PEM string")
+    note = body.get("note", "")
+    key = await service.create_api_key(
+        _uid(body.get("uid")), read_only=bool(read_only), permissions=parse_permissions(body.get("permissions")),
+        ips=ips, rsa_public_key=rsa, note=note if isinstance(note, str) else "",
+    )
+    result: dict[str, Any] = {"uid": str(key.uid), "apiKey": key.api_key}
+    if key.api_secret is not None:
+        result["apiSecret"] = key.api_secret
+    return result
+
+
+async def deposit(request: web.Request, service: AdminService) -> dict[str, Any]:
+    body = await _json_body(request)
+    coin = body.get("coin")
+    if not isinstance(coin, str) or not coin:
+        raise ApiError(Code.PARAM_ERROR, "coin is required")
+    amount = parse_amount(body.get("amount"), "amount")
+    await service.deposit(_uid(body.get("uid")), coin.upper(), amount)
+    account = service.sequencer.core.account(_uid(body.get("uid")))
+    return {"uid": str(account.uid), "coin": coin.upper(), "balance": serializers.format_units(
+        account.balance(coin.upper()))}
+
+
+async def get_account(request: web.Request, service: AdminService) -> dict[str, Any]:
+    core = service.sequencer.core
+    account = core.account(_uid(request.match_info["uid"]))
+    wallet = serializers.wallet_balance(core, account, [])
+    return {
+        "uid": str(account.uid),
+        "createdTime": str(account.created_at),
+        "marginMode": account.margin_mode,
+        "unifiedMarginStatus": account.unified_margin_status,
+        "balances": {c: serializers.format_units(u) for c, u in sorted(account.balances.items())},
+        "wallet": wallet["list"][0],
+        "positions": [],
+        "apiKeys": [k.api_key for k in core.api_keys.values() if k.uid == account.uid],
+    }
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_post("/admin/v1/accounts", admin_route(create_account))
+    app.router.add_post("/admin/v1/api-keys", admin_route(create_api_key))
+    app.router.add_post("/admin/v1/deposit", admin_route(deposit))
+    app.router.add_get("/admin/v1/accounts/{uid}", admin_route(get_account))

@@ -1,0 +1,113 @@
+"""Admin operations, shared by the HTTP admin API and the CLI. Each is a command through the sequencer.
+
+Randomness (API keys and secrets) is drawn here, at the edge, and travels inside the command, so the
+core stays deterministic and a replay recreates the very same keys.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from paperex.core.accounts import PERMISSION_GROUPS
+from paperex.core.commands import CreateAccount, CreateApiKey, Deposit
+from paperex.core.events import AccountCreated
+from paperex.core.numbers import to_units
+from paperex.errors import ApiError, Code
+from paperex.gateway.auth import load_rsa_public_key
+from paperex.sequencer import Sequencer
+
+_ALPHABET = string.ascii_letters + string.digits
+DEMO_NOTE = "paperex demo"
+
+
+def random_token(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def parse_amount(value: Any, what: str) -> int:
+    try:
+        units = to_units(str(value))
+    except ValueError:
+        raise ApiError(Code.PARAM_ERROR, f"{what} must be a decimal with at most 8 decimals") from None
+    return units
+
+
+def parse_balances(balances: Any) -> dict[str, int]:
+    if balances is None:
+        return {}
+    if not isinstance(balances, dict):
+        raise ApiError(Code.PARAM_ERROR, "balances must be an object of coin -> amount")
+    out = {}
+    for coin, amount in balances.items():
+        units = parse_amount(amount, f"balance of {coin}")
+        if units < 0:
+            raise ApiError(Code.PARAM_ERROR, f"balance of {coin} must not be negative")
+        out[str(coin).upper()] = units
+    return out
+
+
+def parse_permissions(permissions: Any) -> dict[str, list[str]]:
+    if permissions is None:
+        return {}
+    if not isinstance(permissions, dict) or not all(
+        isinstance(g, str) and isinstance(p, list) and all(isinstance(x, str) for x in p)
+        for g, p in permissions.items()
+    ):
+        raise ApiError(Code.PARAM_ERROR, "permissions must be an object of group -> list of permissions")
+    for group, perms in permissions.items():
+        known = PERMISSION_GROUPS.get(group)
+        if known is None:
+            raise ApiError(Code.PARAM_ERROR, f"unknown permission group {group}")
+        unknown = [p for p in perms if p not in known]
+        if unknown:
+            raise ApiError(Code.PARAM_ERROR, f"unknown permission {unknown[0]} in {group}")
+    return permissions
+
+
+@dataclass(frozen=True)
+class NewKey:
+    uid: int
+    api_key: str
+    api_secret: str | None
+
+
+class AdminService:
+    def __init__(self, sequencer: Sequencer) -> None:
+        self.sequencer = sequencer
+
+    async def create_account(self, balances: dict[str, int]) -> int:
+        events = await self.sequencer.submit(CreateAccount(balances=balances))
+        return next(e.uid for e in events if isinstance(e, AccountCreated))
+
+    async def create_api_key(self, uid: int, *, read_only: bool = False,
+                             permissions: dict[str, list[str]] | None = None, ips: list[str] | None = None,
+                             rsa_public_key: str | None = None, note: str = "") -> NewKey:
+        if rsa_public_key is not None and load_rsa_public_key(rsa_public_key) is None:
+            raise ApiError(Code.PARAM_ERROR, "rsaPublicKey is not a PEM RSA public key")
+        api_key = random_token(18)
+        secret = None if rsa_public_key else random_token(36)
+        await self.sequencer.submit(CreateApiKey(
+            uid=uid, api_key=api_key, secret=secret, rsa_public_key=rsa_public_key, read_only=read_only,
+            permissions=permissions or {}, ips=ips or ["*"], note=note,
+        ))
+        return NewKey(uid=uid, api_key=api_key, api_secret=secret)
+
+    async def deposit(self, uid: int, coin: str, amount: int) -> None:
+        await self.sequencer.submit(Deposit(uid=uid, coin=coin, amount=amount))
+
+    def demo_key(self) -> NewKey | None:
+        for key in self.sequencer.core.api_keys.values():
+            if key.note == DEMO_NOTE:
+                return NewKey(uid=key.uid, api_key=key.api_key, api_secret=key.secret)
+        return None
+
+    async def ensure_demo(self, usdt: str = "100000") -> NewKey:
+        """The demo account and its full-permission key: created on first start, found afterwards."""
+        existing = self.demo_key()
+        if existing is not None:
+            return existing
+        uid = await self.create_account({"USDT": to_units(usdt)})
+        return await self.create_api_key(uid, note=DEMO_NOTE)

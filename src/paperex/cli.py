@@ -1,0 +1,158 @@
+"""``paperex`` command line: serve, account create, key create, deposit.
+
+``account``/``key``/``deposit`` talk to a running server's admin API (``--url``); with no server
+running they apply the command directly to ``--data-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from paperex.errors import ApiError
+
+
+def _balances(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        coin, _, amount = item.partition("=")
+        if not coin or not amount:
+            raise SystemExit(f"--balance takes COIN=AMOUNT, got {item!r}")
+        out[coin.upper()] = amount
+    return out
+
+
+def _admin_http(url: str, token: str | None, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """POST to a running server's admin API; None when no server answers at ``url``."""
+    req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("X-Admin-Token", token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            reply = json.loads(resp.read())
+    except urllib.error.URLError as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            raise SystemExit(f"admin API refused: HTTP {exc.code} {exc.read().decode(errors='replace')}") from None
+        return None
+    if reply.get("retCode") != 0:
+        raise SystemExit(f"error {reply.get('retCode')}: {reply.get('retMsg')}")
+    return reply["result"]
+
+
+async def _offline(data_dir: Path, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    from paperex.admin import api
+    from paperex.server import Node
+
+    node = Node(data_dir)
+    node.start()
+    handlers = {"/admin/v1/accounts": api.create_account, "/admin/v1/api-keys": api.create_api_key,
+                "/admin/v1/deposit": api.deposit}
+
+    class _Req:  # the admin handlers only read the JSON body
+        async def read(self) -> bytes:
+            return json.dumps(body).encode()
+
+    try:
+        return await handlers[path](_Req(), node.admin)  # type: ignore[arg-type]
+    except ApiError as err:
+        raise SystemExit(f"error {err.code}: {err.msg}") from None
+    finally:
+        await node.close()
+
+
+def admin_call(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    result = _admin_http(args.url, args.admin_token, path, body)
+    if result is None:
+        result = asyncio.run(_offline(Path(args.data_dir), path, body))
+    return result
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from paperex.server import ServeOptions, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
+                           admin_token=args.admin_token)
+    asyncio.run(serve(options))
+
+
+def cmd_account_create(args: argparse.Namespace) -> None:
+    result = admin_call(args, "/admin/v1/accounts", {"balances": _balances(args.balance or [])})
+    print(result["uid"])
+
+
+def cmd_key_create(args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"uid": args.uid, "readOnly": 1 if args.read_only else 0, "ips": args.ip or ["*"]}
+    if args.permissions:
+        body["permissions"] = json.loads(args.permissions)
+    if args.rsa_public_key:
+        body["rsaPublicKey"] = Path(args.rsa_public_key).read_text()
+    result = admin_call(args, "/admin/v1/api-keys", body)
+    print(f"apiKey: {result['apiKey']}")
+    if "apiSecret" in result:
+        print(f"apiSecret: {result['apiSecret']}")
+
+
+def cmd_deposit(args: argparse.Namespace) -> None:
+    result = admin_call(args, "/admin/v1/deposit", {"uid": args.uid, "coin": args.coin, "amount": args.amount})
+    print(f"{result['coin']} balance: {result['balance']}")
+
+
+def _client_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default="http://127.0.0.1:8080", help="a running server (admin API)")
+    p.add_argument("--admin-token", default=None)
+    p.add_argument("--data-dir", default="./paperex-data", help="used when no server is running")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="paperex", description="A local exchange that speaks the Bybit V5 API.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the exchange")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--data-dir", default="./paperex-data")
+    s.add_argument("--no-demo", action="store_true", help="do not create the demo account and key")
+    s.add_argument("--admin-token", default=None, help="require X-Admin-Token on /admin/v1")
+    s.set_defaults(func=cmd_serve)
+
+    acc = sub.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)
+    ac = acc.add_parser("create", help="create an account; prints its uid")
+    ac.add_argument("--balance", action="append", metavar="COIN=AMOUNT")
+    _client_options(ac)
+    ac.set_defaults(func=cmd_account_create)
+
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
+    kc = key.add_parser("create", help="create an API key; prints apiKey and apiSecret")
+    kc.add_argument("--uid", required=True)
+    kc.add_argument("--read-only", action="store_true")
+    kc.add_argument("--ip", action="append", help="bind the key to this IP (repeatable)")
+    kc.add_argument("--rsa-public-key", metavar="FILE", help="a self-generated RSA key (PEM public key)")
+    kc.add_argument("--permissions", metavar="JSON", help='e.g. {"ContractTrade": ["Order"]}')
+    _client_options(kc)
+    kc.set_defaults(func=cmd_key_create)
+
+    dep = sub.add_parser("deposit", help="credit a coin to an account")
+    dep.add_argument("--uid", required=True)
+    dep.add_argument("--coin", required=True)
+    dep.add_argument("--amount", required=True)
+    _client_options(dep)
+    dep.set_defaults(func=cmd_deposit)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,134 @@
+"""V5 request authentication: HMAC-SHA256 (hex) and RSA-SHA256 (base64) signatures, the recv window,
+IP binding and key permissions.
+
+The signature is checked against the bytes as received (raw query string or raw body), and for GET
+also against the unquoted query, because clients sign before their HTTP library re-quotes the URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from paperex.core.accounts import Account, ApiKey
+from paperex.core.engine import Exchange
+from paperex.errors import ApiError, Code, HttpError
+from paperex.gateway.envelope import HttpFailure
+
+DEFAULT_RECV_WINDOW = 5000
+FUTURE_TOLERANCE_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key: ApiKey
+    account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """What an endpoint needs: write access (not read-only), and/or one permission of a group."""
+
+    write: bool = False
+    group: str | None = None
+    any_of: tuple[str, ...] = ()
+
+    def check(self, key: ApiKey) -> None:
+        if self.write and key.read_only:
+            raise ApiError(Code.PERMISSION_DENIED, "the api key is read-only")
+        if self.group is not None and not any(key.allows(self.group, p) for p in self.any_of):
+            raise ApiError(Code.PERMISSION_DENIED, f"the api key lacks {self.group} permission")
+
+
+READ = Permission()
+
+_rsa_cache: dict[str, rsa.RSAPublicKey | None] = {}
+
+
+def load_rsa_public_key(pem: str) -> rsa.RSAPublicKey | None:
+    if pem not in _rsa_cache:
+        try:
+            key: Any = serialization.load_pem_public_key(pem.encode())
+        except (ValueError, TypeError):
+            key = None
+        _rsa_cache[pem] = key if isinstance(key, rsa.RSAPublicKey) else None
+    return _rsa_cache[pem]
+
+
+def signature_matches(key: ApiKey, payload: bytes, signature: str) -> bool:
+    if key.secret is not None:
+        expected = hmac.new(key.secret.encode(), payload, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature.lower())
+    public = load_rsa_public_key(key.rsa_public_key or "")
+    if public is None:
+        return False
+    try:
+        public.verify(base64.b64decode(signature, validate=True), payload, padding.PKCS1v15(),
+                      hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def sign_payload_candidates(method: str, raw_query: str, raw_body: bytes) -> list[bytes]:
+    if method == "POST":
+        return [raw_body]
+    candidates = [raw_query.encode()]
+    unquoted = unquote(raw_query)
+    if unquoted != raw_query:
+        candidates.append(unquoted.encode())
+    return candidates
+
+
+def authenticate(
+    core: Exchange,
+    headers: Any,
+    method: str,
+    raw_query: str,
+    raw_body: bytes,
+    client_ip: str,
+    now_ms: int,
+) -> Principal:
+    api_key = headers.get("X-BAPI-API-KEY")
+    timestamp = headers.get("X-BAPI-TIMESTAMP")
+    signature = headers.get("X-BAPI-SIGN")
+    if not api_key or not timestamp or not signature:
+        raise HttpFailure(HttpError.UNAUTHORIZED)
+    recv_text = headers.get("X-BAPI-RECV-WINDOW")
+    recv_window = DEFAULT_RECV_WINDOW
+    if recv_text is not None:
+        if not (recv_text.isascii() and recv_text.isdigit()) or len(recv_text) > 12 or int(recv_text) <= 0:
+            raise ApiError(Code.PARAM_ERROR, "invalid X-BAPI-RECV-WINDOW")
+        recv_window = int(recv_text)
+
+    key = core.api_keys.get(api_key)
+    if key is None:
+        raise ApiError(Code.INVALID_API_KEY)
+
+    ts = int(timestamp) if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16 else None
+    if ts is None or not (now_ms - recv_window <= ts < now_ms + FUTURE_TOLERANCE_MS):
+        raise ApiError(
+            Code.TIMESTAMP_OUT_OF_WINDOW,
+            f"req_timestamp[{timestamp}],server_timestamp[{now_ms}],recv_window[{recv_window}]",
+        )
+
+    prefix = f"{timestamp}{api_key}{recv_text or ''}".encode()
+    payloads = sign_payload_candidates(method, raw_query, raw_body)
+    if not any(signature_matches(key, prefix + p, signature) for p in payloads):
+        raise ApiError(Code.BAD_SIGNATURE)
+
+    if not key.ip_allowed(client_ip):
+        raise ApiError(Code.IP_MISMATCH)
+    account = core.accounts.get(key.uid)
+    if account is None:
+        raise ApiError(Code.USER_AUTH_FAILED)
+    return Principal(key=key, account=account)

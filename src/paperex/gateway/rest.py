@@ -1,0 +1,88 @@
+"""The REST transport: Bybit's HTTP rules around the endpoint table.
+
+Order of checks, as Bybit answers them: method not literally GET/POST -> HTTP 400; unknown path ->
+HTTP 404 (known path, other method -> 10017); GET with a body -> HTTP 403; authentication (HTTP 401,
+10003, 10002, 10004, 10010); permissions (10005); parameters (10001); then the handler. No exception
+reaches the client as HTTP 500: anything unexpected is logged and answered with 10016.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from aiohttp import web
+
+from paperex.errors import ApiError, Code, HttpError, message
+from paperex.gateway.auth import authenticate
+from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
+from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
+from paperex.gateway.params import Params, param_error
+from paperex.sequencer import Sequencer
+
+log = logging.getLogger("paperex.rest")
+
+MAX_BODY = 1 << 20
+
+SEQUENCER: web.AppKey[Sequencer] = web.AppKey("sequencer", Sequencer)
+
+
+def parse_query(raw_query: str) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for k, v in parse_qsl(raw_query, keep_blank_values=True):
+        data.setdefault(k, v)
+    return data
+
+
+def parse_body(raw_body: bytes) -> dict[str, Any]:
+    if not raw_body.strip():
+        return {}
+    try:
+        data = orjson.loads(raw_body)
+    except orjson.JSONDecodeError:
+        raise param_error("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise param_error("the body must be a JSON object")
+    return data
+
+
+async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.StreamResponse:
+    sequencer = request.app[SEQUENCER]
+    now_ns = sequencer.clock.now_ns()
+    now_ms = max(now_ns // 1_000_000, sequencer.core.last_ts)
+    method = request.method
+    try:
+        if method not in ("GET", "POST"):
+            raise HttpFailure(HttpError.BAD_METHOD)
+        path = request.path
+        endpoint = table.find(method, path)
+        if endpoint is None:
+            if path in table.paths:
+                raise ApiError(Code.ROUTE_NOT_FOUND, f"{method} is not served on {path}")
+            raise HttpFailure(HttpError.NOT_FOUND)
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise param_error("the body is too large")
+        raw_body = await request.read() if request.can_read_body else b""
+        if method == "GET" and raw_body:
+            raise HttpFailure(HttpError.FORBIDDEN)
+        raw_query = request.rel_url.raw_query_string
+        principal = None
+        if endpoint.auth:
+            principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
+                                     request.remote or "", now_ms)
+            endpoint.permission.check(principal.key)
+        params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
+        call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
+        result = await endpoint.handler(call)
+    except HttpFailure as failure:
+        return http_failure_response(failure.status)
+    except ApiError as err:
+        return error_response(err.code, err.msg, now_ms)
+    except Exception:
+        log.exception("unexpected error on %s %s", method, request.path)
+        return error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms)
+    if isinstance(result, Reply):
+        return ok_response(result.result, now_ms, result.ext, result.msg)
+    return ok_response(result, now_ms)

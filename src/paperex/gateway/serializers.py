@@ -1,0 +1,165 @@
+"""Core objects -> V5 JSON. The only place where Bybit's response field names are written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from paperex.core.accounts import Account, ApiKey
+from paperex.core.engine import Exchange
+from paperex.core.instruments import Coin, Instrument, RiskTier
+from paperex.core.numbers import MONEY_DP, format_decimal, format_units, from_units, to_units
+
+UNBOUND_KEY_LIFETIME_DAYS = 90
+_DAY_MS = 86_400_000
+
+
+def _usd(value: Decimal) -> str:
+    """USD amounts are reported with up to 8 decimals."""
+    return format_units(to_units(value.quantize(Decimal(1).scaleb(-MONEY_DP), rounding=ROUND_DOWN)))
+
+
+def _rate(value: Decimal) -> str:
+    return format_decimal(value.quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize()) if value else "0"
+
+
+def instrument(i: Instrument) -> dict[str, Any]:
+    out = dict(i.attrs)
+    out["symbol"] = i.symbol
+    out["status"] = i.status
+    return out
+
+
+def risk_tier(symbol: str, tier: RiskTier) -> dict[str, Any]:
+    return {
+        "id": tier.id,
+        "symbol": symbol,
+        "riskLimitValue": format_decimal(tier.risk_limit_value),
+        "maintenanceMargin": format_decimal(tier.maintenance_margin_rate),
+        "initialMargin": format_decimal(tier.initial_margin_rate),
+        "isLowestRisk": 1 if tier.is_lowest_risk else 0,
+        "maxLeverage": format_decimal(tier.max_leverage),
+        "mmDeduction": tier.mm_deduction,
+    }
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def api_key_info(key: ApiKey, account: Account, now_ms: int) -> dict[str, Any]:
+    unbound = not key.ips or "*" in key.ips
+    expires = key.created_at + UNBOUND_KEY_LIFETIME_DAYS * _DAY_MS
+    return {
+        "id": str(key.id),
+        "note": key.note,
+        "apiKey": key.api_key,
+        "readOnly": 1 if key.read_only else 0,
+        "secret": "",
+        "permissions": {group: list(perms) for group, perms in key.permissions.items()},
+        "ips": list(key.ips) or ["*"],
+        "type": 1,
+        "deadlineDay": max(0, (expires - now_ms) // _DAY_MS) if unbound else -1,
+        "expiredAt": _iso(expires) if unbound else "",
+        "createdAt": _iso(key.created_at),
+        "unified": 0,
+        "uta": 1 if account.unified_margin_status >= 3 else 0,
+        "userID": account.uid,
+        "inviterID": 0,
+        "vipLevel": "No VIP",
+        "mktMakerLevel": "0",
+        "affiliateID": 0,
+        "rsaPublicKey": key.rsa_public_key or "",
+        "isMaster": True,
+        "parentUid": "0",
+        "kycLevel": "LEVEL_DEFAULT",
+        "kycRegion": "",
+    }
+
+
+def account_info(account: Account) -> dict[str, Any]:
+    return {
+        "unifiedMarginStatus": account.unified_margin_status,
+        "marginMode": account.margin_mode,
+        "isMasterTrader": False,
+        "spotHedgingStatus": "OFF",
+        "updatedTime": str(account.updated_at),
+        "dcpStatus": "OFF",
+        "timeWindow": 10,
+        "smpGroup": 0,
+    }
+
+
+def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[str, Any]:
+    """``/v5/account/wallet-balance`` for a unified account. Positions and orders add IM/MM/UPL later."""
+    wanted = coins or sorted(c for c, units in account.balances.items() if units)
+    rows = []
+    total_equity = total_wallet = Decimal(0)
+    for coin in wanted:
+        units = account.balance(coin)
+        wallet = from_units(units)
+        spec = core.coins.get(coin)
+        price = spec.usd_price if spec else Decimal(0)
+        ratio = spec.collateral_ratio if spec else Decimal(0)
+        usd_value = wallet * price
+        total_equity += usd_value
+        total_wallet += usd_value * ratio
+        rows.append({
+            "coin": coin,
+            "equity": format_units(units),
+            "usdValue": _usd(usd_value),
+            "walletBalance": format_units(units),
+            "free": "",
+            "locked": "0",
+            "spotHedgingQty": "0",
+            "borrowAmount": "0",
+            "availableToWithdraw": "",
+            "accruedInterest": "0",
+            "totalOrderIM": "0",
+            "totalPositionIM": "0",
+            "totalPositionMM": "0",
+            "unrealisedPnl": "0",
+            "cumRealisedPnl": "0",
+            "bonus": "0",
+            "collateralSwitch": True,
+            "marginCollateral": True,
+            "availableToBorrow": "",
+            "spotBorrow": "0",
+        })
+    margin_balance = total_wallet  # + perpetual UPL once positions exist
+    initial_margin = maintenance_margin = Decimal(0)
+    return {
+        "list": [{
+            "accountType": "UNIFIED",
+            "accountIMRate": _rate(initial_margin / margin_balance) if margin_balance else "0",
+            "accountMMRate": _rate(maintenance_margin / margin_balance) if margin_balance else "0",
+            "accountIMRateByMp": _rate(initial_margin / margin_balance) if margin_balance else "0",
+            "accountMMRateByMp": _rate(maintenance_margin / margin_balance) if margin_balance else "0",
+            "totalEquity": _usd(total_equity),
+            "totalWalletBalance": _usd(total_wallet),
+            "totalMarginBalance": _usd(margin_balance),
+            "totalAvailableBalance": _usd(margin_balance - initial_margin),
+            "totalPerpUPL": "0",
+            "totalInitialMargin": _usd(initial_margin),
+            "totalInitialMarginByMp": _usd(initial_margin),
+            "totalMaintenanceMargin": _usd(maintenance_margin),
+            "totalMaintenanceMarginByMp": _usd(maintenance_margin),
+            "accountLTV": "0",
+            "coin": rows,
+        }]
+    }
+
+
+def fee_rate_rows(account: Account, category: str, instruments: list[Instrument],
+                  base_coin: str | None) -> list[dict[str, Any]]:
+    taker, maker = account.fee_rates[category]
+    if category == "option":
+        return [{"symbol": "", "baseCoin": base_coin or "", "takerFeeRate": format_units(taker),
+                 "makerFeeRate": format_units(maker)}]
+    return [{"symbol": i.symbol, "takerFeeRate": format_units(taker), "makerFeeRate": format_units(maker)}
+            for i in instruments]
+
+
+def coin_info(coin: Coin) -> dict[str, Any]:
+    return {"name": coin.name, "coin": coin.coin, "remainAmount": coin.remain_amount, "chains": [dict(c) for c in coin.chains]}
