@@ -162,4 +162,5 @@ def fee_rate_rows(account: Account, category: str, instruments: list[Instrument]
 
 
 def coin_info(coin: Coin) -> dict[str, Any]:
-    return {"name": coin.name, "coin": coin.coin, "remainAmount": coin.remain_amount, "chains": [dict(c) for c in coin.chains]}
+    return {"name": coin.name, "coin": coin.coin, "remainAmount": coin.remain_amount,
+            "chains": [dict(c) for c in coin.chains]}

@@ -1,0 +1,74 @@
+"""Fixtures: a real ``paperex serve`` process per test session, accounts and keys made through the admin
+API, and real pybit / ccxt clients pointed at it exactly as the README tells users to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ccxt
+import pytest
+from pybit.unified_trading import HTTP
+
+from tests.serverproc import ServerProcess
+
+SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@dataclass
+class Trader:
+    uid: str
+    api_key: str
+    api_secret: str
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path_factory.mktemp("paperex-data")).start()
+    yield proc
+    proc.stop()
+
+
+def make_trader(server: ServerProcess, balances: dict[str, str] | None = None, **key_options) -> Trader:
+    uid = server.create_account(balances)
+    key = server.create_key(uid, **key_options)
+    return Trader(uid=uid, api_key=key["apiKey"], api_secret=key.get("apiSecret", ""))
+
+
+@pytest.fixture()
+def trader(server: ServerProcess) -> Trader:
+    return make_trader(server)
+
+
+def pybit_http(server: ServerProcess, api_key: str = "", api_secret: str = "", **options) -> HTTP:
+    session = HTTP(api_key=api_key or None, api_secret=api_secret or None, max_retries=1, **options)
+    session.endpoint = server.base_url
+    return session
+
+
+def ccxt_config(server: ServerProcess, api_key: str = "", secret: str = "", **options) -> dict:
+    urls = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
+    return {
+        "apiKey": api_key,
+        "secret": secret,
+        "urls": {"api": urls},
+        "options": {"fetchMarkets": {"types": ["spot", "linear", "inverse"]}, **options},
+    }
+
+
+def ccxt_sync(server: ServerProcess, api_key: str = "", secret: str = "", **options) -> ccxt.bybit:
+    ex = ccxt.bybit(ccxt_config(server, api_key, secret, **options))
+    ex.has["option"] = False
+    ex.has["future"] = False
+    return ex
+
+
+@pytest.fixture()
+def pybit_session(server: ServerProcess, trader: Trader) -> HTTP:
+    return pybit_http(server, trader.api_key, trader.api_secret)
+
+
+@pytest.fixture()
+def exchange(server: ServerProcess, trader: Trader) -> ccxt.bybit:
+    return ccxt_sync(server, trader.api_key, trader.api_secret)
