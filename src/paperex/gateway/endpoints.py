@@ -8,9 +8,10 @@ transport will call the very same handlers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from paperex.core.accounts import Account
 from paperex.core.engine import Exchange
 from paperex.gateway.auth import READ, Permission, Principal
 from paperex.gateway.params import Params
@@ -33,14 +34,14 @@ class Call:
     now_ms: int
     now_ns: int
     sequencer: Sequencer
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def core(self) -> Exchange:
         return self.sequencer.core
 
     @property
-    def account(self):
+    def account(self) -> Account:
+        """The authenticated account (only for endpoints declared with auth)."""
         assert self.principal is not None, "endpoint declared auth=False"
         return self.principal.account
 
@@ -73,10 +74,10 @@ class EndpointTable:
 
         return register
 
-    def get(self, path: str, *, auth: bool = True, permission: Permission = READ):
+    def get(self, path: str, *, auth: bool = True, permission: Permission = READ) -> Callable[[Handler], Handler]:
         return self.route("GET", path, auth=auth, permission=permission)
 
-    def post(self, path: str, *, auth: bool = True, permission: Permission = READ):
+    def post(self, path: str, *, auth: bool = True, permission: Permission = READ) -> Callable[[Handler], Handler]:
         return self.route("POST", path, auth=auth, permission=permission)
 
     def find(self, method: str, path: str) -> Endpoint | None:
