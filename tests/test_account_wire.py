@@ -128,3 +128,19 @@ def test_coin_info_and_ccxt_currencies(server, trader) -> None:
     with pytest.raises(InvalidRequestError) as info:
         session.get_coin_info(coin="NOPE")
     assert (info.value.status_code, info.value.message) == (110050, "Invalid coin: NOPE")
+
+
+def test_wallet_coin_filter_is_deduplicated_and_known_coins_only(server, pybit_session) -> None:
+    account = pybit_session.get_wallet_balance(accountType="UNIFIED", coin="USDT,USDT,FOO")["result"]["list"][0]
+    assert [c["coin"] for c in account["coin"]] == ["USDT"]
+    assert account["totalEquity"] == "100000"
+    assert "colRes" in account["coin"][0] and "free" not in account["coin"][0]
+
+
+def test_coin_info_and_ip_bound_key_details(server) -> None:
+    trader = make_trader(server, ips=["127.0.0.1"])
+    session = pybit_http(server, trader.api_key, trader.api_secret)
+    assert session.get_coin_info(coin="BTC")["retMsg"] == "success"  # as Bybit answers this endpoint
+    info = session.get_api_key_information()["result"]
+    assert (info["deadlineDay"], info["expiredAt"]) == (-2, "1970-01-01T00:00:00Z")
+    assert info["userIDInt64"] == trader.uid

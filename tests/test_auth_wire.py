@@ -225,3 +225,45 @@ def test_parameter_errors_are_10001_with_detail(server, query, detail) -> None:
 def test_ccxt_maps_10001_to_bad_request(server) -> None:
     with pytest.raises(ccxt.BadRequest):
         ccxt_sync(server).publicGetV5MarketInstrumentsInfo({"category": "linear", "limit": "0"})
+
+
+@pytest.mark.parametrize("method", [b"get", b"Get", b"post"])
+def test_lowercase_method_is_http_400_with_catalog_text(server, method) -> None:
+    import socket
+
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(method + b" /v5/market/time HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ")[1] == b"400"
+    assert body.decode() == MESSAGES[400]
+
+
+def test_get_with_large_or_streamed_body_is_http_403(server) -> None:
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 50_000
+
+    r = requests.get(server.base_url + "/v5/market/time", data=chunks(), timeout=10)  # chunked, 2 MB
+    assert (r.status_code, r.text) == (403, MESSAGES[403])
+
+
+def test_oversized_post_body_is_10001(server) -> None:
+    r = requests.post(server.base_url + "/admin/v1/accounts", data=b"{" + b" " * 1_200_000 + b"}", timeout=10)
+    assert r.json()["retCode"] == 10001 and r.json()["retMsg"].endswith("the body is too large")
+
+
+def test_key_with_no_permissions(server) -> None:
+    trader = make_trader(server, permissions={})
+    session = pybit_http(server, trader.api_key, trader.api_secret)
+    info = session.get_api_key_information()
+    assert info["retMsg"] == ""  # Bybit answers query-api with an empty retMsg
+    perms = info["result"]["permissions"]
+    assert all(v == [] for v in perms.values())
+    assert {"Earn", "FiatP2P", "Affiliate", "NFT", "CopyTrading"} <= set(perms)
+    assert info["result"]["deadlineDay"] > 80 and info["result"]["expiredAt"].endswith("Z")
+    err = pybit_error(lambda: session.get_coin_info())
+    assert err.status_code == 10005

@@ -134,3 +134,34 @@ def test_acknowledged_deposits_survive_kill_9(tmp_path) -> None:
         assert len(acked) <= balance <= len(acked) + 4
     finally:
         restarted.stop()
+
+
+def test_out_of_range_amounts_change_nothing_and_restart_works(tmp_path) -> None:
+    server = ServerProcess(tmp_path, ["--no-demo"]).start()
+    try:
+        huge = server.admin("POST", "/admin/v1/accounts", {"balances": {"USDT": "100000000000000"}})
+        assert huge["retCode"] == 10001
+        uid = server.create_account({"USDT": "5"})
+        too_much = server.admin("POST", "/admin/v1/deposit", {"uid": uid, "coin": "USDT", "amount": "1e12"})
+        assert too_much["retCode"] == 10001
+        key = server.create_key(uid)
+        assert server.admin("GET", f"/admin/v1/accounts/{uid}")["result"]["balances"] == {"USDT": "5"}
+    finally:
+        server.stop()
+    again = ServerProcess(tmp_path, ["--no-demo"]).start()
+    try:
+        assert again.admin("GET", f"/admin/v1/accounts/{uid}")["result"]["balances"] == {"USDT": "5"}
+        assert pybit_http(again, key["apiKey"], key["apiSecret"]).get_account_info()["retCode"] == 0
+    finally:
+        again.stop()
+
+
+def test_data_dir_is_locked_by_a_running_server(server, tmp_path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    out = subprocess.run([sys.executable, "-m", "paperex", "account", "create", "--url", nobody, "--data-dir",
+                          str(server.data_dir)], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "is using" in out.stderr
+    second = subprocess.run([sys.executable, "-m", "paperex", "serve", "--port", str(free_port()), "--data-dir",
+                             str(server.data_dir)], capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0 and "in use by another paperex process" in second.stderr
+    assert server.admin("POST", "/admin/v1/accounts", {})["retCode"] == 0  # the server is unharmed

@@ -16,13 +16,14 @@ PATHS = ["/v5/market/time", "/v5/market/instruments-info", "/v5/market/risk-limi
          "/v5/account/info", "/v5/account/wallet-balance", "/v5/account/fee-rate", "/v5/asset/coin/query-info",
          "/v5/order/create", "/v5/unknown", "/admin/v1/accounts", "/admin/v1/deposit"]
 PARAM_NAMES = ["category", "symbol", "limit", "cursor", "status", "baseCoin", "accountType", "coin", "uid",
-               "balances", "amount", "x"]
+               "balances", "amount", "permissions", "ips", "rsaPublicKey", "readOnly", "x"]
 values = st.one_of(
     st.sampled_from(["linear", "inverse", "spot", "option", "BTCUSDT", "UNIFIED", "USDT", "p1", "-1", "0", "",
                      "1000", "99999999999999999999999"]),
     st.text(max_size=20),
 )
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10)
+                           | st.sampled_from(["1", "0.5", "1e12", "100000000000000", "-3", "USDT", "BTC"]),
                            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
                            max_leaves=8)
 header_values = st.one_of(st.sampled_from(["", "0", "5000", "-1", "abc", "1" * 30]), st.text(
@@ -40,6 +41,8 @@ def requests_(draw):
                                                     "X-BAPI-RECV-WINDOW", "X-BAPI-SIGN-TYPE"]),
                                    header_values, max_size=5))
     sign_it = draw(st.booleans())
+    if isinstance(body, dict) and draw(st.booleans()):
+        body["uid"] = "TRADER"  # replaced by a real uid: reach past the uid check into the commands
     return method, path, query, body, headers, sign_it
 
 
@@ -50,6 +53,8 @@ def test_never_a_5xx_always_the_envelope(server, trader, req) -> None:
     from urllib.parse import urlencode
 
     method, path, query, body, headers, sign_it = req
+    if isinstance(body, dict) and body.get("uid") == "TRADER":
+        body = {**body, "uid": trader.uid}
     qs = urlencode(query)
     if isinstance(body, bytes):
         data = body

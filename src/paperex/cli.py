@@ -49,19 +49,18 @@ def _admin_http(url: str, token: str | None, path: str, body: dict[str, Any]) ->
 
 async def _offline(data_dir: Path, path: str, body: dict[str, Any]) -> dict[str, Any]:
     from paperex.admin import api
+    from paperex.journal.lock import DataDirBusy
     from paperex.server import Node
 
-    node = Node(data_dir)
-    node.start()
+    try:
+        node = Node(data_dir)
+    except DataDirBusy:
+        raise SystemExit(f"a paperex server is using {data_dir}; point --url at it") from None
     handlers = {"/admin/v1/accounts": api.create_account, "/admin/v1/api-keys": api.create_api_key,
                 "/admin/v1/deposit": api.deposit}
-
-    class _Req:  # the admin handlers only read the JSON body
-        async def read(self) -> bytes:
-            return json.dumps(body).encode()
-
+    node.start()
     try:
-        return await handlers[path](_Req(), node.admin)  # type: ignore[arg-type]
+        return await handlers[path](body, node.admin)
     except ApiError as err:
         raise SystemExit(f"error {err.code}: {err.msg}") from None
     finally:
@@ -79,9 +78,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from paperex.server import ServeOptions, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from paperex.journal.lock import DataDirBusy
+    from paperex.journal.sqlite import JournalError
+
     options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
                            admin_token=args.admin_token)
-    asyncio.run(serve(options))
+    try:
+        asyncio.run(serve(options))
+    except (DataDirBusy, JournalError) as exc:
+        raise SystemExit(f"paperex: {exc}") from None
 
 
 def cmd_account_create(args: argparse.Namespace) -> None:

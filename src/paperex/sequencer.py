@@ -31,7 +31,10 @@ class Clock(Protocol):
 
 
 def encode_command(command: Command) -> bytes:
-    return _encoder.encode(command)
+    try:
+        return _encoder.encode(command)
+    except (OverflowError, msgspec.EncodeError) as exc:
+        raise ApiError(Code.PARAM_ERROR, "a value is out of range") from exc
 
 
 def decode_command(body: bytes) -> Command:
@@ -56,18 +59,29 @@ class Sequencer:
         self.writer = writer
         self.clock = clock
         self.seq = last_seq
+        self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
 
     def now_ms(self) -> int:
         """Exchange time: the clock, never behind the last applied command."""
         return max(self.clock.now_ms(), self.core.last_ts)
 
     async def submit(self, command: Command) -> list[Event]:
-        if self.writer.failed is not None:
+        if self.writer.failed is not None or self.broken is not None:
             raise ApiError(Code.SERVER_ERROR, "journal unavailable")
+        body = encode_command(command)  # before apply: a command that cannot be journaled changes nothing
         ts = self.now_ms()
-        events = self.core.apply(command, ts)  # raises ApiError on rejection; nothing is journaled
+        try:
+            events = self.core.apply(command, ts)  # raises ApiError on rejection; nothing is journaled
+        except ApiError:
+            raise
+        except Exception as exc:
+            # A bug in the core may have changed part of the state: stop taking writes rather than run on a
+            # state the journal cannot reproduce. A restart replays the journal into a consistent state.
+            self.broken = f"{type(command).__name__}: {exc!r}"
+            log.critical("core failed on %s; refusing further commands until restart", self.broken, exc_info=exc)
+            raise ApiError(Code.SERVER_ERROR, "internal error") from exc
         self.seq += 1
-        durable = self.writer.append(self.seq, ts, encode_command(command))
+        durable = self.writer.append(self.seq, ts, body)
         try:
             await durable
         except Exception as exc:

@@ -16,7 +16,9 @@ from paperex.admin.service import AdminService, NewKey
 from paperex.core.engine import Exchange
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
+from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.journal.group_commit import GroupCommitWriter
+from paperex.journal.lock import DataDirLock
 from paperex.journal.sqlite import SqliteJournal
 from paperex.market.clock import WallClock
 from paperex.sequencer import Sequencer, replay
@@ -39,9 +41,14 @@ class Node:
     """One running exchange: the core behind its sequencer, with its journal."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.journal = SqliteJournal(Path(data_dir) / JOURNAL_FILE)
-        self.core = Exchange(load_market())
-        last_seq = replay(self.core, self.journal)
+        self.lock = DataDirLock(data_dir)  # raises DataDirBusy if another process has it
+        try:
+            self.journal = SqliteJournal(Path(data_dir) / JOURNAL_FILE)
+            self.core = Exchange(load_market())
+            last_seq = replay(self.core, self.journal)
+        except BaseException:
+            self.lock.release()
+            raise
         self.writer = GroupCommitWriter(self.journal)
         self.sequencer = Sequencer(self.core, self.writer, WallClock(), last_seq)
         self.admin = AdminService(self.sequencer)
@@ -52,6 +59,7 @@ class Node:
     async def close(self) -> None:
         await self.writer.stop()
         self.journal.close()
+        self.lock.release()
 
 
 def build_app(node: Node, admin_token: str | None = None) -> web.Application:
@@ -89,6 +97,7 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     node.start()
     runner = web.AppRunner(build_app(node, options.admin_token), access_log=None)
     await runner.setup()
+    answer_parse_errors_with_catalog(runner)
     site = web.TCPSite(runner, options.host, options.port, reuse_address=True)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else options.port

@@ -17,11 +17,13 @@ from paperex.admin.service import AdminService, parse_amount, parse_balances, pa
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
+from paperex.gateway.rest import read_body
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token", str)
 
-AdminHandler = Callable[[web.Request, AdminService], Awaitable[Any]]
+# An admin operation: the JSON body (merged with path parameters) in, the ``result`` out.
+AdminHandler = Callable[[dict[str, Any], AdminService], Awaitable[Any]]
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -32,7 +34,7 @@ def is_loopback(remote: str | None) -> bool:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         return {}
     try:
@@ -62,7 +64,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
         if token and not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), token):
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
-            result = await handler(request, service)
+            body = await _json_body(request) if request.method == "POST" else {}
+            result = await handler({**body, **request.match_info}, service)
         except ApiError as err:
             return error_response(err.code, err.msg, now_ms)
         except Exception:
@@ -73,14 +76,12 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
     return wrapped
 
 
-async def create_account(request: web.Request, service: AdminService) -> dict[str, Any]:
-    body = await _json_body(request)
+async def create_account(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     uid = await service.create_account(parse_balances(body.get("balances")))
     return {"uid": str(uid)}
 
 
-async def create_api_key(request: web.Request, service: AdminService) -> dict[str, Any]:
-    body = await _json_body(request)
+async def create_api_key(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     read_only = body.get("readOnly", 0)
     if read_only not in (0, 1, True, False):
         raise ApiError(Code.PARAM_ERROR, "readOnly must be 0 or 1")
@@ -101,8 +102,7 @@ async def create_api_key(request: web.Request, service: AdminService) -> dict[st
     return result
 
 
-async def deposit(request: web.Request, service: AdminService) -> dict[str, Any]:
-    body = await _json_body(request)
+async def deposit(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     coin = body.get("coin")
     if not isinstance(coin, str) or not coin:
         raise ApiError(Code.PARAM_ERROR, "coin is required")
@@ -113,9 +113,9 @@ async def deposit(request: web.Request, service: AdminService) -> dict[str, Any]
         account.balance(coin.upper()))}
 
 
-async def get_account(request: web.Request, service: AdminService) -> dict[str, Any]:
+async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     core = service.sequencer.core
-    account = core.account(_uid(request.match_info["uid"]))
+    account = core.account(_uid(body["uid"]))
     wallet = serializers.wallet_balance(core, account, [])
     return {
         "uid": str(account.uid),

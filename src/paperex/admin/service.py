@@ -14,7 +14,7 @@ from typing import Any
 from paperex.core.accounts import PERMISSION_GROUPS
 from paperex.core.commands import CreateAccount, CreateApiKey, Deposit
 from paperex.core.events import AccountCreated
-from paperex.core.numbers import to_units
+from paperex.core.numbers import MAX_AMOUNT, to_units
 from paperex.errors import ApiError, Code
 from paperex.gateway.auth import load_rsa_public_key
 from paperex.sequencer import Sequencer
@@ -32,6 +32,8 @@ def parse_amount(value: Any, what: str) -> int:
         units = to_units(str(value))
     except ValueError:
         raise ApiError(Code.PARAM_ERROR, f"{what} must be a decimal with at most 8 decimals") from None
+    if abs(units) > MAX_AMOUNT:
+        raise ApiError(Code.PARAM_ERROR, f"{what} must not exceed {MAX_AMOUNT // 10**8} coins")
     return units
 
 
@@ -49,9 +51,10 @@ def parse_balances(balances: Any) -> dict[str, int]:
     return out
 
 
-def parse_permissions(permissions: Any) -> dict[str, list[str]]:
+def parse_permissions(permissions: Any) -> dict[str, list[str]] | None:
+    """None (omitted) means every permission; an explicit ``{}`` means none."""
     if permissions is None:
-        return {}
+        return None
     if not isinstance(permissions, dict) or not all(
         isinstance(g, str) and isinstance(p, list) and all(isinstance(x, str) for x in p)
         for g, p in permissions.items()
@@ -91,7 +94,7 @@ class AdminService:
         secret = None if rsa_public_key else random_token(36)
         await self.sequencer.submit(CreateApiKey(
             uid=uid, api_key=api_key, secret=secret, rsa_public_key=rsa_public_key, read_only=read_only,
-            permissions=permissions or {}, ips=ips or ["*"], note=note,
+            permissions=permissions, ips=ips or ["*"], note=note,
         ))
         return NewKey(uid=uid, api_key=api_key, api_secret=secret)
 

@@ -16,6 +16,7 @@ from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, 
 from paperex.core.commands import Command, CreateAccount, CreateApiKey, Deposit
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event
 from paperex.core.instruments import Coin, Instrument, MarketSpec
+from paperex.core.numbers import MAX_AMOUNT
 from paperex.errors import ApiError, Code
 
 FIRST_UID = 100_000_001
@@ -91,8 +92,8 @@ class Exchange:
             raise ApiError(Code.ILLEGAL_USER_ID, f"uid {uid} is taken" if uid > 0 else f"uid {uid}")
         for coin, amount in cmd.balances.items():
             self._check_coin(coin)
-            if amount < 0:
-                raise ApiError(Code.PARAM_ERROR, f"negative balance for {coin}")
+            if not 0 <= amount <= MAX_AMOUNT:
+                raise ApiError(Code.PARAM_ERROR, f"balance for {coin} out of range")
         account = Account(uid=uid, created_at=ts, updated_at=ts)
         self.accounts[uid] = account
         self.next_uid = max(self.next_uid, uid + 1)
@@ -110,7 +111,7 @@ class Exchange:
             raise ApiError(Code.PARAM_ERROR, "apiKey already exists")
         if (cmd.secret is None) == (cmd.rsa_public_key is None):
             raise ApiError(Code.PARAM_ERROR, "a key needs exactly one of secret and rsaPublicKey")
-        permissions = FULL_PERMISSIONS if not cmd.permissions else cmd.permissions
+        permissions = FULL_PERMISSIONS if cmd.permissions is None else cmd.permissions
         for group, perms in permissions.items():
             known = PERMISSION_GROUPS.get(group)
             if known is None or any(p not in known for p in perms):
@@ -127,9 +128,11 @@ class Exchange:
     def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:
         account = self.account(cmd.uid)
         self._check_coin(cmd.coin)
-        if cmd.amount <= 0:
-            raise ApiError(Code.PARAM_ERROR, "amount must be positive")
+        if not 0 < cmd.amount <= MAX_AMOUNT:
+            raise ApiError(Code.PARAM_ERROR, "amount must be positive and not above the maximum")
         balance = account.balance(cmd.coin) + cmd.amount
+        if balance > MAX_AMOUNT:
+            raise ApiError(Code.PARAM_ERROR, "the balance would exceed the maximum")
         account.balances[cmd.coin] = balance
         account.updated_at = ts
         return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,

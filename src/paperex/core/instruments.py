@@ -1,13 +1,13 @@
 """Instrument specs, risk-limit tiers and coins, parsed from the market data file (``paperex.data``).
 
-The core keeps the fields that carry behaviour (tick size, qty step, leverage bounds, price band, tiers)
-as exact Decimals. The listing as Bybit shows it (field names, order and string forms such as "0.10")
-is kept verbatim in ``attrs`` for the gateway to render; the typed fields win where both exist.
+These are the specs as configured (exact Decimals parsed from the data file); the engine works on the
+integer grid derived from them (``core.grid``). Descriptive listing fields that carry no behaviour
+(display name, copy-trading flag, ...) are not the core's business: the gateway renders them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ class RiskTier:
     maintenance_margin_rate: Decimal
     initial_margin_rate: Decimal
     max_leverage: Decimal
-    mm_deduction: str  # Bybit renders "" for the first tier
+    mm_deduction: Decimal | None  # None for the first tier (no deduction)
     is_lowest_risk: bool
 
 
@@ -49,7 +49,7 @@ class Instrument:
     price_limit_ratio_y: Decimal
     initial_price: Decimal
     risk_tiers: tuple[RiskTier, ...]
-    attrs: dict[str, Any] = field(compare=False)
+    launch_time: int = 0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -90,13 +90,13 @@ def _tier(row: dict[str, Any]) -> RiskTier:
         maintenance_margin_rate=_d(row["maintenanceMargin"]),
         initial_margin_rate=_d(row["initialMargin"]),
         max_leverage=_d(row["maxLeverage"]),
-        mm_deduction=str(row.get("mmDeduction", "")),
+        mm_deduction=_d(row["mmDeduction"]) if row.get("mmDeduction") not in (None, "") else None,
         is_lowest_risk=bool(int(row.get("isLowestRisk", 0))),
     )
 
 
-# Our own keys in the data file; everything else is a Bybit listing field kept verbatim for rendering.
-_OWN_KEYS = {"category", "initialPrice", "riskTiers"}
+# Keys of the data file that are ours rather than Bybit listing fields.
+OWN_KEYS = frozenset({"category", "initialPrice", "riskTiers"})
 
 
 def _instrument(raw: dict[str, Any]) -> Instrument:
@@ -115,7 +115,6 @@ def _instrument(raw: dict[str, Any]) -> Instrument:
         min_notional = _d(lot_f.get("minNotionalValue"))
         max_mkt = _d(lot_f.get("maxMktOrderQty"))
         max_qty = _d(lot_f.get("maxOrderQty"))
-    attrs = {k: v for k, v in raw.items() if k not in _OWN_KEYS}
     return Instrument(
         category=category,
         symbol=raw["symbol"],
@@ -138,7 +137,7 @@ def _instrument(raw: dict[str, Any]) -> Instrument:
         price_limit_ratio_y=_d(risk_p.get("priceLimitRatioY"), "0"),
         initial_price=_d(raw["initialPrice"]),
         risk_tiers=tuple(_tier(r) for r in raw.get("riskTiers", ())),
-        attrs=attrs,
+        launch_time=int(raw.get("launchTime") or 0),
     )
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 MONEY_DP = 8
 MONEY_SCALE = 10**MONEY_DP
 RATE_DP = 8
+MAX_AMOUNT = 10**18  # largest amount of one coin, in units (10 billion coins): stays far inside int64
 
 
 def to_units(value: str | int | Decimal, dp: int = MONEY_DP) -> int:

@@ -29,6 +29,16 @@ MAX_BODY = 1 << 20
 SEQUENCER: web.AppKey[Sequencer] = web.AppKey("sequencer", Sequencer)
 
 
+async def read_body(request: web.BaseRequest) -> bytes:
+    """The raw body, or 10001 when it is larger than ``MAX_BODY`` (declared or streamed)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise param_error("the body is too large")
+    try:
+        return await request.read() if request.can_read_body else b""
+    except web.HTTPRequestEntityTooLarge:
+        raise param_error("the body is too large") from None
+
+
 def parse_query(raw_query: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for k, v in parse_qsl(raw_query, keep_blank_values=True):
@@ -62,11 +72,9 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
             if path in table.paths:
                 raise ApiError(Code.ROUTE_NOT_FOUND, f"{method} is not served on {path}")
             raise HttpFailure(HttpError.NOT_FOUND)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise param_error("the body is too large")
-        raw_body = await request.read() if request.can_read_body else b""
-        if method == "GET" and raw_body:
+        if method == "GET" and request.body_exists:
             raise HttpFailure(HttpError.FORBIDDEN)
+        raw_body = await read_body(request)
         raw_query = request.rel_url.raw_query_string
         principal = None
         if endpoint.auth:

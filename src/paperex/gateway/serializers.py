@@ -24,10 +24,29 @@ def _rate(value: Decimal) -> str:
     return format_decimal(value.quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize()) if value else "0"
 
 
-def instrument(i: Instrument) -> dict[str, Any]:
-    out = dict(i.attrs)
+def instrument(i: Instrument, listing: dict[str, Any]) -> dict[str, Any]:
+    """The V5 instrument: the listing's descriptive fields in Bybit's order, the specs from the core."""
+    out = dict(listing)
     out["symbol"] = i.symbol
     out["status"] = i.status
+    out["priceFilter"] = price_filter = dict(listing.get("priceFilter", {}))
+    price_filter["tickSize"] = format_decimal(i.tick_size)
+    lot = out["lotSizeFilter"] = dict(listing.get("lotSizeFilter", {}))
+    lot["minOrderQty"] = format_decimal(i.min_order_qty)
+    if i.category == "spot":
+        lot["basePrecision"] = format_decimal(i.qty_step)
+        lot["minOrderAmt"] = format_decimal(i.min_notional)
+    else:
+        price_filter["minPrice"] = format_decimal(i.min_price)
+        price_filter["maxPrice"] = format_decimal(i.max_price)
+        lot["qtyStep"] = format_decimal(i.qty_step)
+        lot["maxOrderQty"] = format_decimal(i.max_order_qty)
+        lot["maxMktOrderQty"] = format_decimal(i.max_mkt_order_qty)
+        out["leverageFilter"] = {"minLeverage": format_decimal(i.min_leverage),
+                                 "maxLeverage": format_decimal(i.max_leverage),
+                                 "leverageStep": format_decimal(i.leverage_step)}
+    out["riskParameters"] = {"priceLimitRatioX": format_decimal(i.price_limit_ratio_x),
+                             "priceLimitRatioY": format_decimal(i.price_limit_ratio_y)}
     return out
 
 
@@ -40,7 +59,7 @@ def risk_tier(symbol: str, tier: RiskTier) -> dict[str, Any]:
         "initialMargin": format_decimal(tier.initial_margin_rate),
         "isLowestRisk": 1 if tier.is_lowest_risk else 0,
         "maxLeverage": format_decimal(tier.max_leverage),
-        "mmDeduction": tier.mm_deduction,
+        "mmDeduction": "" if tier.mm_deduction is None else format_decimal(tier.mm_deduction),
     }
 
 
@@ -48,20 +67,27 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Permission groups /v5/user/query-api always lists, beyond the ones paperex can grant.
+_LISTED_PERMISSION_GROUPS = ("ContractTrade", "Spot", "Wallet", "Options", "Derivatives", "CopyTrading",
+                             "BlockTrade", "Exchange", "NFT", "Earn", "FiatP2P", "FiatBitPay", "FiatConvertBroker",
+                             "FiatGlobalPay", "BitCard", "ByXPost", "Affiliate")
+
+
 def api_key_info(key: ApiKey, account: Account, now_ms: int) -> dict[str, Any]:
     unbound = not key.ips or "*" in key.ips
     expires = key.created_at + UNBOUND_KEY_LIFETIME_DAYS * _DAY_MS
+    permissions = {group: list(key.permissions.get(group, ())) for group in _LISTED_PERMISSION_GROUPS}
     return {
         "id": str(key.id),
         "note": key.note,
         "apiKey": key.api_key,
         "readOnly": 1 if key.read_only else 0,
         "secret": "",
-        "permissions": {group: list(perms) for group, perms in key.permissions.items()},
+        "permissions": permissions,
         "ips": list(key.ips) or ["*"],
         "type": 1,
-        "deadlineDay": max(0, (expires - now_ms) // _DAY_MS) if unbound else -1,
-        "expiredAt": _iso(expires) if unbound else "",
+        "deadlineDay": max(0, (expires - now_ms) // _DAY_MS) if unbound else -2,
+        "expiredAt": _iso(expires) if unbound else "1970-01-01T00:00:00Z",
         "createdAt": _iso(key.created_at),
         "unified": 0,
         "uta": 1 if account.unified_margin_status >= 3 else 0,
@@ -70,6 +96,9 @@ def api_key_info(key: ApiKey, account: Account, now_ms: int) -> dict[str, Any]:
         "vipLevel": "No VIP",
         "mktMakerLevel": "0",
         "affiliateID": 0,
+        "userIDInt64": str(account.uid),
+        "inviterIDInt64": "0",
+        "affiliateIDInt64": "0",
         "rsaPublicKey": key.rsa_public_key or "",
         "isMaster": True,
         "parentUid": "0",
@@ -93,7 +122,10 @@ def account_info(account: Account) -> dict[str, Any]:
 
 def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[str, Any]:
     """``/v5/account/wallet-balance`` for a unified account. Positions and orders add IM/MM/UPL later."""
-    wanted = coins or sorted(c for c, units in account.balances.items() if units)
+    if coins:  # as asked, once each, known coins only
+        wanted = [c for c in dict.fromkeys(coins) if c in core.coins]
+    else:
+        wanted = sorted(c for c, units in account.balances.items() if units)
     rows = []
     total_equity = total_wallet = Decimal(0)
     for coin in wanted:
@@ -110,7 +142,6 @@ def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[s
             "equity": format_units(units),
             "usdValue": _usd(usd_value),
             "walletBalance": format_units(units),
-            "free": "",
             "locked": "0",
             "spotHedgingQty": "0",
             "borrowAmount": "0",
@@ -126,6 +157,7 @@ def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[s
             "marginCollateral": True,
             "availableToBorrow": "",
             "spotBorrow": "0",
+            "colRes": "0",
         })
     margin_balance = total_wallet  # + perpetual UPL once positions exist
     initial_margin = maintenance_margin = Decimal(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paperex.core.instruments import Instrument
+from paperex.data import load_listings
 from paperex.errors import ApiError, Code
 from paperex.gateway import serializers
 from paperex.gateway.endpoints import V5, Call
@@ -49,15 +50,15 @@ def _select(call: Call, category: str) -> list[Instrument]:
 async def instruments_info(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(ALL_CATEGORIES)
-    status = p.enum("status", INSTRUMENT_STATUSES)
-    selected = [i for i in _select(call, category)
-                if (i.status == status if status else i.status != "Closed")]
+    status = p.enum("status", INSTRUMENT_STATUSES, default="Trading")  # Bybit lists Trading by default
+    selected = [i for i in _select(call, category) if i.status == status]
     if category == "spot":  # spot is not paged
         p.int("limit", lo=1, hi=1000)
         chunk, cursor = selected, ""
     else:
         chunk, cursor = page(selected, p, default_limit=500, max_limit=1000)
-    return {"category": category, "list": [serializers.instrument(i) for i in chunk],
+    listings = load_listings()
+    return {"category": category, "list": [serializers.instrument(i, listings[i.key]) for i in chunk],
             "nextPageCursor": cursor}
 
 
