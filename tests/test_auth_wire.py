@@ -44,16 +44,20 @@ def test_hmac_key_with_pybit_and_ccxt_sync_and_async(server, trader) -> None:
 
     from tests.conftest import ccxt_config
 
-    async def run() -> float:
+    async def run() -> tuple:
         ex = ccxt_async.bybit(ccxt_config(server, trader.api_key, trader.api_secret))
         try:
-            await ex.load_markets()
-            balance = await ex.fetch_balance()
-            return balance["USDT"]["total"]
+            markets = await ex.load_markets()
+            balance = await ex.fetch_balance()  # also runs query-api and account/info (account discovery)
+            fee = await ex.fetch_trading_fee("ETH/USDT:USDT")
+            server_time = await ex.fetch_time()
+            return len(markets), balance["USDT"]["total"], fee["taker"], server_time
         finally:
             await ex.close()
 
-    assert asyncio.run(run()) == 100000
+    n_markets, total, taker, server_time = asyncio.run(run())
+    assert (n_markets, total, taker) == (9, 100000, 0.00055)
+    assert abs(server_time - time.time() * 1000) < 5000
 
 
 def test_rsa_key_with_pybit_and_ccxt(server) -> None:
