@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paperex.core.numbers import to_units
+
+if TYPE_CHECKING:
+    from paperex.core.orders import Execution, Order
+    from paperex.core.positions import Position
 
 # Bybit's permission groups and the permissions in each (``/v5/user/query-api``).
 PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -60,6 +65,18 @@ class Account:
     margin_mode: str = "REGULAR_MARGIN"
     unified_margin_status: int = 5
     fee_rates: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_FEE_RATES))
+    held: dict[str, int] = field(default_factory=dict)  # coin -> reserved for open orders (margin or spot hold)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    open_orders: dict[int, Order] = field(default_factory=dict)
+    order_ids: list[int] = field(default_factory=list)  # every order, in creation order
+    executions: list[Execution] = field(default_factory=list)  # in execution order
+    active_count: dict[tuple[str, str], int] = field(default_factory=dict)  # open orders per symbol
 
     def balance(self, coin: str) -> int:
         return self.balances.get(coin, 0)
+
+    def credit(self, coin: str, amount: int) -> None:
+        self.balances[coin] = self.balances.get(coin, 0) + amount
+
+    def hold(self, coin: str, amount: int) -> None:
+        self.held[coin] = self.held.get(coin, 0) + amount

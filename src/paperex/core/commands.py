@@ -24,7 +24,7 @@ class CreateApiKey(Command):
     secret: str | None = None
     rsa_public_key: str | None = None
     read_only: bool = False
-    permissions: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    permissions: dict[str, list[str]] | None = None  # None: every permission; {}: none
     ips: list[str] = msgspec.field(default_factory=lambda: ["*"])
     note: str = ""
 
@@ -35,4 +35,61 @@ class Deposit(Command):
     amount: int  # units of 1e-8, > 0
 
 
-AnyCommand = CreateAccount | CreateApiKey | Deposit
+
+class PlaceOrder(Command):
+    """A new order. ``qty`` is in lots; for a spot market buy by quote amount (``market_unit`` quoteCoin)
+    it is in 1e-8 units of the quote coin. ``price`` is in ticks (None for market orders)."""
+
+    uid: int
+    category: str
+    symbol: str
+    side: int
+    order_type: str
+    qty: int
+    price: int | None = None
+    tif: str = "GTC"
+    order_link_id: str = ""
+    reduce_only: bool = False
+    close_on_trigger: bool = False
+    smp_type: str = "None"
+    position_idx: int = 0
+    market_unit: str = ""
+
+
+class AmendOrder(Command):
+    uid: int
+    category: str
+    symbol: str
+    order_id: int | None = None
+    order_link_id: str | None = None
+    qty: int | None = None  # lots
+    price: int | None = None  # ticks
+
+
+class CancelOrder(Command):
+    uid: int
+    category: str
+    symbol: str
+    order_id: int | None = None
+    order_link_id: str | None = None
+
+
+class CancelAll(Command):
+    uid: int
+    category: str
+    symbol: str | None = None
+    base_coin: str | None = None
+    settle_coin: str | None = None
+
+
+class SetPrices(Command):
+    """Admin: move a symbol's index and/or mark price (ticks). Mark follows the index unless given."""
+
+    category: str
+    symbol: str
+    index: int | None = None
+    mark: int | None = None
+
+
+AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
+              | SetPrices)

@@ -12,11 +12,24 @@ from decimal import Decimal
 
 import msgspec
 
+from paperex.core import trading
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
-from paperex.core.commands import Command, CreateAccount, CreateApiKey, Deposit
-from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event
+from paperex.core.commands import (
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    Command,
+    CreateAccount,
+    CreateApiKey,
+    Deposit,
+    PlaceOrder,
+    SetPrices,
+)
+from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
 from paperex.core.instruments import Coin, Instrument, MarketSpec
 from paperex.core.numbers import MAX_AMOUNT
+from paperex.core.orders import Order
+from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
 FIRST_UID = 100_000_001
@@ -27,16 +40,29 @@ class Exchange:
         self.market = market
         self.instruments: dict[tuple[str, str], Instrument] = {i.key: i for i in market.instruments}
         self.coins: dict[str, Coin] = {c.coin: c for c in market.coins}
+        self.symbols: dict[tuple[str, str], SymbolState] = {i.key: SymbolState(i) for i in market.instruments}
         self.accounts: dict[int, Account] = {}
         self.api_keys: dict[str, ApiKey] = {}
+        self.orders: dict[int, Order] = {}  # every order ever placed, by id
+        self.link_ids: dict[tuple[int, str], int] = {}  # (uid, orderLinkId) -> order id
+        self.fees_collected: dict[str, int] = {}
         self.next_uid = FIRST_UID
         self.next_key_id = 1
+        self.order_seq = 0
+        self.exec_seq = 0
+        self.seq = 0  # cross sequence: every order, execution and position change gets the next one
+        self.last_closed = 0  # lots closed by the last derivatives fill (scratch for the execution record)
         self.last_ts = 0
         self.applied = 0  # number of accepted commands
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
             Deposit: self._deposit,  # type: ignore[dict-item]
+            PlaceOrder: lambda c, ts: trading.place(self, c, ts),  # type: ignore[arg-type]
+            AmendOrder: lambda c, ts: trading.amend(self, c, ts),  # type: ignore[arg-type]
+            CancelOrder: lambda c, ts: trading.cancel(self, c, ts),  # type: ignore[arg-type]
+            CancelAll: lambda c, ts: trading.cancel_all(self, c, ts),  # type: ignore[arg-type]
+            SetPrices: self._set_prices,  # type: ignore[dict-item]
         }
 
     # -- the one entry point -------------------------------------------------------------------
@@ -48,6 +74,10 @@ class Exchange:
         self.last_ts = max(self.last_ts, ts)
         self.applied += 1
         return events
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
 
     # -- reads ---------------------------------------------------------------------------------
     def account(self, uid: int) -> Account:
@@ -66,11 +96,16 @@ class Exchange:
     def digest(self) -> str:
         """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
         state = {
-            "next_uid": self.next_uid,
-            "next_key_id": self.next_key_id,
+            "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq],
+            "fees": sorted(self.fees_collected.items()),
+            "symbols": [st.state() for _, st in sorted(self.symbols.items())],
+            "orders": [o.state() for _, o in sorted(self.orders.items())],
+            "links": sorted(self.link_ids.items()),
             "accounts": [
                 [a.uid, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
-                 a.unified_margin_status, sorted(a.fee_rates.items())]
+                 a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
+                 [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), a.order_ids,
+                 [e.state() for e in a.executions], sorted(a.active_count.items())]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)
             ],
             "api_keys": [
@@ -124,6 +159,24 @@ class Exchange:
         )
         self.next_key_id += 1
         return [ApiKeyCreated(uid=cmd.uid, api_key=cmd.api_key)]
+
+    def _set_prices(self, cmd: SetPrices, ts: int) -> list[Event]:
+        st = self.symbols.get((cmd.category, cmd.symbol))
+        if st is None:
+            raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+        if cmd.index is None and cmd.mark is None:
+            raise ApiError(Code.PARAM_ERROR, "give indexPrice and/or markPrice")
+        for value in (cmd.index, cmd.mark):
+            if value is not None and not 0 < value <= 10**15:
+                raise ApiError(Code.PARAM_ERROR, "prices must be positive")
+        if cmd.index is not None:
+            st.index = cmd.index
+            st.index_candles.add(ts, cmd.index)
+        # Without a feed of its own, the mark follows the index unless a scenario sets it explicitly.
+        st.mark = cmd.mark if cmd.mark is not None else st.index
+        st.mark_candles.add(ts, st.mark)
+        st.seq = self.next_seq()
+        return [PricesChanged(category=cmd.category, symbol=cmd.symbol, mark=st.mark, index=st.index)]
 
     def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:
         account = self.account(cmd.uid)

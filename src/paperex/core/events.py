@@ -26,4 +26,46 @@ class BalanceChanged(Event):
     reason: str  # "deposit", ...
 
 
-AnyEvent = AccountCreated | ApiKeyCreated | BalanceChanged
+
+class OrderAccepted(Event):
+    """A new order passed every check and got its id (it may still end at once: IOC, FOK, PostOnly)."""
+
+    uid: int
+    order_id: int
+
+
+class OrderChanged(Event):
+    """An order was created or changed state; the order itself is in the core's state."""
+
+    uid: int
+    order_id: int
+    status: str
+
+
+class Executed(Event):
+    uid: int
+    order_id: int
+    exec_id: int
+
+
+class PositionChanged(Event):
+    uid: int
+    category: str
+    symbol: str
+
+
+class BookChanged(Event):
+    category: str
+    symbol: str
+    update_id: int
+
+
+class PricesChanged(Event):
+    category: str
+    symbol: str
+    mark: int
+    index: int
+
+
+AnyEvent = (AccountCreated | ApiKeyCreated | BalanceChanged | OrderAccepted | OrderChanged | Executed | PositionChanged
+            | BookChanged | PricesChanged)

@@ -50,6 +50,9 @@ class Instrument:
     initial_price: Decimal
     risk_tiers: tuple[RiskTier, ...]
     launch_time: int = 0
+    funding_interval_min: int = 480
+    upper_funding_rate: Decimal = Decimal("0.005")
+    lower_funding_rate: Decimal = Decimal("-0.005")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -138,6 +141,9 @@ def _instrument(raw: dict[str, Any]) -> Instrument:
         initial_price=_d(raw["initialPrice"]),
         risk_tiers=tuple(_tier(r) for r in raw.get("riskTiers", ())),
         launch_time=int(raw.get("launchTime") or 0),
+        funding_interval_min=int(raw.get("fundingInterval") or 480),
+        upper_funding_rate=_d(raw.get("upperFundingRate"), "0.005"),
+        lower_funding_rate=_d(raw.get("lowerFundingRate"), "-0.005"),
     )
 
 

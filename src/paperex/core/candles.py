@@ -1,0 +1,109 @@
+"""OHLCV candles built from the engine's own trades (and mark/index price series), stored per minute and
+aggregated on request to any Bybit interval. Empty intervals after the first trade carry the previous close
+with zero volume, as Bybit shows quiet markets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+MINUTE = 60_000
+INTERVALS_MIN = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "120": 120, "240": 240, "360": 360,
+                 "720": 720, "D": 1440}
+INTERVALS = (*INTERVALS_MIN, "W", "M")
+
+
+def interval_start(ts: int, interval: str) -> int:
+    if interval in INTERVALS_MIN:
+        span = INTERVALS_MIN[interval] * MINUTE
+        return ts - ts % span
+    day = datetime.fromtimestamp(ts // 1000, tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "W":  # weeks start on Monday
+        start = day.timestamp() - day.weekday() * 86_400
+        return int(start) * 1000
+    return int(day.replace(day=1).timestamp()) * 1000
+
+
+def next_start(start: int, interval: str) -> int:
+    if interval in INTERVALS_MIN:
+        return start + INTERVALS_MIN[interval] * MINUTE
+    if interval == "W":
+        return start + 7 * 86_400_000
+    d = datetime.fromtimestamp(start // 1000, tz=UTC)
+    d = d.replace(year=d.year + 1, month=1) if d.month == 12 else d.replace(month=d.month + 1)
+    return int(d.timestamp()) * 1000
+
+
+class Candles:
+    """Per-minute candles: minute start -> [open, high, low, close, volume, turnover] (integers)."""
+
+    __slots__ = ("bars", "minutes")
+
+    def __init__(self) -> None:
+        self.bars: dict[int, list[int]] = {}
+        self.minutes: list[int] = []  # ascending; time only moves forward
+
+    def add(self, ts: int, price: int, volume: int = 0, turnover: int = 0) -> None:
+        minute = ts - ts % MINUTE
+        bar = self.bars.get(minute)
+        if bar is None:
+            self.bars[minute] = [price, price, price, price, volume, turnover]
+            if not self.minutes or minute > self.minutes[-1]:
+                self.minutes.append(minute)
+            else:  # an out-of-order minute (clock moved back): keep the list sorted
+                self.minutes.append(minute)
+                self.minutes.sort()
+            return
+        if price > bar[1]:
+            bar[1] = price
+        if price < bar[2]:
+            bar[2] = price
+        bar[3] = price
+        bar[4] += volume
+        bar[5] += turnover
+
+    def last_close(self) -> int | None:
+        return self.bars[self.minutes[-1]][3] if self.minutes else None
+
+    def close_at(self, ts: int) -> int | None:
+        """The close of the last minute at or before ``ts``."""
+        from bisect import bisect_right
+
+        i = bisect_right(self.minutes, ts)
+        return self.bars[self.minutes[i - 1]][3] if i else None
+
+    def query(self, interval: str, start: int | None, end: int, limit: int) -> list[tuple[int, list[int]]]:
+        """Up to ``limit`` bars of ``interval`` in [start, end], newest first."""
+        if not self.minutes:
+            return []
+        first = interval_start(self.minutes[0], interval)
+        lo = max(first, interval_start(start, interval)) if start is not None else first
+        hi = interval_start(end, interval)
+        if hi < lo:
+            return []
+        starts = []
+        s = hi
+        while s >= lo and len(starts) < limit:
+            starts.append(s)
+            s = interval_start(s - 1, interval)
+        starts.reverse()
+        out: list[tuple[int, list[int]]] = []
+        from bisect import bisect_left
+
+        prev_close = self.close_at(starts[0] - 1)
+        for s in starts:
+            e = next_start(s, interval)
+            i, j = bisect_left(self.minutes, s), bisect_left(self.minutes, e)
+            if i == j:
+                if prev_close is None:
+                    continue
+                out.append((s, [prev_close, prev_close, prev_close, prev_close, 0, 0]))
+                continue
+            bars = [self.bars[m] for m in self.minutes[i:j]]
+            o = bars[0][0]
+            h = max(b[1] for b in bars)
+            low = min(b[2] for b in bars)
+            c = bars[-1][3]
+            out.append((s, [o, h, low, c, sum(b[4] for b in bars), sum(b[5] for b in bars)]))
+            prev_close = c
+        out.reverse()
+        return out

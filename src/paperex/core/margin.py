@@ -1,0 +1,73 @@
+"""Margin arithmetic (cross margin, one settle coin at a time) on integer money units.
+
+Available balance of a coin = wallet - order holds + unrealised PnL - position initial margin. An opening
+derivatives order holds its initial margin (value / leverage) plus the taker fee to open and to close;
+a spot order holds the coin it will pay. Cross-collateral between coins and tiered maintenance margin
+come with the derivatives-risk work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paperex.core.grid import fee_of
+from paperex.core.positions import Position
+
+if TYPE_CHECKING:
+    from paperex.core.accounts import Account
+    from paperex.core.symbol import SymbolState
+
+
+def direction(st: SymbolState) -> int:
+    return -1 if st.grid.inverse else 1
+
+
+def unrealised(st: SymbolState, pos: Position) -> int:
+    if pos.size == 0:
+        return 0
+    mark_value = st.grid.value(st.mark, abs(pos.size))
+    sign = 1 if pos.size > 0 else -1
+    return direction(st) * sign * (mark_value - pos.entry_value)
+
+
+def position_im(pos: Position) -> int:
+    return -(-pos.entry_value * 100 // pos.leverage)
+
+
+def position_mm(st: SymbolState, pos: Position) -> int:
+    if pos.size == 0:
+        return 0
+    value = st.grid.value(st.mark, abs(pos.size))
+    tiers = st.inst.risk_tiers
+    rate = tiers[0].maintenance_margin_rate if tiers else 0
+    for tier in tiers:
+        rate = tier.maintenance_margin_rate
+        if value <= tier.risk_limit_value * 10**8:
+            break
+    return int(value * rate)
+
+
+def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coin: str) -> int:
+    total = account.balance(coin) - account.held.get(coin, 0)
+    for key, pos in account.positions.items():
+        st = symbols[key]
+        if pos.size and st.inst.settle_coin == coin:
+            total += unrealised(st, pos) - position_im(pos)
+    return total
+
+
+def opening_lots(pos: Position | None, side: int, lots: int) -> int:
+    """The part of an order that would open (or add to) a position rather than close one."""
+    if pos is None or pos.size == 0 or (pos.size > 0) == (side > 0):
+        return lots
+    return max(0, lots - abs(pos.size))
+
+
+def derivatives_hold(st: SymbolState, pos: Position | None, leverage: int, taker_rate: int, side: int,
+                     ticks: int, lots: int) -> int:
+    """Order cost: initial margin at the order's leverage plus the taker fee to open and to close."""
+    opening = opening_lots(pos, side, lots)
+    if opening == 0:
+        return 0
+    value = st.grid.value(ticks, opening)
+    return -(-value * 100 // leverage) + 2 * fee_of(value, taker_rate)

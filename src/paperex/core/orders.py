@@ -1,0 +1,126 @@
+"""Orders as the core holds them: integer ticks and lots, money in 1e-8 units, Bybit's status vocabulary."""
+
+from __future__ import annotations
+
+from paperex.core.book import BUY, SELL
+
+SIDES = {"Buy": BUY, "Sell": SELL}
+SIDE_NAMES = {BUY: "Buy", SELL: "Sell"}
+ORDER_TYPES = ("Limit", "Market")
+TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
+SMP_TYPES = ("None", "CancelMaker", "CancelTaker", "CancelBoth")
+
+# orderStatus
+NEW = "New"
+PARTIALLY_FILLED = "PartiallyFilled"
+FILLED = "Filled"
+CANCELLED = "Cancelled"
+PARTIALLY_FILLED_CANCELED = "PartiallyFilledCanceled"  # spot only
+REJECTED = "Rejected"
+OPEN_STATUSES = (NEW, PARTIALLY_FILLED)
+
+MAX_ACTIVE_ORDERS = 500  # per symbol per account (derivatives) / per account (spot)
+ORDER_LINK_ID_MAX = 36
+
+
+class Order:
+    """One order. ``price`` of a market order is its protection cap (what Bybit echoes as its price)."""
+
+    __slots__ = (
+        "cancel_type", "category", "close_on_trigger", "created_ts", "cum_fee", "cum_qty", "cum_value",
+        "fee_coin", "hold", "hold_coin", "last_price_on_created", "leaves", "market_unit", "order_id",
+        "order_link_id", "order_type", "position_idx", "price", "qty", "quote_qty", "quote_spent",
+        "reduce_only", "reject_reason", "seq", "side", "smp_type", "status", "symbol", "tif", "uid",
+        "updated_ts",
+    )
+
+    def __init__(self, *, order_id: int, uid: int, category: str, symbol: str, side: int, order_type: str,
+                 tif: str, price: int, qty: int, order_link_id: str, reduce_only: bool, close_on_trigger: bool,
+                 smp_type: str, position_idx: int, ts: int, last_price_on_created: int | None,
+                 market_unit: str = "", quote_qty: int = 0) -> None:
+        self.order_id = order_id
+        self.uid = uid
+        self.category = category
+        self.symbol = symbol
+        self.side = side
+        self.order_type = order_type
+        self.tif = tif
+        self.price = price
+        self.qty = qty
+        self.leaves = qty
+        self.cum_qty = 0
+        self.cum_value = 0
+        self.cum_fee = 0
+        self.fee_coin = ""
+        self.status = NEW
+        self.order_link_id = order_link_id
+        self.reduce_only = reduce_only
+        self.close_on_trigger = close_on_trigger
+        self.smp_type = smp_type
+        self.position_idx = position_idx
+        self.created_ts = ts
+        self.updated_ts = ts
+        self.cancel_type = "UNKNOWN"
+        self.reject_reason = "EC_NoError"
+        self.last_price_on_created = last_price_on_created
+        self.hold = 0  # margin (derivatives) or coin (spot) reserved for the leaves, 1e-8 units of hold_coin
+        self.hold_coin = ""
+        self.market_unit = market_unit  # spot market orders: "baseCoin" or "quoteCoin"
+        self.quote_qty = quote_qty  # spot market buy in quote units: the amount to spend
+        self.quote_spent = 0
+        self.seq = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def state(self) -> tuple:
+        """Everything mutable, for state digests."""
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+
+class Execution:
+    __slots__ = (
+        "category",
+        "closed_qty",
+        "exec_id",
+        "fee",
+        "fee_coin",
+        "fee_rate",
+        "is_maker",
+        "leaves",
+        "mark_price",
+        "order_id",
+        "order_link_id",
+        "order_price",
+        "order_qty",
+        "order_type",
+        "price",
+        "qty",
+        "seq",
+        "side",
+        "symbol",
+        "ts",
+        "uid",
+        "value",
+    )
+
+    def __init__(self, **kw: object) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def state(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+
+class PublicTrade:
+    __slots__ = ("exec_id", "price", "qty", "seq", "side", "tick_direction", "ts")
+
+    def __init__(self, exec_id: int, price: int, qty: int, side: int, ts: int, seq: int, tick_direction: str):
+        self.exec_id = exec_id
+        self.price = price
+        self.qty = qty
+        self.side = side
+        self.ts = ts
+        self.seq = seq
+        self.tick_direction = tick_direction

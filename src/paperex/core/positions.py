@@ -1,0 +1,58 @@
+"""Positions (one-way mode): a signed size in lots and the entry value of that size in settle units.
+
+Realised PnL = direction x (exit value - entry value removed), direction +1 for linear and -1 for inverse
+(an inverse long gains coin when the price rises, i.e. when the coin value of its contracts falls).
+The entry value removed on a partial close is floored, so sum(wallets) - direction x sum(signed entry
+values) + fees stays exactly equal to deposits: money is conserved to the unit.
+"""
+
+from __future__ import annotations
+
+DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
+
+
+class Position:
+    __slots__ = ("category", "created_ts", "cum_realised", "entry_value", "leverage", "seq", "size", "symbol",
+                 "uid", "updated_ts")
+
+    def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
+        self.uid = uid
+        self.category = category
+        self.symbol = symbol
+        self.size = 0  # lots, + long / - short
+        self.entry_value = 0  # settle units, >= 0, value of |size| at entry
+        self.cum_realised = 0
+        self.leverage = leverage
+        self.created_ts = ts
+        self.updated_ts = ts
+        self.seq = 0
+
+    def signed_entry(self) -> int:
+        return self.entry_value if self.size >= 0 else -self.entry_value
+
+    def apply_fill(self, side: int, lots: int, value: int, direction: int) -> tuple[int, int]:
+        """Add a fill of ``lots`` (``side`` +1 buy / -1 sell) worth ``value``.
+
+        Returns (realised PnL in settle units, lots closed).
+        """
+        if self.size == 0 or (self.size > 0) == (side > 0):
+            self.size += side * lots
+            self.entry_value += value
+            return 0, 0
+        held = abs(self.size)
+        closed = min(held, lots)
+        removed = self.entry_value * closed // held if closed < held else self.entry_value
+        exit_value = value * closed // lots if closed < lots else value
+        sign = 1 if self.size > 0 else -1
+        realised = direction * sign * (exit_value - removed)
+        self.entry_value -= removed
+        self.size += side * closed
+        self.cum_realised += realised
+        opened = lots - closed
+        if opened:  # the fill flips the position: the rest opens the other way
+            self.size += side * opened
+            self.entry_value = value - exit_value
+        return realised, closed
+
+    def state(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)

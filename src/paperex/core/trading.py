@@ -1,0 +1,502 @@
+"""Order entry and matching: place, amend, cancel, cancel-all, and what every fill does to wallets,
+positions, orders, the tape and candles.
+
+Every function validates first and mutates after, so a rejected command leaves no trace.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from paperex.core import margin
+from paperex.core.book import BUY, SELL
+from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
+from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
+from paperex.core.grid import fee_of
+from paperex.core.orders import (
+    CANCELLED,
+    FILLED,
+    MAX_ACTIVE_ORDERS,
+    NEW,
+    ORDER_LINK_ID_MAX,
+    PARTIALLY_FILLED,
+    PARTIALLY_FILLED_CANCELED,
+    Execution,
+    Order,
+    PublicTrade,
+)
+from paperex.core.positions import DEFAULT_LEVERAGE, Position
+from paperex.errors import ApiError, Code
+
+if TYPE_CHECKING:
+    from paperex.core.accounts import Account
+    from paperex.core.engine import Exchange
+    from paperex.core.symbol import SymbolState
+
+LINK_ID = re.compile(r"^[A-Za-z0-9_\-]{1,36}$")
+CANCEL_ALL_LIMIT = 500
+
+
+def _reject(code: int, detail: str | None = None) -> ApiError:
+    return ApiError(code, detail)
+
+
+# -- price band (bybit-v5.md §4.6, the get-config formula) ------------------------------------------
+def band(st: SymbolState) -> tuple[int, int]:
+    """(max buy price, min sell price) in ticks, from mark and index and the instrument's X/Y ratios."""
+    x, y = Fraction(st.inst.price_limit_ratio_x), Fraction(st.inst.price_limit_ratio_y)
+    mark, index = Fraction(st.mark), Fraction(st.index)
+    if st.inst.category == "spot":
+        mark = index
+    max_buy = min(max(index, mark * (1 + x)), mark * (1 + y))
+    min_sell = max(min(index, mark * (1 - x)), mark * (1 - y))
+    return max_buy.numerator // max_buy.denominator, -(-min_sell.numerator // min_sell.denominator)
+
+
+# -- place ------------------------------------------------------------------------------------------
+def _symbol(ex: Exchange, category: str, symbol: str) -> SymbolState:
+    st = ex.symbols.get((category, symbol))
+    if st is None:
+        raise _reject(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
+    if st.inst.status != "Trading":
+        raise _reject(Code.TRADING_NOT_ALLOWED, f"{symbol} is {st.inst.status}")
+    return st
+
+
+def _check_qty_price(st: SymbolState, cmd: PlaceOrder) -> None:
+    """The instrument's static limits (qty range, price range, minimum order value), on the integer grid."""
+    inst, grid = st.inst, st.grid
+    if cmd.qty <= 0:
+        raise _reject(Code.PARAM_ERROR, "qty must be positive")
+    if inst.category == "spot" and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin":
+        if cmd.qty < grid.min_notional:
+            raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
+        return
+    if cmd.qty < grid.min_lots:
+        raise _reject(Code.PARAM_ERROR, f"qty must be at least {inst.min_order_qty}")
+    max_lots = grid.max_mkt_lots if cmd.order_type == "Market" else grid.max_lots
+    if max_lots and cmd.qty > max_lots:
+        raise _reject(Code.PARAM_ERROR, f"qty must not exceed {grid.qty(max_lots)}")
+    if cmd.order_type == "Limit":
+        assert cmd.price is not None
+        if cmd.price < grid.min_price_ticks or (grid.max_price_ticks and cmd.price > grid.max_price_ticks):
+            raise _reject(Code.PRICE_OUT_OF_RANGE, f"price must be within [{inst.min_price}, {inst.max_price}]")
+    ref = cmd.price if cmd.order_type == "Limit" else st.mark
+    assert ref is not None
+    if grid.min_notional and not grid.inverse and grid.value(ref, cmd.qty) < grid.min_notional:
+        raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
+
+
+def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = _symbol(ex, cmd.category, cmd.symbol)
+    spot = cmd.category == "spot"
+    if cmd.order_type not in ("Limit", "Market"):
+        raise _reject(Code.PARAM_ERROR, "orderType must be Limit or Market")
+    if cmd.order_type == "Limit" and cmd.price is None:
+        raise _reject(Code.PARAM_ERROR, "price is required for a limit order")
+    if cmd.order_type == "Market" and cmd.tif == "PostOnly":
+        raise _reject(Code.PARAM_ERROR, "a market order cannot be PostOnly")
+    if cmd.order_link_id:
+        if not LINK_ID.match(cmd.order_link_id) or len(cmd.order_link_id) > ORDER_LINK_ID_MAX:
+            raise _reject(Code.PARAM_ERROR, "orderLinkId must be 1-36 characters of [A-Za-z0-9_-]")
+        if (cmd.uid, cmd.order_link_id) in ex.link_ids:
+            raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
+    if not spot and cmd.position_idx != 0:
+        raise _reject(Code.PARAM_ERROR, "position idx not match position mode")
+    _check_qty_price(st, cmd)
+    max_buy, min_sell = band(st)
+    if cmd.order_type == "Limit":
+        assert cmd.price is not None
+        if (cmd.side == BUY and cmd.price > max_buy) or (cmd.side == SELL and cmd.price < min_sell):
+            raise _reject(Code.PRICE_OUT_OF_RANGE,
+                          f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
+        price = cmd.price
+    else:
+        price = max_buy if cmd.side == BUY else min_sell  # market protection: an IOC limit at the band edge
+    key = (cmd.category, cmd.symbol)
+    if account.active_count.get(key, 0) >= MAX_ACTIVE_ORDERS:
+        raise _reject(Code.TOO_MANY_ACTIVE_ORDERS)
+    pos = account.positions.get(key)
+    qty = cmd.qty
+    if cmd.reduce_only and not spot:
+        if pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0):
+            raise _reject(Code.REDUCE_ONLY_RULE, "there is no position to reduce on this side")
+        qty = min(qty, abs(pos.size))
+
+    # what the order reserves
+    if spot:
+        hold_coin, hold = _spot_hold(st, cmd, price, qty)
+        have = account.balance(hold_coin)
+        if hold > have:
+            raise _reject(Code.WALLET_INSUFFICIENT, f"{hold_coin} wallet balance cannot cover the order")
+        if hold > have - account.held.get(hold_coin, 0):
+            raise _reject(Code.INSUFFICIENT_AVAILABLE, f"{hold_coin} held by other open orders")
+    else:
+        hold_coin = st.inst.settle_coin
+        leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+        taker = account.fee_rates[cmd.category][0]
+        hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, pos, leverage, taker, cmd.side, price, qty)
+        free = margin.available(ex.symbols, account, hold_coin)
+        if hold > free:
+            raise _margin_error(st, pos, leverage, taker, cmd, price, qty, free)
+
+    # accepted: from here on nothing raises
+    ex.order_seq += 1
+    order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
+                  order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif, price=price,
+                  qty=qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
+                  close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
+                  ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
+                  market_unit=cmd.market_unit if spot and cmd.order_type == "Market" else "",
+                  quote_qty=qty if spot and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin" else 0)
+    if order.quote_qty:
+        order.qty = order.leaves = 0  # filled by quote amount: base qty is known only as it fills
+    order.hold, order.hold_coin = hold, hold_coin
+    account.hold(hold_coin, hold)
+    ex.orders[order.order_id] = order
+    account.order_ids.append(order.order_id)
+    if order.order_link_id:
+        ex.link_ids[(order.uid, order.order_link_id)] = order.order_id
+    events: list[Event] = [OrderAccepted(uid=order.uid, order_id=order.order_id)]
+    _execute(ex, st, account, order, ts, events)
+    return events
+
+
+def _spot_hold(st: SymbolState, cmd: PlaceOrder, price: int, qty: int) -> tuple[str, int]:
+    inst = st.inst
+    if cmd.side == SELL:
+        return inst.base_coin, qty * st.grid.base_mult
+    if cmd.order_type == "Market" and cmd.market_unit == "quoteCoin":
+        return inst.quote_coin, qty
+    return inst.quote_coin, st.grid.value(price, qty)
+
+
+def _margin_error(st: SymbolState, pos: Position | None, leverage: int, taker: int, cmd: PlaceOrder, price: int,
+                  qty: int, free: int) -> ApiError:
+    """Which of Bybit's insufficient-balance codes fits: market orders are costed at the protection price,
+    a limit order that would cross at a worse price than the best one gets 'cannot set the price'."""
+    book = st.book
+    best = book.best_ask() if cmd.side == BUY else book.best_bid()
+    at_best = margin.derivatives_hold(st, pos, leverage, taker, cmd.side, best, qty) if best else None
+    if cmd.order_type == "Market":
+        if at_best is None or at_best > free:
+            return _reject(Code.CANNOT_COVER_LOWEST_PRICE)
+        return _reject(Code.CANNOT_COVER_MARKET_PRICE)
+    crosses = book.crosses(cmd.side, price)
+    if crosses and at_best is not None and at_best <= free:
+        return _reject(Code.CANNOT_SET_PRICE)
+    return _reject(Code.AVAILABLE_INSUFFICIENT)
+
+
+# -- matching -----------------------------------------------------------------------------------------
+def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: int, events: list[Event]) -> None:
+    """Match a new (or re-priced) order as taker, then rest it or cancel what is left, per its time in force."""
+    book = st.book
+    key = (order.category, order.symbol)
+    limit = order.price
+    if order.tif == "PostOnly" and book.crosses(order.side, limit):
+        _finish(ex, account, order, CANCELLED, ts, events, reason="EC_PostOnlyWillTakeLiquidity")
+        return
+    if order.tif == "FOK" and book.fillable(order.side, limit, order.leaves) < order.leaves:
+        _finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoEnoughQtyToFill")
+        return
+    taker_cancelled = False
+    for maker in book.makers(order.side, limit):
+        if order.quote_qty:
+            if order.quote_qty - order.quote_spent <= 0:
+                break
+        elif order.leaves == 0:
+            break
+        if order.smp_type != "None" and maker.uid == order.uid:
+            mode = order.smp_type
+            if mode in ("CancelMaker", "CancelBoth"):
+                maker_account = ex.accounts[maker.uid]
+                _finish(ex, maker_account, maker, CANCELLED, ts, events, cancel_type="CancelBySmp",  # type: ignore[arg-type]
+                        reason="EC_CancelBySmp")
+            if mode in ("CancelTaker", "CancelBoth"):
+                taker_cancelled = True
+                break
+            continue
+        qty = min(order.leaves, maker.leaves) if not order.quote_qty else min(
+            maker.leaves, st.grid.lots_for_quote(maker.price, order.quote_qty - order.quote_spent))
+        if qty <= 0:
+            break
+        _fill(ex, st, order, maker, maker.price, qty, ts, events)  # type: ignore[arg-type]
+    if order.quote_qty:
+        order.leaves = 0
+    if order.leaves == 0 and not order.quote_qty:
+        return  # fully filled inside _fill
+    if order.quote_qty:
+        _finish(ex, account, order, FILLED if order.cum_qty else CANCELLED, ts, events,
+                reason="EC_NoError" if order.cum_qty else "EC_NoImmediateQtyToFill")
+        return
+    if taker_cancelled:
+        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySmp", reason="EC_CancelBySmp")
+        return
+    if order.tif in ("IOC", "FOK") or order.order_type == "Market":
+        reason = "EC_NoImmediateQtyToFill" if order.cum_qty == 0 else "EC_CancelForNoFullFill"
+        _finish(ex, account, order, CANCELLED, ts, events, reason=reason)
+        return
+    # rest on the book
+    book.add(order)
+    st.cts = ts
+    account.open_orders[order.order_id] = order
+    account.active_count[key] = account.active_count.get(key, 0) + 1
+    order.updated_ts = ts
+    order.seq = ex.next_seq()
+    events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+    events.append(BookChanged(category=order.category, symbol=order.symbol, update_id=book.update_id))
+
+
+def _release(account: Account, order: Order, lots: int) -> None:
+    """Release the hold of ``lots`` of the order's leaves (everything when the order ends)."""
+    if order.hold == 0:
+        return
+    before = order.leaves
+    part = order.hold if lots >= before or before == 0 else order.hold * lots // before
+    order.hold -= part
+    account.held[order.hold_coin] -= part
+
+
+def _finish(ex: Exchange, account: Account, order: Order, status: str, ts: int, events: list[Event], *,
+            cancel_type: str = "UNKNOWN", reason: str = "EC_NoError") -> None:
+    """End an order: take it off the book if it rests, release its hold, record why."""
+    st = ex.symbols[(order.category, order.symbol)]
+    key = (order.category, order.symbol)
+    if order.order_id in account.open_orders:
+        if st.book.contains(order):  # a maker that just filled completely has left the book already
+            st.book.remove(order)
+            st.cts = ts
+            events.append(BookChanged(category=order.category, symbol=order.symbol, update_id=st.book.update_id))
+        del account.open_orders[order.order_id]
+        account.active_count[key] -= 1
+    _release(account, order, order.leaves)
+    order.hold = 0
+    if status == CANCELLED and order.category == "spot" and order.cum_qty:
+        status = PARTIALLY_FILLED_CANCELED
+    order.status = status
+    if status != FILLED:
+        order.cancel_type = cancel_type
+        order.reject_reason = reason
+        order.leaves = 0
+    order.updated_ts = ts
+    order.seq = ex.next_seq()
+    events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=status))
+
+
+def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int, qty: int, ts: int,
+          events: list[Event]) -> None:
+    value = st.grid.value(price, qty)
+    seq = ex.next_seq()
+    ex.exec_seq += 1
+    trade_id = ex.exec_seq
+    for order, is_maker in ((maker, True), (taker, False)):
+        account = ex.accounts[order.uid]
+        rate = account.fee_rates[order.category][1 if is_maker else 0]
+        if order.category == "spot":
+            fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
+        else:
+            fee, fee_coin = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
+        ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
+        # the order
+        if order is maker:
+            _release(account, order, qty)
+            st.book.fill(order, qty)  # sets leaves
+        else:
+            _release(account, order, qty if not order.quote_qty else 0)
+            if order.quote_qty:
+                order.quote_spent += value
+            else:
+                order.leaves -= qty
+        if order.quote_qty:
+            order.qty += qty
+        order.cum_qty += qty
+        order.cum_value += value
+        order.cum_fee += fee
+        order.fee_coin = fee_coin
+        order.updated_ts = ts
+        order.seq = seq
+        ex.exec_seq += 1
+        execution = Execution(
+            exec_id=ex.exec_seq, uid=order.uid, category=order.category, symbol=order.symbol,
+            order_id=order.order_id, order_link_id=order.order_link_id, side=order.side, price=price, qty=qty,
+            value=value, fee=fee, fee_coin=fee_coin, fee_rate=rate, is_maker=is_maker, order_price=order.price,
+            order_qty=order.qty, order_type=order.order_type, leaves=order.leaves, ts=ts, seq=seq,
+            mark_price=st.mark, closed_qty=ex.last_closed,
+        )
+        account.executions.append(execution)
+        events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
+        if order.leaves == 0 and not order.quote_qty:
+            if order is maker:
+                _finish(ex, account, order, FILLED, ts, events)
+            else:
+                order.status = FILLED
+                order.hold = 0
+                order.seq = ex.next_seq()
+                events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=FILLED))
+        else:
+            order.status = PARTIALLY_FILLED
+            events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=PARTIALLY_FILLED))
+    # the public tape
+    if st.last is not None and price != st.last:
+        st.tick_direction = "PlusTick" if price > st.last else "MinusTick"
+    elif st.last is not None:
+        st.tick_direction = "ZeroPlusTick" if st.tick_direction in ("PlusTick", "ZeroPlusTick") else "ZeroMinusTick"
+    st.prev_last, st.last = st.last, price
+    st.tape.append(PublicTrade(trade_id, price, qty, taker.side, ts, seq, st.tick_direction))
+    st.candles.add(ts, price, qty, value)
+    st.seq = seq
+    st.cts = ts
+    events.append(BookChanged(category=taker.category, symbol=taker.symbol, update_id=st.book.update_id))
+
+
+def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, value: int,
+                 rate: int) -> tuple[int, str]:
+    base, quote = st.inst.base_coin, st.inst.quote_coin
+    base_units = qty * st.grid.base_mult
+    if order.side == BUY:
+        fee = fee_of(base_units, rate)
+        account.credit(quote, -value)
+        account.credit(base, base_units - fee)
+        return fee, base
+    fee = fee_of(value, rate)
+    account.credit(base, -base_units)
+    account.credit(quote, value - fee)
+    return fee, quote
+
+
+def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
+                       rate: int, ts: int, events: list[Event]) -> tuple[int, str]:
+    coin = st.inst.settle_coin
+    key = (order.category, order.symbol)
+    pos = account.positions.get(key)
+    if pos is None:
+        pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
+    before = pos.size
+    realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st))
+    ex.last_closed = closed
+    st.open_interest += max(pos.size, 0) - max(before, 0)  # open interest = the sum of long positions
+    fee = fee_of(value, rate)
+    account.credit(coin, realised - fee)
+    pos.cum_realised -= fee
+    pos.updated_ts = ts
+    pos.seq = ex.seq + 1
+    events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
+    return fee, coin
+
+
+# -- amend and cancel ----------------------------------------------------------------------------------
+def find_order(ex: Exchange, uid: int, category: str, symbol: str, order_id: int | None,
+               order_link_id: str | None) -> Order:
+    if order_id is None and not order_link_id:
+        raise _reject(Code.PARAM_ERROR, "orderId or orderLinkId is required")
+    if order_id is None:
+        order_id = ex.link_ids.get((uid, order_link_id or ""))
+    order = ex.orders.get(order_id) if order_id is not None else None
+    if order is None or order.uid != uid or order.category != category or order.symbol != symbol:
+        raise _reject(Code.ORDER_NOT_EXISTS)
+    return order
+
+
+def _closed_error(order: Order) -> ApiError:
+    if order.status == FILLED:
+        return _reject(Code.ORDER_FINISHED)
+    return _reject(Code.ORDER_CANCELLED)
+
+
+def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = _symbol(ex, cmd.category, cmd.symbol)
+    order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
+    if not order.is_open or order.order_id not in account.open_orders:
+        raise _closed_error(order)
+    if cmd.qty is None and cmd.price is None:
+        raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty or price")
+    new_qty = order.qty if cmd.qty is None else cmd.qty
+    new_price = order.price if cmd.price is None else cmd.price
+    if new_qty <= order.cum_qty:
+        raise _reject(Code.AMEND_QTY_LE_FILLED)
+    check = PlaceOrder(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=order.side, order_type="Limit",
+                       qty=new_qty, price=new_price)
+    _check_qty_price(st, check)
+    max_buy, min_sell = band(st)
+    if cmd.price is not None and ((order.side == BUY and new_price > max_buy) or (
+            order.side == SELL and new_price < min_sell)):
+        raise _reject(Code.PRICE_OUT_OF_RANGE)
+    new_leaves = new_qty - order.cum_qty
+    key = (order.category, order.symbol)
+    pos = account.positions.get(key)
+    if order.category == "spot":
+        hold_coin, new_hold = _spot_hold(st, check, new_price, new_leaves)
+    else:
+        hold_coin = order.hold_coin
+        leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+        new_hold = 0 if order.reduce_only else margin.derivatives_hold(
+            st, pos, leverage, account.fee_rates[order.category][0], order.side, new_price, new_leaves)
+    extra = new_hold - order.hold
+    if extra > 0:
+        if order.category == "spot":
+            if extra > account.balance(hold_coin) - account.held.get(hold_coin, 0):
+                raise _reject(Code.INSUFFICIENT_AVAILABLE)
+        elif extra > margin.available(ex.symbols, account, hold_coin):
+            raise _reject(Code.AVAILABLE_MARGIN_INSUFFICIENT)
+
+    events: list[Event] = []
+    account.held[hold_coin] += extra
+    order.hold = new_hold
+    order.qty = new_qty
+    if new_price == order.price and new_leaves <= order.leaves:
+        st.book.reduce(order, new_leaves)  # keeps its place in the queue
+        st.cts = ts
+        order.updated_ts = ts
+        order.seq = ex.next_seq()
+        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+        events.append(BookChanged(category=order.category, symbol=order.symbol, update_id=st.book.update_id))
+        return events
+    # a new price or a larger size loses time priority: out of the book, matched again, rested again
+    st.book.remove(order)
+    del account.open_orders[order.order_id]
+    account.active_count[key] -= 1
+    order.price = new_price
+    order.leaves = new_leaves
+    _execute(ex, st, account, order, ts, events)
+    return events
+
+
+def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    _symbol(ex, cmd.category, cmd.symbol)
+    order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
+    if order.order_id not in account.open_orders:
+        raise _closed_error(order)
+    events: list[Event] = []
+    _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser", reason="EC_PerCancelRequest")
+    return events
+
+
+def cancel_all(ex: Exchange, cmd: CancelAll, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    chosen = []
+    for order in account.open_orders.values():
+        inst = ex.symbols[(order.category, order.symbol)].inst
+        if order.category != cmd.category:
+            continue
+        if cmd.symbol is not None and order.symbol != cmd.symbol:
+            continue
+        if cmd.base_coin is not None and inst.base_coin != cmd.base_coin:
+            continue
+        if cmd.settle_coin is not None and inst.settle_coin != cmd.settle_coin:
+            continue
+        chosen.append(order)
+    chosen.sort(key=lambda o: o.order_id)
+    events: list[Event] = []
+    for order in chosen[:CANCEL_ALL_LIMIT]:
+        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser",
+                reason="EC_PerCancelRequest")
+    return events
+
+
+__all__ = ["NEW", "amend", "band", "cancel", "cancel_all", "find_order", "place"]

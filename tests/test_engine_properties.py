@@ -1,0 +1,153 @@
+"""Property tests of the order lifecycle in the pure core: random order flow from several accounts on a
+linear, an inverse and a spot book, with every invariant checked after every command."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, CreateAccount, PlaceOrder, SetPrices
+from paperex.core.engine import FIRST_UID, Exchange
+from paperex.core.numbers import to_units
+from paperex.core.orders import CANCELLED, FILLED, NEW, OPEN_STATUSES, PARTIALLY_FILLED, PARTIALLY_FILLED_CANCELED
+from paperex.data import load_market
+from paperex.errors import ApiError
+
+MARKET = load_market()
+UIDS = [FIRST_UID, FIRST_UID + 1, FIRST_UID + 2]
+FUNDING = {"USDT": to_units("50000"), "BTC": to_units("2")}
+SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD"), ("spot", "BTCUSDT")]
+
+
+def fresh() -> Exchange:
+    ex = Exchange(MARKET)
+    for ts, _ in enumerate(UIDS):
+        ex.apply(CreateAccount(balances=dict(FUNDING)), ts)
+    return ex
+
+
+@st.composite
+def a_command(draw):
+    kind = draw(st.sampled_from(["place"] * 6 + ["cancel", "amend", "cancel_all", "prices"]))
+    uid = draw(st.sampled_from(UIDS))
+    category, symbol = draw(st.sampled_from(SYMBOLS))
+    if kind == "place":
+        order_type = draw(st.sampled_from(["Limit", "Limit", "Limit", "Market"]))
+        offset = draw(st.integers(-8, 8))  # x10 ticks around the mark: orders cross often
+        qty = draw(st.integers(1, 30))
+        return ("place", uid, category, symbol, draw(st.sampled_from([1, -1])), order_type, offset, qty,
+                draw(st.sampled_from(["GTC", "GTC", "IOC", "FOK", "PostOnly"])), draw(st.booleans()),
+                draw(st.sampled_from(["None", "None", "CancelMaker", "CancelTaker", "CancelBoth"])))
+    if kind in ("cancel", "amend"):
+        return (kind, uid, category, symbol, draw(st.integers(0, 10**6)), draw(st.integers(-20, 20)),
+                draw(st.integers(-10, 10)))
+    if kind == "prices":
+        return ("prices", category, symbol, draw(st.integers(-300, 300)))
+    return ("cancel_all", uid, category, symbol)
+
+
+def to_command(ex: Exchange, spec: tuple):
+    kind = spec[0]
+    if kind == "place":
+        _, uid, category, symbol, side, order_type, offset, qty, tif, reduce_only, smp = spec
+        sym = ex.symbols[(category, symbol)]
+        lots = qty * max(sym.grid.min_lots, 1) if category != "inverse" else qty * 100
+        price = sym.mark + offset * 10 if order_type == "Limit" else None
+        market_unit = ""
+        if category == "spot" and order_type == "Market":
+            market_unit = "baseCoin"
+        return PlaceOrder(uid=uid, category=category, symbol=symbol, side=side, order_type=order_type, qty=lots,
+                          price=price, tif="GTC" if order_type == "Market" else tif,
+                          reduce_only=reduce_only and category != "spot" and order_type == "Market", smp_type=smp,
+                          market_unit=market_unit)
+    if kind in ("cancel", "amend"):
+        _, uid, category, symbol, pick, dqty, dprice = spec
+        mine = [o for o in ex.orders.values() if o.uid == uid and o.symbol == symbol and o.category == category]
+        order_id = mine[pick % len(mine)].order_id if mine else 999_999
+        if kind == "cancel":
+            return CancelOrder(uid=uid, category=category, symbol=symbol, order_id=order_id)
+        target = ex.orders.get(order_id)
+        if target is None:
+            return AmendOrder(uid=uid, category=category, symbol=symbol, order_id=order_id, qty=5)
+        return AmendOrder(uid=uid, category=category, symbol=symbol, order_id=order_id,
+                          qty=max(1, target.qty + dqty * ex.symbols[(category, symbol)].grid.min_lots) if dqty else None,
+                          price=target.price + dprice * 10 if dprice or not dqty else None)
+    if kind == "prices":
+        _, category, symbol, move = spec
+        sym = ex.symbols[(category, symbol)]
+        return SetPrices(category=category, symbol=symbol, index=max(1, sym.index + move * 10))
+    _, uid, category, symbol = spec
+    return CancelAll(uid=uid, category=category, symbol=symbol)
+
+
+def check_invariants(ex: Exchange) -> None:
+    deposits = {coin: units * len(UIDS) for coin, units in FUNDING.items()}
+    held = defaultdict(int)
+    signed = defaultdict(int)  # direction x signed entry value per settle coin
+    for (category, symbol), sym in ex.symbols.items():
+        bid, ask = sym.book.best_bid(), sym.book.best_ask()
+        assert bid is None or ask is None or bid < ask, f"crossed book at rest: {symbol}"
+        net = sum(a.positions[(category, symbol)].size for a in ex.accounts.values()
+                  if (category, symbol) in a.positions)
+        assert net == 0, "positions do not net to zero"
+        longs = sum(max(a.positions[(category, symbol)].size, 0) for a in ex.accounts.values()
+                    if (category, symbol) in a.positions)
+        assert sym.open_interest == longs
+        in_book = {o.order_id for o in sym.book.orders()}
+        open_here = {o.order_id for a in ex.accounts.values() for o in a.open_orders.values()
+                     if (o.category, o.symbol) == (category, symbol)}
+        assert in_book == open_here, "open orders and the book disagree"
+    for account in ex.accounts.values():
+        for order in account.open_orders.values():
+            held[(account.uid, order.hold_coin)] += order.hold
+            assert order.status in OPEN_STATUSES and order.leaves > 0
+        for coin, amount in account.held.items():
+            assert amount == held[(account.uid, coin)] and amount >= 0, "holds drifted"
+        for key, pos in account.positions.items():
+            sym = ex.symbols[key]
+            direction = -1 if sym.grid.inverse else 1
+            signed[sym.inst.settle_coin] += direction * pos.signed_entry()
+            assert pos.entry_value >= 0 and (pos.size != 0 or pos.entry_value == 0)
+    for coin, deposited in deposits.items():
+        wallets = sum(a.balance(coin) for a in ex.accounts.values())
+        assert wallets + ex.fees_collected.get(coin, 0) - signed[coin] == deposited, f"{coin} not conserved"
+    # every order agrees with its executions
+    by_order = defaultdict(lambda: [0, 0, 0])
+    for account in ex.accounts.values():
+        for e in account.executions:
+            t = by_order[e.order_id]
+            t[0] += e.qty
+            t[1] += e.value
+            t[2] += e.fee
+    for order in ex.orders.values():
+        assert [order.cum_qty, order.cum_value, order.cum_fee] == by_order[order.order_id]
+        if order.status == NEW:
+            assert order.cum_qty == 0
+        if order.status == PARTIALLY_FILLED:
+            assert 0 < order.cum_qty < order.qty and order.leaves == order.qty - order.cum_qty
+        if order.status == FILLED:
+            assert order.leaves == 0 and (order.cum_qty == order.qty)
+        if order.status in (CANCELLED, PARTIALLY_FILLED_CANCELED):
+            assert order.leaves == 0 and order.hold == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(a_command(), min_size=1, max_size=60))
+def test_random_order_flow_keeps_every_invariant(specs) -> None:
+    ex = fresh()
+    replayed = fresh()
+    outcomes = []
+    for ts, spec in enumerate(specs, start=10):
+        cmd = to_command(ex, spec)
+        before = ex.digest()
+        try:
+            ex.apply(cmd, ts)
+            outcomes.append((cmd, ts))
+        except ApiError:
+            assert ex.digest() == before, "a rejected command changed the state"
+        check_invariants(ex)
+    for cmd, ts in outcomes:  # replaying the accepted commands rebuilds the same state
+        replayed.apply(cmd, ts)
+    assert replayed.digest() == ex.digest()
