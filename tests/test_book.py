@@ -11,7 +11,7 @@ from paperex.core.book import BUY, SELL, NaiveBook, OrderBook
 
 
 @dataclass
-class O:
+class Rest:
     order_id: int
     uid: int
     side: int
@@ -30,7 +30,7 @@ ops = st.lists(
 )
 
 
-def match(book, naive, taker: O, limit: int | None) -> list[tuple[int, int, int]]:
+def match(book, naive, taker: Rest, limit: int | None) -> list[tuple[int, int, int]]:
     """Match on the real book; check each maker is the oracle's next in priority."""
     fills = []
     for maker in book.makers(taker.side, limit):
@@ -51,13 +51,13 @@ def match(book, naive, taker: O, limit: int | None) -> list[tuple[int, int, int]
 @given(ops)
 def test_book_matches_oracle(operations) -> None:
     book, naive = OrderBook(), NaiveBook()
-    live: dict[int, O] = {}
+    live: dict[int, Rest] = {}
     next_id = 0
     added = filled = cancelled = 0
     for kind, side, price, qty in operations:
         if kind in ("limit", "market"):
             next_id += 1
-            taker = O(next_id, 1, side, price, qty)
+            taker = Rest(next_id, 1, side, price, qty)
             added += qty
             fills = match(book, naive, taker, price if kind == "limit" else None)
             for _, fill_price, q in fills:
@@ -98,7 +98,7 @@ def test_book_matches_oracle(operations) -> None:
 def test_fillable_and_depth() -> None:
     book = OrderBook()
     for i, (side, price, qty) in enumerate([(SELL, 101, 5), (SELL, 102, 7), (SELL, 101, 3), (BUY, 99, 4)]):
-        book.add(O(i + 1, 1, side, price, qty))
+        book.add(Rest(i + 1, 1, side, price, qty))
     assert book.asks.depth(5) == [(101, 8), (102, 7)] and book.bids.depth(5) == [(99, 4)]
     assert book.fillable(BUY, 101, 100) == 8 and book.fillable(BUY, None, 10) == 10
     assert book.crosses(BUY, 101) and not book.crosses(BUY, 100) and book.crosses(SELL, None)

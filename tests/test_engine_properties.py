@@ -71,8 +71,9 @@ def to_command(ex: Exchange, spec: tuple):
         target = ex.orders.get(order_id)
         if target is None:
             return AmendOrder(uid=uid, category=category, symbol=symbol, order_id=order_id, qty=5)
+        step = ex.symbols[(category, symbol)].grid.min_lots
         return AmendOrder(uid=uid, category=category, symbol=symbol, order_id=order_id,
-                          qty=max(1, target.qty + dqty * ex.symbols[(category, symbol)].grid.min_lots) if dqty else None,
+                          qty=max(1, target.qty + dqty * step) if dqty else None,
                           price=target.price + dprice * 10 if dprice or not dqty else None)
     if kind == "prices":
         _, category, symbol, move = spec
