@@ -60,6 +60,7 @@ class Sequencer:
         self.clock = clock
         self.seq = last_seq
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
+        self.inflight_orders: set[tuple[int, int]] = set()  # (uid, order id) with an amend/cancel in flight
 
     def now_ms(self) -> int:
         """Exchange time: the clock, never behind the last applied command."""

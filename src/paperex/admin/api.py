@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
+from paperex.core.numbers import format_decimal
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
@@ -113,6 +114,16 @@ async def deposit(body: dict[str, Any], service: AdminService) -> dict[str, Any]
         account.balance(coin.upper()))}
 
 
+async def set_prices(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    category = body.get("category", "linear")
+    symbol = body.get("symbol")
+    if not isinstance(category, str) or not isinstance(symbol, str):
+        raise ApiError(Code.PARAM_ERROR, "category and symbol must be strings")
+    st = await service.set_prices(category, symbol, body.get("indexPrice"), body.get("markPrice"))
+    return {"category": category, "symbol": symbol, "indexPrice": format_decimal(st.grid.price(st.index)),
+            "markPrice": format_decimal(st.grid.price(st.mark))}
+
+
 async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     core = service.sequencer.core
     account = core.account(_uid(body["uid"]))
@@ -134,3 +145,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/api-keys", admin_route(create_api_key))
     app.router.add_post("/admin/v1/deposit", admin_route(deposit))
     app.router.add_get("/admin/v1/accounts/{uid}", admin_route(get_account))
+    app.router.add_post("/admin/v1/prices", admin_route(set_prices))

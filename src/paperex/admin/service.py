@@ -9,12 +9,15 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from paperex.core.accounts import PERMISSION_GROUPS
-from paperex.core.commands import CreateAccount, CreateApiKey, Deposit
+from paperex.core.commands import CreateAccount, CreateApiKey, Deposit, SetPrices
 from paperex.core.events import AccountCreated
+from paperex.core.grid import OffGrid
 from paperex.core.numbers import MAX_AMOUNT, to_units
+from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 from paperex.gateway.auth import load_rsa_public_key
 from paperex.sequencer import Sequencer
@@ -100,6 +103,26 @@ class AdminService:
 
     async def deposit(self, uid: int, coin: str, amount: int) -> None:
         await self.sequencer.submit(Deposit(uid=uid, coin=coin, amount=amount))
+
+    async def set_prices(self, category: str, symbol: str, index: Any, mark: Any) -> SymbolState:
+        st = self.sequencer.core.symbols.get((category, symbol))
+        if st is None:
+            raise ApiError(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
+
+        def ticks(value: Any, name: str) -> int | None:
+            if value is None:
+                return None
+            try:
+                d = Decimal(str(value))
+                if not d.is_finite() or d <= 0 or d.adjusted() > 15:
+                    raise OffGrid
+                return st.grid.ticks(d)
+            except (InvalidOperation, OffGrid):
+                raise ApiError(Code.PARAM_ERROR, f"{name} must be a positive multiple of {st.grid.tick}") from None
+
+        await self.sequencer.submit(SetPrices(category=category, symbol=symbol, index=ticks(index, "indexPrice"),
+                                              mark=ticks(mark, "markPrice")))
+        return st
 
     def demo_key(self) -> NewKey | None:
         for key in self.sequencer.core.api_keys.values():

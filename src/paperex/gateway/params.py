@@ -75,8 +75,8 @@ class Params:
             d = Decimal(value)
         except InvalidOperation:
             raise param_error(f"{name} must be a decimal number") from None
-        if not d.is_finite():
-            raise param_error(f"{name} must be a decimal number")
+        if not d.is_finite() or (d and not -20 <= d.adjusted() <= 20):
+            raise param_error(f"{name} must be a decimal number of a sensible size")
         return d
 
     def category(self, served: Iterable[str], *, required: bool = True, default: str | None = None) -> str:

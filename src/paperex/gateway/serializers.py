@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from paperex.core import margin
 from paperex.core.accounts import Account, ApiKey
 from paperex.core.engine import Exchange
 from paperex.core.instruments import Coin, Instrument, RiskTier
@@ -120,38 +121,62 @@ def account_info(account: Account) -> dict[str, Any]:
     }
 
 
+def _coin_risk(core: Exchange, account: Account, coin: str) -> dict[str, int]:
+    """Order IM, spot-locked amount, position IM/MM, unrealised and realised PnL of one coin (1e-8 units)."""
+    out = dict.fromkeys(("order_im", "locked", "position_im", "position_mm", "upl", "realised"), 0)
+    for order in account.open_orders.values():
+        if order.hold_coin == coin:
+            out["locked" if order.category == "spot" else "order_im"] += order.hold
+    for key, pos in account.positions.items():
+        st = core.symbols[key]
+        if st.inst.settle_coin != coin:
+            continue
+        out["realised"] += pos.cum_realised
+        if pos.size:
+            out["position_im"] += margin.position_im(pos)
+            out["position_mm"] += margin.position_mm(st, pos)
+            out["upl"] += margin.unrealised(st, pos)
+    return out
+
+
 def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[str, Any]:
-    """``/v5/account/wallet-balance`` for a unified account. Positions and orders add IM/MM/UPL later."""
+    """``/v5/account/wallet-balance`` for a unified account, valued in USD at each coin's reference price."""
     if coins:  # as asked, once each, known coins only
         wanted = [c for c in dict.fromkeys(coins) if c in core.coins]
     else:
-        wanted = sorted(c for c, units in account.balances.items() if units)
+        held = {c for c, units in account.balances.items() if units}
+        held |= {core.symbols[k].inst.settle_coin for k, p in account.positions.items() if p.size or p.cum_realised}
+        wanted = sorted(held)
     rows = []
-    total_equity = total_wallet = Decimal(0)
+    total_equity = total_wallet = total_upl = total_im = total_mm = total_locked = Decimal(0)
     for coin in wanted:
         units = account.balance(coin)
-        wallet = from_units(units)
+        risk = _coin_risk(core, account, coin)
         spec = core.coins.get(coin)
         price = spec.usd_price if spec else Decimal(0)
         ratio = spec.collateral_ratio if spec else Decimal(0)
-        usd_value = wallet * price
-        total_equity += usd_value
-        total_wallet += usd_value * ratio
+        equity = units + risk["upl"]
+        total_equity += from_units(equity) * price
+        total_wallet += from_units(units) * price * ratio
+        total_upl += from_units(risk["upl"]) * price
+        total_im += from_units(risk["order_im"] + risk["position_im"]) * price
+        total_mm += from_units(risk["position_mm"]) * price
+        total_locked += from_units(risk["locked"]) * price * ratio
         rows.append({
             "coin": coin,
-            "equity": format_units(units),
-            "usdValue": _usd(usd_value),
+            "equity": format_units(equity),
+            "usdValue": _usd(from_units(equity) * price),
             "walletBalance": format_units(units),
-            "locked": "0",
+            "locked": format_units(risk["locked"]),
             "spotHedgingQty": "0",
             "borrowAmount": "0",
             "availableToWithdraw": "",
             "accruedInterest": "0",
-            "totalOrderIM": "0",
-            "totalPositionIM": "0",
-            "totalPositionMM": "0",
-            "unrealisedPnl": "0",
-            "cumRealisedPnl": "0",
+            "totalOrderIM": format_units(risk["order_im"]),
+            "totalPositionIM": format_units(risk["position_im"]),
+            "totalPositionMM": format_units(risk["position_mm"]),
+            "unrealisedPnl": format_units(risk["upl"]),
+            "cumRealisedPnl": format_units(risk["realised"]),
             "bonus": "0",
             "collateralSwitch": True,
             "marginCollateral": True,
@@ -159,24 +184,25 @@ def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[s
             "spotBorrow": "0",
             "colRes": "0",
         })
-    margin_balance = total_wallet  # + perpetual UPL once positions exist
-    initial_margin = maintenance_margin = Decimal(0)
+    margin_balance = total_wallet + total_upl
+    im_rate = _rate(total_im / margin_balance) if margin_balance > 0 else "0"
+    mm_rate = _rate(total_mm / margin_balance) if margin_balance > 0 else "0"
     return {
         "list": [{
             "accountType": "UNIFIED",
-            "accountIMRate": _rate(initial_margin / margin_balance) if margin_balance else "0",
-            "accountMMRate": _rate(maintenance_margin / margin_balance) if margin_balance else "0",
-            "accountIMRateByMp": _rate(initial_margin / margin_balance) if margin_balance else "0",
-            "accountMMRateByMp": _rate(maintenance_margin / margin_balance) if margin_balance else "0",
+            "accountIMRate": im_rate,
+            "accountMMRate": mm_rate,
+            "accountIMRateByMp": im_rate,
+            "accountMMRateByMp": mm_rate,
             "totalEquity": _usd(total_equity),
             "totalWalletBalance": _usd(total_wallet),
             "totalMarginBalance": _usd(margin_balance),
-            "totalAvailableBalance": _usd(margin_balance - initial_margin),
-            "totalPerpUPL": "0",
-            "totalInitialMargin": _usd(initial_margin),
-            "totalInitialMarginByMp": _usd(initial_margin),
-            "totalMaintenanceMargin": _usd(maintenance_margin),
-            "totalMaintenanceMarginByMp": _usd(maintenance_margin),
+            "totalAvailableBalance": _usd(max(Decimal(0), margin_balance - total_im - total_locked)),
+            "totalPerpUPL": _usd(total_upl),
+            "totalInitialMargin": _usd(total_im),
+            "totalInitialMarginByMp": _usd(total_im),
+            "totalMaintenanceMargin": _usd(total_mm),
+            "totalMaintenanceMarginByMp": _usd(total_mm),
             "accountLTV": "0",
             "coin": rows,
         }]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperex.core.candles import INTERVALS
 from paperex.core.instruments import Instrument
+from paperex.core.symbol import SymbolState
 from paperex.data import load_listings
 from paperex.errors import ApiError, Code
-from paperex.gateway import serializers
+from paperex.gateway import market_data, serializers
+from paperex.gateway import trade_serializers as tser
 from paperex.gateway.endpoints import V5, Call
 from paperex.gateway.params import ALL_CATEGORIES, Params, param_error
 
@@ -74,3 +77,100 @@ async def risk_limit(call: Call) -> dict[str, Any]:
                          limit=RISK_LIMIT_PAGE)
     rows = [serializers.risk_tier(i.symbol, t) for i in chunk for t in i.risk_tiers]
     return {"category": category, "list": rows, "nextPageCursor": cursor}
+
+
+# -- order book, tape, tickers, candles -----------------------------------------------------------------
+TRADED = ("linear", "inverse", "spot")
+
+
+def _state(call: Call, category: str, symbol: str | None) -> SymbolState:
+    if symbol is None:
+        raise param_error("symbol is required")
+    st = call.core.symbols.get((category, symbol))
+    if st is None:
+        raise param_error(f"symbol {symbol} does not exist in {category}")
+    return st
+
+
+@V5.get("/v5/market/orderbook", auth=False)
+async def orderbook(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(TRADED)
+    st = _state(call, category, p.symbol(required=True))
+    limit = p.int("limit", default=1 if category == "spot" else 25, lo=1, hi=1000 if category != "spot" else 200)
+    assert limit is not None
+    book = st.book
+    return {
+        "s": st.inst.symbol,
+        "b": [[tser.price(st, px), tser.qty(st, q)] for px, q in book.bids.depth(limit)],
+        "a": [[tser.price(st, px), tser.qty(st, q)] for px, q in book.asks.depth(limit)],
+        "ts": call.now_ms,
+        "u": book.update_id,
+        "seq": st.seq,
+        "cts": st.cts or call.now_ms,
+    }
+
+
+@V5.get("/v5/market/recent-trade", auth=False)
+async def recent_trade(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(TRADED)
+    st = _state(call, category, p.symbol(required=True))
+    limit = p.int("limit", default=60 if category == "spot" else 500, lo=1, hi=60 if category == "spot" else 1000)
+    assert limit is not None
+    trades = list(st.tape)[-limit:]
+    trades.reverse()
+    return {"category": category, "list": [tser.public_trade(st, t) for t in trades]}
+
+
+@V5.get("/v5/market/tickers", auth=False)
+async def tickers(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(TRADED)
+    symbol = p.symbol()
+    if symbol is not None:
+        states = [_state(call, category, symbol)]
+    else:
+        states = [st for (c, _), st in sorted(call.core.symbols.items()) if c == category]
+    return {"category": category, "list": [market_data.ticker(st, call.now_ms) for st in states]}
+
+
+def _kline_params(call: Call, categories: tuple[str, ...]) -> tuple[SymbolState, str, int | None, int, int]:
+    p = call.params
+    category = p.category(categories, required=False, default="linear")
+    st = _state(call, category, p.symbol(required=True))
+    interval = p.enum("interval", INTERVALS, required=True)
+    assert interval is not None
+    start = p.int("start", lo=0, hi=10**15)
+    end = p.int("end", lo=0, hi=10**15)
+    limit = p.int("limit", default=200, lo=1, hi=1000)
+    assert limit is not None
+    return st, interval, start, end if end is not None else call.now_ms, limit
+
+
+@V5.get("/v5/market/kline", auth=False)
+async def kline(call: Call) -> dict[str, Any]:
+    st, interval, start, end, limit = _kline_params(call, TRADED)
+    bars = st.candles.query(interval, start, end, limit)
+    return {"symbol": st.inst.symbol, "category": st.inst.category,
+            "list": [tser.kline_row(st, s, bar) for s, bar in bars]}
+
+
+async def _price_kline(call: Call, which: str) -> dict[str, Any]:
+    st, interval, start, end, limit = _kline_params(call, ("linear", "inverse"))
+    candles = st.mark_candles if which == "mark" else st.index_candles
+    fallback = st.mark if which == "mark" else st.index
+    bars = candles.query(interval, start, end, limit) if candles.minutes else market_data.flat_bars(
+        fallback, interval, start, end, limit)
+    return {"symbol": st.inst.symbol, "category": st.inst.category,
+            "list": [tser.kline_row(st, s, bar, with_volume=False) for s, bar in bars]}
+
+
+@V5.get("/v5/market/mark-price-kline", auth=False)
+async def mark_price_kline(call: Call) -> dict[str, Any]:
+    return await _price_kline(call, "mark")
+
+
+@V5.get("/v5/market/index-price-kline", auth=False)
+async def index_price_kline(call: Call) -> dict[str, Any]:
+    return await _price_kline(call, "index")

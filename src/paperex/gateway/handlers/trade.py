@@ -1,0 +1,440 @@
+"""``/v5/order/*`` and ``/v5/execution/list``: order entry and the account's order and trade history.
+
+Each operation is one function from parameters to a core command; the batch endpoints run the same
+function per item, so single and batch requests (and, later, the WebSocket order entry) cannot drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
+from paperex.core.events import OrderAccepted, OrderChanged
+from paperex.core.grid import OffGrid
+from paperex.core.numbers import to_units
+from paperex.core.orders import OPEN_STATUSES, ORDER_TYPES, SIDES, SMP_TYPES, TIME_IN_FORCE, Order
+from paperex.core.symbol import SymbolState
+from paperex.errors import ApiError, Code, message
+from paperex.gateway import ids
+from paperex.gateway import trade_serializers as ser
+from paperex.gateway.auth import Permission
+from paperex.gateway.endpoints import V5, Call, Reply
+from paperex.gateway.params import Params, param_error
+
+ORDER_CATEGORIES = ("linear", "inverse", "spot", "option")
+WRITE = Permission(write=True)
+BATCH_LIMIT = {"spot": 10}
+BATCH_DEFAULT_LIMIT = 20
+WEEK_MS = 7 * 86_400_000
+UNSUPPORTED = ("triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop", "orderIv",
+               "slippageToleranceType", "bboSideType")
+
+
+def require_trading_permission(call: Call, category: str) -> None:
+    key = call.principal.key if call.principal else None
+    assert key is not None
+    if category == "spot":
+        allowed = key.allows("Spot", "SpotTrade")
+    else:
+        allowed = key.allows("ContractTrade", "Order") or key.allows("Derivatives", "DerivativesTrade")
+    if not allowed:
+        raise ApiError(Code.PERMISSION_DENIED, f"the api key has no {category} trading permission")
+
+
+def _symbol_state(call: Call, category: str, symbol: str) -> SymbolState:
+    st = call.core.symbols.get((category, symbol))
+    if st is None:
+        raise param_error(f"symbol {symbol} does not exist in {category}")
+    return st
+
+
+def _bool(p: Params, name: str) -> bool:
+    value = p.raw(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise param_error(f"{name} must be a boolean")
+    return value
+
+
+def _lots(st: SymbolState, value: Decimal, name: str = "qty") -> int:
+    try:
+        return st.grid.lots(value)
+    except OffGrid:
+        raise param_error(f"{name} must be a multiple of {st.grid.step}") from None
+
+
+def _ticks(st: SymbolState, value: Decimal) -> int:
+    try:
+        return st.grid.ticks(value)
+    except OffGrid:
+        raise param_error(f"price must be a multiple of {st.grid.tick}") from None
+
+
+def _reject_unsupported(p: Params) -> None:
+    for name in UNSUPPORTED:
+        if p.raw(name) not in (None, "", "0"):
+            raise param_error(f"{name} is not supported yet by paperex (conditional and TP/SL orders)")
+
+
+def place_command(call: Call, p: Params, category: str) -> PlaceOrder:
+    require_trading_permission(call, category)
+    symbol = p.symbol(required=True)
+    assert symbol is not None
+    st = _symbol_state(call, category, symbol)
+    side = p.enum("side", SIDES, required=True)
+    order_type = p.enum("orderType", ORDER_TYPES, required=True)
+    assert side is not None and order_type is not None
+    _reject_unsupported(p)
+    qty = p.decimal("qty", required=True)
+    assert qty is not None
+    if qty <= 0:
+        raise param_error("qty must be positive")
+    tif = p.enum("timeInForce", TIME_IN_FORCE, default="GTC")
+    assert tif is not None
+    market_unit = ""
+    if category == "spot" and order_type == "Market":
+        default_unit = "quoteCoin" if side == "Buy" else "baseCoin"
+        market_unit = p.enum("marketUnit", ("baseCoin", "quoteCoin"), default=default_unit) or default_unit
+    if market_unit == "quoteCoin":
+        try:
+            lots = to_units(qty)
+        except ValueError:
+            raise param_error("qty has too many decimals") from None
+    else:
+        lots = _lots(st, qty)
+    price = None
+    if order_type == "Limit":
+        value = p.decimal("price", required=True)
+        assert value is not None
+        if value <= 0:
+            raise param_error("price must be positive")
+        price = _ticks(st, value)
+    if lots > 10**15 or (price or 0) > 10**15:
+        raise param_error("qty or price out of range")
+    position_idx = p.int("positionIdx", default=0, lo=0, hi=2)
+    assert position_idx is not None
+    return PlaceOrder(
+        uid=call.account.uid, category=category, symbol=symbol, side=SIDES[side], order_type=order_type, qty=lots,
+        price=price, tif=tif, order_link_id=p.str("orderLinkId", max_len=64) or "",
+        reduce_only=_bool(p, "reduceOnly"), close_on_trigger=_bool(p, "closeOnTrigger"),
+        smp_type=p.enum("smpType", SMP_TYPES, default="None") or "None", position_idx=position_idx,
+        market_unit=market_unit,
+    )
+
+
+def _target(call: Call, p: Params, category: str) -> tuple[str, int | None, str | None]:
+    symbol = p.symbol(required=True)
+    assert symbol is not None
+    _symbol_state(call, category, symbol)
+    raw_id = p.str("orderId", max_len=64)
+    link = p.str("orderLinkId", max_len=64)
+    if raw_id is None and link is None:
+        raise param_error("orderId or orderLinkId is required")
+    order_id = ids.parse_order_id(raw_id, category) if raw_id is not None else None  # orderId wins
+    return symbol, order_id, None if order_id is not None else link
+
+
+def _resolve(call: Call, symbol: str, category: str, order_id: int | None, link: str | None) -> Order | None:
+    uid = call.account.uid
+    if order_id is None:
+        order_id = call.core.link_ids.get((uid, link or ""))
+    o = call.core.orders.get(order_id or 0)
+    return o if o is not None and o.uid == uid and o.symbol == symbol and o.category == category else None
+
+
+async def _guarded(call: Call, order: Order | None, command: AmendOrder | CancelOrder) -> None:
+    """Submit an amend/cancel; a second one for the same order while the first is in flight -> 110079."""
+    if order is None:
+        await call.sequencer.submit(command)  # the core answers 110001
+        return
+    key = (order.uid, order.order_id)
+    inflight = call.sequencer.inflight_orders
+    if key in inflight:
+        raise ApiError(Code.ORDER_PROCESSING)
+    inflight.add(key)
+    try:
+        await call.sequencer.submit(command)
+    finally:
+        inflight.discard(key)
+
+
+def _ack(order: Order) -> dict[str, str]:
+    return {"orderId": ids.order_id(order.order_id, order.category), "orderLinkId": order.order_link_id}
+
+
+# -- single-order operations -------------------------------------------------------------------------
+async def create_one(call: Call, p: Params, category: str) -> Order:
+    events = await call.sequencer.submit(place_command(call, p, category))
+    accepted = next(e for e in events if isinstance(e, OrderAccepted))
+    return call.core.orders[accepted.order_id]
+
+
+async def amend_one(call: Call, p: Params, category: str) -> Order:
+    require_trading_permission(call, category)
+    symbol, order_id, link = _target(call, p, category)
+    _reject_unsupported(p)
+    order = _resolve(call, symbol, category, order_id, link)
+    st = call.core.symbols[(category, symbol)]
+    qty = p.decimal("qty")
+    price = p.decimal("price")
+    if qty is not None and qty <= 0:
+        raise param_error("qty must be positive")
+    if price is not None and price <= 0:
+        raise param_error("price must be positive")
+    command = AmendOrder(uid=call.account.uid, category=category, symbol=symbol, order_id=order_id,
+                         order_link_id=link, qty=None if qty is None else _lots(st, qty),
+                         price=None if price is None else _ticks(st, price))
+    await _guarded(call, order, command)
+    assert order is not None
+    return order
+
+
+async def cancel_one(call: Call, p: Params, category: str) -> Order:
+    require_trading_permission(call, category)
+    symbol, order_id, link = _target(call, p, category)
+    order = _resolve(call, symbol, category, order_id, link)
+    await _guarded(call, order, CancelOrder(uid=call.account.uid, category=category, symbol=symbol,
+                                            order_id=order_id, order_link_id=link))
+    assert order is not None
+    return order
+
+
+@V5.post("/v5/order/create", permission=WRITE)
+async def create(call: Call) -> dict[str, str]:
+    return _ack(await create_one(call, call.params, call.params.category(ORDER_CATEGORIES)))
+
+
+@V5.post("/v5/order/amend", permission=WRITE)
+async def amend(call: Call) -> dict[str, str]:
+    return _ack(await amend_one(call, call.params, call.params.category(ORDER_CATEGORIES)))
+
+
+@V5.post("/v5/order/cancel", permission=WRITE)
+async def cancel(call: Call) -> dict[str, str]:
+    return _ack(await cancel_one(call, call.params, call.params.category(ORDER_CATEGORIES)))
+
+
+@V5.post("/v5/order/cancel-all", permission=WRITE)
+async def cancel_all(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(ORDER_CATEGORIES)
+    require_trading_permission(call, category)
+    symbol = p.symbol()
+    base_coin = p.str("baseCoin", max_len=20)
+    settle_coin = p.str("settleCoin", max_len=20)
+    if category != "spot" and symbol is None and base_coin is None and settle_coin is None:
+        raise param_error("symbol, baseCoin or settleCoin is required")
+    if symbol is not None:
+        _symbol_state(call, category, symbol)
+    if p.enum("orderFilter", ("Order", "StopOrder", "OpenOrder", "tpslOrder")) in ("StopOrder", "tpslOrder"):
+        return {"list": [], "success": "1"}  # no conditional orders exist yet
+    events = await call.sequencer.submit(CancelAll(uid=call.account.uid, category=category, symbol=symbol,
+                                                   base_coin=base_coin, settle_coin=settle_coin))
+    cancelled = [call.core.orders[e.order_id] for e in events if isinstance(e, OrderChanged)]
+    return {"list": [_ack(o) for o in cancelled], "success": "1"}
+
+
+# -- batch operations ----------------------------------------------------------------------------------
+async def _batch(call: Call, one: Any, ack: Any) -> Reply:
+    p = call.params
+    category = p.category(ORDER_CATEGORIES)
+    items = p.raw("request")
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise param_error("request must be a non-empty list of orders")
+    limit = BATCH_LIMIT.get(category, BATCH_DEFAULT_LIMIT)
+    if len(items) > limit:
+        raise param_error(f"at most {limit} orders per batch")
+
+    async def run(item: dict[str, Any]) -> Order:
+        return await one(call, Params(item), category)
+
+    # started in order, so the orders are sequenced in request order and share group commits
+    outcomes = await asyncio.gather(*(run(i) for i in items), return_exceptions=True)
+    results, ext = [], []
+    for item, outcome in zip(items, outcomes, strict=True):
+        symbol = item.get("symbol") if isinstance(item.get("symbol"), str) else ""
+        if isinstance(outcome, ApiError):
+            results.append({"category": category, "symbol": symbol, "orderId": "",
+                            "orderLinkId": item.get("orderLinkId") if isinstance(item.get("orderLinkId"), str)
+                            else "", **({"createAt": ""} if ack == "create" else {})})
+            ext.append({"code": outcome.code, "msg": outcome.msg})
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            row = {"category": category, "symbol": outcome.symbol, **_ack(outcome)}
+            if ack == "create":
+                row["createAt"] = str(outcome.created_ts)
+            results.append(row)
+            ext.append({"code": 0, "msg": message(Code.OK)})
+    return Reply({"list": results}, ext={"list": ext}, msg="OK")
+
+
+@V5.post("/v5/order/create-batch", permission=WRITE)
+async def create_batch(call: Call) -> Reply:
+    return await _batch(call, create_one, "create")
+
+
+@V5.post("/v5/order/amend-batch", permission=WRITE)
+async def amend_batch(call: Call) -> Reply:
+    return await _batch(call, amend_one, "amend")
+
+
+@V5.post("/v5/order/cancel-batch", permission=WRITE)
+async def cancel_batch(call: Call) -> Reply:
+    return await _batch(call, cancel_one, "cancel")
+
+
+# -- queries ------------------------------------------------------------------------------------------
+def _time_window(p: Params, now: int) -> tuple[int, int]:
+    start = p.int("startTime", lo=0, hi=10**15)
+    end = p.int("endTime", lo=0, hi=10**15)
+    if start is None and end is None:
+        return now - WEEK_MS, now
+    if start is None:
+        assert end is not None
+        return end - WEEK_MS, end
+    if end is None:
+        return start, start + WEEK_MS
+    if end < start:
+        raise param_error("endTime must not be before startTime")
+    if end - start > WEEK_MS:
+        raise param_error("the time range must not exceed 7 days")
+    return start, end
+
+
+def _cursor(p: Params, prefix: str) -> int | None:
+    cursor = p.str("cursor", max_len=64)
+    if cursor is None:
+        return None
+    if not (cursor.startswith(prefix) and cursor[1:].isascii() and cursor[1:].isdigit()):
+        raise param_error("cursor is invalid")
+    return int(cursor[1:])
+
+
+def _scope(call: Call, p: Params, category: str, need_scope: bool) -> tuple[str | None, str | None, str | None]:
+    symbol = p.symbol()
+    base_coin = p.str("baseCoin", max_len=20)
+    settle_coin = p.str("settleCoin", max_len=20)
+    if need_scope and category in ("linear", "inverse") and not (symbol or base_coin or settle_coin):
+        raise param_error("symbol, baseCoin or settleCoin is required")
+    return symbol, base_coin, settle_coin
+
+
+def _order_matches(call: Call, o: Order, category: str, symbol: str | None, base: str | None,
+                   settle: str | None) -> bool:
+    if o.category != category or (symbol is not None and o.symbol != symbol):
+        return False
+    inst = call.core.symbols[(o.category, o.symbol)].inst
+    return (base is None or inst.base_coin == base) and (settle is None or inst.settle_coin == settle)
+
+
+def _order_page(call: Call, p: Params, category: str, orders: list[Order], default_limit: int) -> dict[str, Any]:
+    limit = p.int("limit", default=default_limit, lo=1, hi=50)
+    assert limit is not None
+    before = _cursor(p, "o")
+    if before is not None:
+        orders = [o for o in orders if o.order_id < before]
+    chunk = orders[:limit]
+    more = len(orders) > limit
+    return {"category": category,
+            "list": [ser.order(call.core.symbols[(o.category, o.symbol)], o) for o in chunk],
+            "nextPageCursor": f"o{chunk[-1].order_id}" if more else ""}
+
+
+def _by_id(call: Call, p: Params, category: str) -> tuple[bool, list[Order]]:
+    raw_id = p.str("orderId", max_len=64)
+    link = p.str("orderLinkId", max_len=64)
+    if raw_id is None and link is None:
+        return False, []
+    uid = call.account.uid
+    order_id = ids.parse_order_id(raw_id, category) if raw_id is not None else call.core.link_ids.get(
+        (uid, link or ""), 0)
+    o = call.core.orders.get(order_id)
+    return True, [o] if o is not None and o.uid == uid and o.category == category else []
+
+
+@V5.get("/v5/order/realtime")
+async def realtime(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(ORDER_CATEGORIES)
+    open_only = p.int("openOnly", default=0, lo=0, hi=2)
+    if p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder")) not in (
+            None, "Order"):
+        return {"category": category, "list": [], "nextPageCursor": ""}
+    by_id, found = _by_id(call, p, category)
+    symbol, base, settle = _scope(call, p, category, need_scope=not by_id)
+    account = call.account
+    if by_id:  # ccxt's fetch_order: an order of any status, found by its id
+        orders = [o for o in found if _order_matches(call, o, category, symbol, base, settle)]
+    elif open_only:
+        closed = [call.core.orders[i] for i in reversed(account.order_ids)]
+        orders = [o for o in closed if o.status not in OPEN_STATUSES
+                  and _order_matches(call, o, category, symbol, base, settle)][:500]
+    else:
+        orders = sorted((o for o in account.open_orders.values()
+                         if _order_matches(call, o, category, symbol, base, settle)),
+                        key=lambda o: o.order_id, reverse=True)
+    return _order_page(call, p, category, orders, default_limit=20)
+
+
+@V5.get("/v5/order/history")
+async def history(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(ORDER_CATEGORIES)
+    status = p.enum("orderStatus", ("New", "PartiallyFilled", "Untriggered", "Rejected", "PartiallyFilledCanceled",
+                                    "Filled", "Cancelled", "Triggered", "Deactivated"))
+    if p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder")) not in (
+            None, "Order"):
+        return {"category": category, "list": [], "nextPageCursor": ""}
+    by_id, found = _by_id(call, p, category)
+    symbol, base, settle = _scope(call, p, category, need_scope=False)
+    start, end = _time_window(p, call.now_ms)
+    if by_id:
+        orders = found
+    else:
+        orders = [call.core.orders[i] for i in reversed(call.account.order_ids)]
+        orders = [o for o in orders if start <= o.created_ts <= end]
+    orders = [o for o in orders if _order_matches(call, o, category, symbol, base, settle)
+              and (status is None or o.status == status)]
+    return _order_page(call, p, category, orders, default_limit=20)
+
+
+@V5.get("/v5/execution/list")
+async def executions(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(ORDER_CATEGORIES)
+    symbol, base, settle = _scope(call, p, category, need_scope=False)
+    exec_type = p.enum("execType", ("Trade", "AdlTrade", "Funding", "BustTrade", "Delivery", "Settle",
+                                    "BlockTrade", "MovePosition", "FutureSpread"))
+    start, end = _time_window(p, call.now_ms)
+    limit = p.int("limit", default=50, lo=1, hi=100)
+    assert limit is not None
+    before = _cursor(p, "e")
+    by_id, found = _by_id(call, p, category)
+    order_ids = {o.order_id for o in found}
+    rows = []
+    more = False
+    if exec_type in (None, "Trade"):
+        for e in reversed(call.account.executions):
+            if before is not None and e.exec_id >= before:
+                continue
+            if e.category != category or not (start <= e.ts <= end):
+                continue
+            if by_id and e.order_id not in order_ids:
+                continue
+            if symbol is not None and e.symbol != symbol:
+                continue
+            inst = call.core.symbols[(e.category, e.symbol)].inst
+            if (base is not None and inst.base_coin != base) or (settle is not None and inst.settle_coin != settle):
+                continue
+            if len(rows) == limit:
+                more = True
+                break
+            rows.append(e)
+    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders[e.order_id].order_type)
+           for e in rows]
+    return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1].exec_id}" if more else ""}
+

@@ -1,0 +1,96 @@
+"""Tickers and price candles computed from the core's market state at the moment of the request."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from paperex.core.candles import interval_start, next_start
+from paperex.core.symbol import SymbolState
+from paperex.gateway import trade_serializers as ser
+
+DAY = 86_400_000
+HOUR = 3_600_000
+DEFAULT_FUNDING_RATE = "0.0001"
+
+
+def _stats(st: SymbolState, now: int, span: int) -> tuple[int, int, int, int, int]:
+    """(previous price, high, low, volume lots, turnover units) over the last ``span`` ms."""
+    last = st.last if st.last is not None else st.mark
+    bars = st.candles.query("1", now - span + 60_000, now, span // 60_000)
+    prev = st.candles.close_at(now - span)
+    if not bars:
+        return (prev if prev is not None else last), last, last, 0, 0
+    if prev is None:
+        prev = bars[-1][1][0]  # the open of the oldest bar in the window
+    return (prev, max(b[1][1] for b in bars), min(b[1][2] for b in bars), sum(b[1][4] for b in bars),
+            sum(b[1][5] for b in bars))
+
+
+def _pcnt(last: int, prev: int) -> str:
+    if prev == 0:
+        return "0"
+    return ser.trim((Decimal(last - prev) / Decimal(prev)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+
+
+def ticker(st: SymbolState, now: int) -> dict[str, Any]:
+    inst, book = st.inst, st.book
+    last = st.last if st.last is not None else st.mark
+    prev24, high, low, volume, turnover = _stats(st, now, DAY)
+    bid, ask = book.best_bid(), book.best_ask()
+    top = {
+        "bid1Price": ser.price(st, bid) if bid else "",
+        "bid1Size": ser.qty(st, book.bids.levels[bid].qty) if bid else "",
+        "ask1Price": ser.price(st, ask) if ask else "",
+        "ask1Size": ser.qty(st, book.asks.levels[ask].qty) if ask else "",
+    }
+    if inst.category == "spot":
+        return {"symbol": inst.symbol, **top, "lastPrice": ser.price(st, last),
+                "prevPrice24h": ser.price(st, prev24), "price24hPcnt": _pcnt(last, prev24),
+                "highPrice24h": ser.price(st, high), "lowPrice24h": ser.price(st, low),
+                "turnover24h": ser.money(turnover), "volume24h": ser.qty(st, volume),
+                "usdIndexPrice": ser.price(st, st.index)}
+    prev1h = _stats(st, now, HOUR)[0]
+    interval = inst.funding_interval_min * 60_000
+    next_funding = now - now % interval + interval
+    oi_value = st.grid.value(st.mark, st.open_interest)
+    return {
+        "symbol": inst.symbol,
+        "lastPrice": ser.price(st, last),
+        "indexPrice": ser.price(st, st.index),
+        "markPrice": ser.price(st, st.mark),
+        "prevPrice24h": ser.price(st, prev24),
+        "price24hPcnt": _pcnt(last, prev24),
+        "highPrice24h": ser.price(st, high),
+        "lowPrice24h": ser.price(st, low),
+        "prevPrice1h": ser.price(st, prev1h),
+        "openInterest": ser.qty(st, st.open_interest),
+        "openInterestValue": ser.money(oi_value),
+        "turnover24h": ser.money(turnover),
+        "volume24h": ser.qty(st, volume),
+        "fundingRate": DEFAULT_FUNDING_RATE,
+        "nextFundingTime": str(next_funding),
+        "predictedDeliveryPrice": "",
+        "basisRate": "",
+        "deliveryFeeRate": "",
+        "deliveryTime": "0",
+        **top,
+        "basis": "",
+        "preOpenPrice": "",
+        "preQty": "",
+        "curPreListingPhase": "",
+        "fundingIntervalHour": str(inst.funding_interval_min // 60),
+        "fundingCap": ser.trim(inst.upper_funding_rate),
+        "basisRateYear": "",
+    }
+
+
+def flat_bars(price: int, interval: str, start: int | None, end: int, limit: int) -> list[tuple[int, list[int]]]:
+    """Candles of a price that has not moved (a reference price no feed has changed yet), newest first."""
+    bars = []
+    s = interval_start(end, interval)
+    while len(bars) < limit and (start is None or next_start(s, interval) > start):
+        bars.append((s, [price, price, price, price, 0, 0]))
+        s = interval_start(s - 1, interval)
+    return bars
+

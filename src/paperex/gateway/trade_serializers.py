@@ -1,0 +1,157 @@
+"""Orders, executions and market data -> V5 JSON."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from paperex.core.book import BUY
+from paperex.core.numbers import MONEY_SCALE, format_decimal, format_units
+from paperex.core.orders import SIDE_NAMES, Execution, Order, PublicTrade
+from paperex.core.symbol import SymbolState
+from paperex.gateway import ids
+
+_8DP = Decimal("0.00000001")
+
+
+def _num(value: Decimal) -> str:
+    """A decimal rendered plainly with at most 8 decimals and no trailing zeros."""
+    return trim(value.quantize(_8DP, rounding=ROUND_HALF_UP))
+
+
+def trim(value: Decimal) -> str:
+    """Bybit renders prices and quantities without trailing zeros: 102000, 0.2, 160995.3."""
+    text = format_decimal(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def price(st: SymbolState, ticks: int) -> str:
+    return trim(st.grid.price(ticks))
+
+
+def qty(st: SymbolState, lots: int) -> str:
+    return trim(st.grid.qty(lots))
+
+
+def money(units: int) -> str:
+    return format_units(units)
+
+
+def avg_price(st: SymbolState, cum_qty: int, cum_value: int) -> str:
+    if cum_qty == 0 or cum_value == 0:
+        return ""
+    base = st.grid.qty(cum_qty)
+    value = Decimal(cum_value) / MONEY_SCALE
+    return _num(base / value if st.grid.inverse else value / base)
+
+
+def order(st: SymbolState, o: Order) -> dict[str, Any]:
+    fee = money(o.cum_fee)
+    leaves_value = st.grid.value(o.price, o.leaves) if o.leaves else 0
+    return {
+        "orderId": ids.order_id(o.order_id, o.category),
+        "orderLinkId": o.order_link_id,
+        "blockTradeId": "",
+        "symbol": o.symbol,
+        "price": price(st, o.price),
+        "qty": qty(st, o.qty),
+        "side": SIDE_NAMES[o.side],
+        "isLeverage": "0" if o.category == "spot" else "",
+        "positionIdx": o.position_idx,
+        "orderStatus": o.status,
+        "createType": "" if o.category == "spot" else "CreateByUser",
+        "cancelType": o.cancel_type,
+        "rejectReason": o.reject_reason,
+        "avgPrice": avg_price(st, o.cum_qty, o.cum_value),
+        "leavesQty": qty(st, o.leaves),
+        "leavesValue": money(leaves_value),
+        "cumExecQty": qty(st, o.cum_qty),
+        "cumExecValue": money(o.cum_value),
+        "cumExecFee": fee,
+        "cumFeeDetail": {o.fee_coin: fee} if o.cum_fee else {},
+        "timeInForce": o.tif,
+        "orderType": o.order_type,
+        "stopOrderType": "",
+        "orderIv": "",
+        "marketUnit": o.market_unit,
+        "slippageToleranceType": "UNKNOWN",
+        "slippageTolerance": "0",
+        "triggerPrice": "",
+        "takeProfit": "",
+        "stopLoss": "",
+        "tpslMode": "",
+        "ocoTriggerBy": "",
+        "tpLimitPrice": "0",
+        "slLimitPrice": "0",
+        "tpTriggerBy": "",
+        "slTriggerBy": "",
+        "triggerDirection": 0,
+        "triggerBy": "",
+        "lastPriceOnCreated": price(st, o.last_price_on_created) if o.last_price_on_created else "",
+        "basePrice": price(st, o.last_price_on_created) if o.category == "spot" and o.last_price_on_created else "",
+        "reduceOnly": o.reduce_only,
+        "closeOnTrigger": o.close_on_trigger,
+        "placeType": "",
+        "smpType": o.smp_type,
+        "smpGroup": 0,
+        "smpOrderId": "",
+        "parentOrderLinkId": "",
+        "extraFees": "",
+        "createdTime": str(o.created_ts),
+        "updatedTime": str(o.updated_ts),
+    }
+
+
+def execution(st: SymbolState, e: Execution, order_type: str) -> dict[str, Any]:
+    return {
+        "symbol": e.symbol,
+        "orderId": ids.order_id(e.order_id, e.category),
+        "orderLinkId": e.order_link_id,
+        "side": SIDE_NAMES[e.side],
+        "orderPrice": price(st, e.order_price),
+        "orderQty": qty(st, e.order_qty),
+        "leavesQty": qty(st, e.leaves),
+        "createType": "" if e.category == "spot" else "CreateByUser",
+        "orderType": order_type,
+        "stopOrderType": "",
+        "execFee": money(e.fee),
+        "execId": ids.exec_id(e.exec_id),
+        "execPrice": price(st, e.price),
+        "execQty": qty(st, e.qty),
+        "execType": "Trade",
+        "execValue": money(e.value),
+        "execTime": str(e.ts),
+        "feeCurrency": e.fee_coin,
+        "isMaker": e.is_maker,
+        "feeRate": money(e.fee_rate),
+        "tradeIv": "",
+        "markIv": "",
+        "markPrice": price(st, e.mark_price),
+        "indexPrice": "",
+        "underlyingPrice": "",
+        "blockTradeId": "",
+        "closedSize": qty(st, e.closed_qty) if e.category != "spot" else "",
+        "extraFees": "",
+        "seq": e.seq,
+    }
+
+
+def public_trade(st: SymbolState, t: PublicTrade) -> dict[str, Any]:
+    return {
+        "execId": ids.exec_id(t.exec_id),
+        "symbol": st.inst.symbol,
+        "price": price(st, t.price),
+        "size": qty(st, t.qty),
+        "side": "Buy" if t.side == BUY else "Sell",
+        "time": str(t.ts),
+        "isBlockTrade": False,
+        "isRPITrade": False,
+        "seq": str(t.seq),
+    }
+
+
+def kline_row(st: SymbolState, start: int, bar: list[int], with_volume: bool = True) -> list[str]:
+    row = [str(start), price(st, bar[0]), price(st, bar[1]), price(st, bar[2]), price(st, bar[3])]
+    if with_volume:
+        row += [qty(st, bar[4]), money(bar[5])]
+    return row
