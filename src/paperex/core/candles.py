@@ -4,6 +4,7 @@ with zero volume, as Bybit shows quiet markets."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime
 
 MINUTE = 60_000
@@ -66,8 +67,6 @@ class Candles:
 
     def close_at(self, ts: int) -> int | None:
         """The close of the last minute at or before ``ts``."""
-        from bisect import bisect_right
-
         i = bisect_right(self.minutes, ts)
         return self.bars[self.minutes[i - 1]][3] if i else None
 
@@ -87,8 +86,6 @@ class Candles:
             s = interval_start(s - 1, interval)
         starts.reverse()
         out: list[tuple[int, list[int]]] = []
-        from bisect import bisect_left
-
         prev_close = self.close_at(starts[0] - 1)
         for s in starts:
             e = next_start(s, interval)

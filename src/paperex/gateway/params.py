@@ -64,8 +64,17 @@ class Params:
         if not isinstance(value, int):
             raise param_error(f"{name} must be an integer")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise param_error(f"{name} must be between {lo} and {hi}")
+            raise param_error(f"{name} must be between {lo} and {hi}" if hi is not None else
+                              f"{name} must be at least {lo}")
         return value
+
+    def limit(self, default: int, hi: int) -> int:
+        """A page size: below 1 is an error; above the endpoint's maximum is capped, as Bybit does."""
+        value = self.int("limit", default=default)
+        assert value is not None
+        if value < 1:
+            raise param_error(f"limit must be between 1 and {hi}")
+        return min(value, hi)
 
     def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
         value = self.str(name, required=required, max_len=64)

@@ -22,7 +22,7 @@ def page(items: list[Any], params: Params, default_limit: int, max_limit: int,
          limit: int | None = None) -> tuple[list[Any], str]:
     """Offset pagination with an opaque-looking cursor made only of URL-safe characters."""
     if limit is None:
-        limit = params.int("limit", default=default_limit, lo=1, hi=max_limit)
+        limit = params.limit(default_limit, max_limit)
     cursor = params.str("cursor", max_len=64)
     start = 0
     if cursor is not None:
@@ -56,7 +56,7 @@ async def instruments_info(call: Call) -> dict[str, Any]:
     status = p.enum("status", INSTRUMENT_STATUSES, default="Trading")  # Bybit lists Trading by default
     selected = [i for i in _select(call, category) if i.status == status]
     if category == "spot":  # spot is not paged
-        p.int("limit", lo=1, hi=1000)
+        p.limit(500, 1000)
         chunk, cursor = selected, ""
     else:
         chunk, cursor = page(selected, p, default_limit=500, max_limit=1000)
@@ -97,8 +97,7 @@ async def orderbook(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(TRADED)
     st = _state(call, category, p.symbol(required=True))
-    limit = p.int("limit", default=1 if category == "spot" else 25, lo=1, hi=1000 if category != "spot" else 200)
-    assert limit is not None
+    limit = p.limit(1 if category == "spot" else 25, 200 if category == "spot" else 1000)
     book = st.book
     return {
         "s": st.inst.symbol,
@@ -116,8 +115,7 @@ async def recent_trade(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(TRADED)
     st = _state(call, category, p.symbol(required=True))
-    limit = p.int("limit", default=60 if category == "spot" else 500, lo=1, hi=60 if category == "spot" else 1000)
-    assert limit is not None
+    limit = p.limit(60 if category == "spot" else 500, 60 if category == "spot" else 1000)
     trades = list(st.tape)[-limit:]
     trades.reverse()
     return {"category": category, "list": [tser.public_trade(st, t) for t in trades]}
@@ -143,8 +141,7 @@ def _kline_params(call: Call, categories: tuple[str, ...]) -> tuple[SymbolState,
     assert interval is not None
     start = p.int("start", lo=0, hi=10**15)
     end = p.int("end", lo=0, hi=10**15)
-    limit = p.int("limit", default=200, lo=1, hi=1000)
-    assert limit is not None
+    limit = p.limit(200, 1000)
     return st, interval, start, end if end is not None else call.now_ms, limit
 
 

@@ -332,8 +332,7 @@ def _order_matches(call: Call, o: Order, category: str, symbol: str | None, base
 
 
 def _order_page(call: Call, p: Params, category: str, orders: list[Order], default_limit: int) -> dict[str, Any]:
-    limit = p.int("limit", default=default_limit, lo=1, hi=50)
-    assert limit is not None
+    limit = p.limit(default_limit, 50)
     before = _cursor(p, "o")
     if before is not None:
         orders = [o for o in orders if o.order_id < before]
@@ -410,8 +409,7 @@ async def executions(call: Call) -> dict[str, Any]:
     exec_type = p.enum("execType", ("Trade", "AdlTrade", "Funding", "BustTrade", "Delivery", "Settle",
                                     "BlockTrade", "MovePosition", "FutureSpread"))
     start, end = _time_window(p, call.now_ms)
-    limit = p.int("limit", default=50, lo=1, hi=100)
-    assert limit is not None
+    limit = p.limit(50, 100)
     before = _cursor(p, "e")
     by_id, found = _by_id(call, p, category)
     order_ids = {o.order_id for o in found}

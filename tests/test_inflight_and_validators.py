@@ -1,0 +1,185 @@
+"""An amend racing another amend of the same order (110079), and ccxt's own validators on trading results."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from aiohttp import web
+from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as ccxt_test_ohlcv
+from ccxt.test.exchange.base.test_order import test_order as ccxt_test_order
+from ccxt.test.exchange.base.test_order_book import test_order_book as ccxt_test_order_book
+from ccxt.test.exchange.base.test_ticker import test_ticker as ccxt_test_ticker
+from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
+from ccxt.test.exchange.sync.test_fetch_my_trades import test_fetch_my_trades as ccxt_test_fetch_my_trades
+from ccxt.test.exchange.sync.test_fetch_ohlcv import test_fetch_ohlcv as ccxt_test_fetch_ohlcv
+from ccxt.test.exchange.sync.test_fetch_open_orders import test_fetch_open_orders as ccxt_test_fetch_open_orders
+from ccxt.test.exchange.sync.test_fetch_order_book import test_fetch_order_book as ccxt_test_fetch_order_book
+from ccxt.test.exchange.sync.test_fetch_ticker import test_fetch_ticker as ccxt_test_fetch_ticker
+from ccxt.test.exchange.sync.test_fetch_trades import test_fetch_trades as ccxt_test_fetch_trades
+from pybit.exceptions import InvalidRequestError
+
+from paperex.server import Node, build_app
+from tests.conftest import ccxt_sync, make_trader, pybit_http
+from tests.serverproc import free_port
+from tests.test_trading_wire import S, client
+
+
+class SlowDiskServer:
+    """paperex in this process, on a thread, with a journal that takes ``delay`` s per durable batch."""
+
+    def __init__(self, data_dir, delay: float) -> None:
+        self.data_dir, self.delay = data_dir, delay
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        node = Node(self.data_dir)
+        store = node.journal
+        original = store.append_batch
+
+        def slow(rows):  # runs in the writer's worker thread
+            time.sleep(self.delay)
+            original(rows)
+
+        store.append_batch = slow  # type: ignore[method-assign]
+        node.start()
+        self.node = node
+        runner = web.AppRunner(build_app(node), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+        await node.close()
+
+    def __enter__(self) -> SlowDiskServer:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def admin_account(self) -> tuple[str, str]:
+        import json
+        import urllib.request
+
+        def post(path, body):
+            req = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            return json.loads(urllib.request.urlopen(req, timeout=10).read())["result"]
+
+        uid = post("/admin/v1/accounts", {"balances": {"USDT": "100000"}})["uid"]
+        key = post("/admin/v1/api-keys", {"uid": uid})
+        return key["apiKey"], key["apiSecret"]
+
+
+def test_amend_while_another_is_in_flight_is_110079(tmp_path) -> None:
+    with SlowDiskServer(tmp_path, delay=0.4) as server:
+        key, secret = server.admin_account()
+        session = pybit_http(server, key, secret)
+        oid = session.place_order(category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.01",
+                                  price="60000")["result"]["orderId"]
+
+        def amend(price: str):
+            try:
+                return session.amend_order(category="linear", symbol=S, orderId=oid, price=price)["retCode"], ""
+            except InvalidRequestError as err:
+                return err.status_code, err.message
+
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(amend, "60100")
+            time.sleep(0.15)  # the first amend is applied and waiting for its (slow) durable write
+            second = pool.submit(amend, "60200")
+            outcomes = [first.result(), second.result()]
+        assert outcomes[0] == (0, "")
+        assert outcomes[1] == (110079, "The order is processing and can not be operated, please try again later")
+        # once the first is durable the order can be amended again
+        assert amend("60300") == (0, "")
+        assert server.node.core.orders[1].price == 603000
+
+
+@pytest.fixture(scope="module")
+def traded(tmp_path_factory):
+    """A server with seeded resting orders, fills and candles for the validators."""
+    from tests.serverproc import ServerProcess
+
+    server = ServerProcess(tmp_path_factory.mktemp("validators"), ["--no-demo"]).start()
+    maker_t, taker_t = make_trader(server), make_trader(server)
+    maker, taker = client(server, maker_t), client(server, taker_t)
+    for i, price in enumerate(("65100", "65200", "65300")):
+        maker.place_order(category="linear", symbol=S, side="Sell", orderType="Limit", qty="0.1", price=price)
+        maker.place_order(category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.1",
+                          price=str(64900 - 100 * i))
+    taker.place_order(category="linear", symbol=S, side="Buy", orderType="Market", qty="0.15")
+    taker.place_order(category="linear", symbol=S, side="Sell", orderType="Market", qty="0.05")
+    taker.place_order(category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.01", price="60000")
+    yield server, maker_t, taker_t
+    server.stop()
+
+
+def test_ccxt_validators_on_market_data(traded) -> None:
+    server, _, _ = traded
+    ex = ccxt_sync(server)
+    ex.load_markets()
+    symbol = "BTC/USDT:USDT"
+    ccxt_test_fetch_ticker(ex, {}, symbol)
+    ccxt_test_fetch_order_book(ex, {}, symbol)
+    ccxt_test_fetch_trades(ex, {}, symbol)
+    ccxt_test_fetch_ohlcv(ex, {}, symbol)
+    ticker = ex.fetch_ticker(symbol)
+    ccxt_test_ticker(ex, {}, "fetchTicker", ticker, symbol)
+    assert ticker["symbol"] == symbol and ticker["last"] == 64900.0  # the last trade was the market sell
+    book = ex.fetch_order_book(symbol)
+    ccxt_test_order_book(ex, {}, "fetchOrderBook", book, symbol)
+    assert book["asks"][0] == [65200.0, 0.05] and book["bids"][0] == [64900.0, 0.05]
+    trades = ex.fetch_trades(symbol)
+    assert len(trades) == 3
+    for trade in trades:
+        ccxt_test_trade(ex, {}, "fetchTrades", trade, symbol, ex.milliseconds(), True)
+    candles = ex.fetch_ohlcv(symbol, "1m")
+    for candle in candles:
+        ccxt_test_ohlcv(ex, {}, "fetchOHLCV", candle, symbol, ex.milliseconds())
+    o, h, low, c, v = candles[-1][1:]
+    assert (o, h, low, c, v) == (65100.0, 65200.0, 64900.0, 64900.0, 0.2)
+
+
+def test_ccxt_validators_on_orders_and_my_trades(traded) -> None:
+    server, _, taker_t = traded
+    ex = ccxt_sync(server, taker_t.api_key, taker_t.api_secret, fetchOrder={"acknowledged": True})
+    ex.load_markets()
+    symbol = "BTC/USDT:USDT"
+    skips = {"fees": True}  # ccxt fills only `fee`, not `fees`, for bybit orders
+    ccxt_test_fetch_open_orders(ex, skips, symbol)
+    ccxt_test_fetch_my_trades(ex, {}, symbol)
+    (open_order,) = ex.fetch_open_orders(symbol)
+    ccxt_test_order(ex, skips, "fetchOpenOrders", open_order, symbol, ex.milliseconds())
+    assert (open_order["price"], open_order["amount"], open_order["status"]) == (60000.0, 0.01, "open")
+    created = ex.create_order(symbol, "limit", "sell", 0.01, 66000, {"clientOrderId": "ccxt-1"})
+    fetched = ex.fetch_order(created["id"], symbol)
+    ccxt_test_order(ex, skips, "fetchOrder", fetched, symbol, ex.milliseconds())
+    assert fetched["clientOrderId"] == "ccxt-1" and fetched["status"] == "open"
+    edited = ex.edit_order(created["id"], symbol, "limit", "sell", 0.02, 66100)
+    assert ex.fetch_order(edited["id"], symbol)["amount"] == 0.02
+    ex.cancel_order(created["id"], symbol)
+    assert ex.fetch_order(created["id"], symbol)["status"] == "canceled"
+    trades = ex.fetch_my_trades(symbol)
+    assert len(trades) == 3 and {t["side"] for t in trades} == {"buy", "sell"}
+    for trade in trades:
+        ccxt_test_trade(ex, {}, "fetchMyTrades", trade, symbol, ex.milliseconds(), False)
+        assert trade["takerOrMaker"] == "taker" and trade["fee"]["currency"] == "USDT"
+    closed = ex.fetch_closed_orders(symbol)
+    assert {o["status"] for o in closed} == {"closed"} and len(closed) == 2
+    canceled = ex.fetch_canceled_orders(symbol)
+    assert [o["id"] for o in canceled] == [created["id"]]
