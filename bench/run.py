@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}")
-    for script in ("journal_bench.py", "http_bench.py"):
+    for script in ("core_bench.py", "journal_bench.py", "http_bench.py"):
         subprocess.run([sys.executable, str(HERE / script)], check=True)
 
 

@@ -102,5 +102,9 @@ def test_fillable_and_depth() -> None:
     assert book.asks.depth(5) == [(101, 8), (102, 7)] and book.bids.depth(5) == [(99, 4)]
     assert book.fillable(BUY, 101, 100) == 8 and book.fillable(BUY, None, 10) == 10
     assert book.crosses(BUY, 101) and not book.crosses(BUY, 100) and book.crosses(SELL, None)
-    order_ids = [o.order_id for o in book.makers(BUY, 102)]
+    order_ids = []
+    for maker in book.makers(BUY, 102):  # the caller takes each maker before asking for the next
+        order_ids.append(maker.order_id)
+        book.remove(maker)
     assert order_ids == [1, 3, 2]  # price first, then time
+    assert book.best_ask() is None and book.best_bid() == 99

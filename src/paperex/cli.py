@@ -74,6 +74,16 @@ def admin_call(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dic
     return result
 
 
+def run_event_loop(main: Any) -> None:
+    """Run the server on uvloop where it is available (it is a dependency on Linux and macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. Windows
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from paperex.server import ServeOptions, serve
 
@@ -84,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
                            admin_token=args.admin_token)
     try:
-        asyncio.run(serve(options))
+        run_event_loop(serve(options))
     except (DataDirBusy, JournalError) as exc:
         raise SystemExit(f"paperex: {exc}") from None
 

@@ -70,11 +70,10 @@ class Side:
         del self.prices[bisect_left(self.prices, price)]
 
     def iter_best_first(self) -> Iterator[Level]:
+        """Levels from the best price outwards. Do not change the side while iterating."""
         prices = reversed(self.prices) if self.is_bid else iter(self.prices)
-        for p in list(prices):
-            level = self.levels.get(p)
-            if level is not None:
-                yield level
+        for p in prices:
+            yield self.levels[p]
 
     def depth(self, n: int) -> list[tuple[int, int]]:
         out = []
@@ -152,16 +151,19 @@ class OrderBook:
             self.reduce(maker, maker.leaves - qty)
 
     def makers(self, side: int, price: int | None) -> Iterator[Resting]:
-        """Resting orders a ``side`` taker at ``price`` (None: any price) would meet, in priority order.
+        """The resting order a ``side`` taker at ``price`` (None: any price) meets next, in priority order:
+        always the oldest order at the best opposite price, so each step is O(1).
 
-        Safe against the caller filling or removing the yielded order before advancing.
+        The caller takes the yielded order out (fills it completely or removes it) before asking for the
+        next one, or stops; otherwise the same order comes again.
         """
-        for level in self.opposite(side).iter_best_first():
-            if price is not None and (level.price > price if side == BUY else level.price < price):
+        opp = self.asks if side == BUY else self.bids
+        prices, levels = opp.prices, opp.levels
+        while prices:
+            best = prices[-1] if opp.is_bid else prices[0]
+            if price is not None and (best > price if side == BUY else best < price):
                 return
-            for order in list(level.orders.values()):
-                if order.leaves > 0 and order.order_id in level.orders:
-                    yield order
+            yield next(iter(levels[best].orders.values()))
 
     def orders(self) -> Iterator[Resting]:
         for s in (self.bids, self.asks):

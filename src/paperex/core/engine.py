@@ -51,7 +51,6 @@ class Exchange:
         self.order_seq = 0
         self.exec_seq = 0
         self.seq = 0  # cross sequence: every order, execution and position change gets the next one
-        self.last_closed = 0  # lots closed by the last derivatives fill (scratch for the execution record)
         self.last_ts = 0
         self.applied = 0  # number of accepted commands
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {

@@ -80,34 +80,36 @@ class Order:
 
 
 class Execution:
-    __slots__ = (
-        "category",
-        "closed_qty",
-        "exec_id",
-        "fee",
-        "fee_coin",
-        "fee_rate",
-        "is_maker",
-        "leaves",
-        "mark_price",
-        "order_id",
-        "order_link_id",
-        "order_price",
-        "order_qty",
-        "order_type",
-        "price",
-        "qty",
-        "seq",
-        "side",
-        "symbol",
-        "ts",
-        "uid",
-        "value",
-    )
+    """One account's side of one fill."""
 
-    def __init__(self, **kw: object) -> None:
-        for k, v in kw.items():
-            setattr(self, k, v)
+    __slots__ = ("category", "closed_qty", "exec_id", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
+                 "mark_price", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "price", "qty",
+                 "seq", "side", "symbol", "ts", "uid", "value")
+
+    def __init__(self, exec_id: int, order: Order, price: int, qty: int, value: int, fee: int, fee_coin: str,
+                 fee_rate: int, is_maker: bool, ts: int, seq: int, mark_price: int, closed_qty: int) -> None:
+        self.exec_id = exec_id
+        self.uid = order.uid
+        self.category = order.category
+        self.symbol = order.symbol
+        self.order_id = order.order_id
+        self.order_link_id = order.order_link_id
+        self.order_type = order.order_type
+        self.order_price = order.price
+        self.order_qty = order.qty
+        self.side = order.side
+        self.leaves = order.leaves
+        self.price = price
+        self.qty = qty
+        self.value = value
+        self.fee = fee
+        self.fee_coin = fee_coin
+        self.fee_rate = fee_rate
+        self.is_maker = is_maker
+        self.ts = ts
+        self.seq = seq
+        self.mark_price = mark_price
+        self.closed_qty = closed_qty
 
     def state(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

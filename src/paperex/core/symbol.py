@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from fractions import Fraction
 
 from paperex.core.book import OrderBook
 from paperex.core.candles import Candles
@@ -14,7 +15,8 @@ TAPE_LENGTH = 1000
 
 
 class SymbolState:
-    __slots__ = ("book", "candles", "cts", "grid", "index", "index_candles", "inst", "last", "mark",
+    __slots__ = ("band", "band_key", "band_ratios", "book", "candles", "cts", "grid", "index", "index_candles",
+                 "inst", "last", "mark",
                  "mark_candles", "open_interest", "prev_last", "seq", "tape", "tick_direction")
 
     def __init__(self, inst: Instrument) -> None:
@@ -34,6 +36,9 @@ class SymbolState:
         self.open_interest = 0  # lots held long (= held short)
         self.seq = 0  # last engine seq that changed this symbol
         self.cts = 0  # matching-engine time of the last book change
+        self.band_ratios = (Fraction(inst.price_limit_ratio_x), Fraction(inst.price_limit_ratio_y))
+        self.band_key: tuple[int, int] | None = None  # (mark, index) the cached band was computed for
+        self.band: tuple[int, int] = (0, 0)
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]

@@ -7,7 +7,6 @@ Every function validates first and mutates after, so a rejected command leaves n
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from paperex.core import margin
@@ -45,14 +44,21 @@ def _reject(code: int, detail: str | None = None) -> ApiError:
 
 # -- price band (bybit-v5.md §4.6, the get-config formula) ------------------------------------------
 def band(st: SymbolState) -> tuple[int, int]:
-    """(max buy price, min sell price) in ticks, from mark and index and the instrument's X/Y ratios."""
-    x, y = Fraction(st.inst.price_limit_ratio_x), Fraction(st.inst.price_limit_ratio_y)
-    mark, index = Fraction(st.mark), Fraction(st.index)
-    if st.inst.category == "spot":
-        mark = index
-    max_buy = min(max(index, mark * (1 + x)), mark * (1 + y))
-    min_sell = max(min(index, mark * (1 - x)), mark * (1 - y))
-    return max_buy.numerator // max_buy.denominator, -(-min_sell.numerator // min_sell.denominator)
+    """(max buy price, min sell price) in ticks, from mark and index and the instrument's X/Y ratios:
+    max buy = min(max(index, mark(1+X)), mark(1+Y)), min sell = max(min(index, mark(1-X)), mark(1-Y)),
+    rounded inwards to the tick. Exact integer arithmetic; cached until the prices move."""
+    key = (st.mark, st.index)
+    if st.band_key == key:
+        return st.band
+    x, y = st.band_ratios
+    mark, index = (st.index if st.inst.category == "spot" else st.mark), st.index
+    # floor(max(i, a)) = max(i, floor(a)) for an integer i, and likewise for min and ceil
+    max_buy = min(max(index, mark * (x.denominator + x.numerator) // x.denominator),
+                  mark * (y.denominator + y.numerator) // y.denominator)
+    min_sell = max(min(index, -(-mark * (x.denominator - x.numerator) // x.denominator)),
+                   -(-mark * (y.denominator - y.numerator) // y.denominator))
+    st.band_key, st.band = key, (max_buy, min_sell)
+    return st.band
 
 
 # -- place ------------------------------------------------------------------------------------------
@@ -298,8 +304,9 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         rate = account.fee_rates[order.category][1 if is_maker else 0]
         if order.category == "spot":
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
+            closed = 0
         else:
-            fee, fee_coin = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
+            fee, fee_coin, closed = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -320,13 +327,8 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         order.updated_ts = ts
         order.seq = seq
         ex.exec_seq += 1
-        execution = Execution(
-            exec_id=ex.exec_seq, uid=order.uid, category=order.category, symbol=order.symbol,
-            order_id=order.order_id, order_link_id=order.order_link_id, side=order.side, price=price, qty=qty,
-            value=value, fee=fee, fee_coin=fee_coin, fee_rate=rate, is_maker=is_maker, order_price=order.price,
-            order_qty=order.qty, order_type=order.order_type, leaves=order.leaves, ts=ts, seq=seq,
-            mark_price=st.mark, closed_qty=ex.last_closed,
-        )
+        execution = Execution(ex.exec_seq, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
+                              st.mark, closed)
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         if order.leaves == 0 and not order.quote_qty:
@@ -369,7 +371,8 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
 
 
 def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
-                       rate: int, ts: int, events: list[Event]) -> tuple[int, str]:
+                       rate: int, ts: int, events: list[Event]) -> tuple[int, str, int]:
+    """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed)."""
     coin = st.inst.settle_coin
     key = (order.category, order.symbol)
     pos = account.positions.get(key)
@@ -377,7 +380,6 @@ def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: O
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
     before = pos.size
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st))
-    ex.last_closed = closed
     st.open_interest += max(pos.size, 0) - max(before, 0)  # open interest = the sum of long positions
     fee = fee_of(value, rate)
     account.credit(coin, realised - fee)
@@ -385,7 +387,7 @@ def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: O
     pos.updated_ts = ts
     pos.seq = ex.seq + 1
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
-    return fee, coin
+    return fee, coin, closed
 
 
 # -- amend and cancel ----------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ WRITE = Permission(write=True)
 BATCH_LIMIT = {"spot": 10}
 BATCH_DEFAULT_LIMIT = 20
 WEEK_MS = 7 * 86_400_000
-UNSUPPORTED = ("triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop", "orderIv",
-               "slippageToleranceType", "bboSideType")
+UNSUPPORTED = frozenset({"triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop", "orderIv",
+                         "slippageToleranceType", "bboSideType"})
 
 
 def require_trading_permission(call: Call, category: str) -> None:
@@ -74,7 +74,9 @@ def _ticks(st: SymbolState, value: Decimal) -> int:
 
 
 def _reject_unsupported(p: Params) -> None:
-    for name in UNSUPPORTED:
+    if UNSUPPORTED.isdisjoint(p.data):
+        return
+    for name in sorted(UNSUPPORTED):
         if p.raw(name) not in (None, "", "0"):
             raise param_error(f"{name} is not supported yet by paperex (conditional and TP/SL orders)")
 
