@@ -14,7 +14,8 @@ from paperex.core.engine import Exchange
 from paperex.data import load_market
 from paperex.errors import ApiError
 from paperex.journal.group_commit import GroupCommitWriter
-from paperex.journal.sqlite import SCHEMA_VERSION, JournalError, SqliteJournal
+from paperex.journal.sqlite import SqliteJournal
+from paperex.journal.store import SCHEMA_VERSION, JournalError
 from paperex.sequencer import Sequencer, replay
 from tests.test_core import commands
 

@@ -89,10 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from paperex.journal.lock import DataDirBusy
-    from paperex.journal.sqlite import JournalError
+    from paperex.journal.store import JournalError
 
     options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
-                           admin_token=args.admin_token)
+                           admin_token=args.admin_token, journal=args.journal, snapshot_every=args.snapshot_every)
     try:
         run_event_loop(serve(options))
     except (DataDirBusy, JournalError) as exc:
@@ -121,6 +121,47 @@ def cmd_deposit(args: argparse.Namespace) -> None:
     print(f"{result['coin']} balance: {result['balance']}")
 
 
+def _open_store(args: argparse.Namespace):
+    from paperex.journal.lock import DataDirBusy, DataDirLock
+    from paperex.server import open_journal
+
+    try:
+        lock = DataDirLock(Path(args.data_dir))
+    except DataDirBusy:
+        raise SystemExit(f"a paperex server is using {args.data_dir}; stop it first") from None
+    return lock, open_journal(Path(args.data_dir), args.journal)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from paperex.journal.export import export_journal
+    from paperex.journal.store import JournalError
+
+    lock, store = _open_store(args)
+    try:
+        count = export_journal(store, Path(args.out))
+    except JournalError as exc:
+        raise SystemExit(f"paperex: {exc}") from None
+    finally:
+        store.close()
+        lock.release()
+    print(f"exported {count} journaled commands to {args.out}")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from paperex.journal.export import import_journal
+    from paperex.journal.store import JournalError
+
+    lock, store = _open_store(args)
+    try:
+        count = import_journal(Path(args.input), store)
+    except JournalError as exc:
+        raise SystemExit(f"paperex: {exc}") from None
+    finally:
+        store.close()
+        lock.release()
+    print(f"imported {count} journaled commands; `paperex serve` will replay them on start")
+
+
 def _client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default="http://127.0.0.1:8080", help="a running server (admin API)")
     p.add_argument("--admin-token", default=None)
@@ -137,6 +178,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", default="./paperex-data")
     s.add_argument("--no-demo", action="store_true", help="do not create the demo account and key")
     s.add_argument("--admin-token", default=None, help="require X-Admin-Token on /admin/v1")
+    s.add_argument("--journal", default=None, metavar="URL",
+                   help="postgresql://user@host/db for a shared journal (default: SQLite in --data-dir)")
+    s.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
+                   help="snapshot the state every N commands (0: only on clean shutdown)")
     s.set_defaults(func=cmd_serve)
 
     acc = sub.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)
@@ -161,6 +206,18 @@ def parser() -> argparse.ArgumentParser:
     dep.add_argument("--amount", required=True)
     _client_options(dep)
     dep.set_defaults(func=cmd_deposit)
+
+    exp = sub.add_parser("export", help="write the journal of a data dir to one portable file")
+    exp.add_argument("--data-dir", default="./paperex-data")
+    exp.add_argument("--journal", default=None, metavar="URL", help="a postgresql:// journal instead of SQLite")
+    exp.add_argument("--out", required=True, metavar="FILE")
+    exp.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="load an export into a new data dir (or an empty journal database)")
+    imp.add_argument("--in", dest="input", required=True, metavar="FILE")
+    imp.add_argument("--data-dir", default="./paperex-data")
+    imp.add_argument("--journal", default=None, metavar="URL", help="a postgresql:// journal instead of SQLite")
+    imp.set_defaults(func=cmd_import)
     return ap
 
 

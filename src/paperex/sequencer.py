@@ -8,17 +8,20 @@ replay of the journal rebuilds exactly the live state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
 import msgspec
 
+from paperex.core import snapshot
 from paperex.core.commands import AnyCommand, Command
 from paperex.core.engine import Exchange
 from paperex.core.events import Event
+from paperex.core.instruments import MarketSpec
 from paperex.errors import ApiError, Code
 from paperex.journal.group_commit import GroupCommitWriter
-from paperex.journal.sqlite import JournalError, SqliteJournal
+from paperex.journal.store import JournalError, JournalStore, Snapshot
 
 log = logging.getLogger("paperex.sequencer")
 
@@ -41,10 +44,10 @@ def decode_command(body: bytes) -> Command:
     return _decoder.decode(body)
 
 
-def replay(core: Exchange, journal: SqliteJournal) -> int:
-    """Apply every journaled command to ``core``; returns the last sequence number."""
-    last = 0
-    for seq, ts, body in journal.read():
+def replay(core: Exchange, journal: JournalStore, after_seq: int = 0) -> int:
+    """Apply the journaled commands after ``after_seq`` to ``core``; returns the last sequence number."""
+    last = after_seq
+    for seq, ts, body in journal.read(after_seq):
         try:
             core.apply(decode_command(body), ts)
         except (ApiError, msgspec.DecodeError) as exc:
@@ -53,12 +56,32 @@ def replay(core: Exchange, journal: SqliteJournal) -> int:
     return last
 
 
+def restore(market: MarketSpec, journal: JournalStore) -> tuple[Exchange, int, int]:
+    """The state at the end of the journal: the latest usable snapshot, then the journal's tail.
+    Returns (core, last journal seq, seq of the snapshot used or 0)."""
+    snap = journal.latest_snapshot()
+    core: Exchange | None = None
+    if snap is not None:
+        try:
+            core = snapshot.load(market, msgspec.msgpack.decode(snap.body))
+        except (snapshot.SnapshotError, msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("snapshot at seq %d is not usable (%s); replaying the whole journal", snap.seq, exc)
+            core = None
+    start = snap.seq if core is not None and snap is not None else 0
+    if core is None:
+        core = Exchange(market)
+    return core, replay(core, journal, start), start
+
+
 class Sequencer:
-    def __init__(self, core: Exchange, writer: GroupCommitWriter, clock: Clock, last_seq: int = 0) -> None:
+    def __init__(self, core: Exchange, writer: GroupCommitWriter, clock: Clock, last_seq: int = 0,
+                 snapshot_every: int = 0, snapshot_seq: int | None = None) -> None:
         self.core = core
         self.writer = writer
         self.clock = clock
         self.seq = last_seq
+        self.snapshot_every = snapshot_every  # take a snapshot every N journaled commands (0: never)
+        self.snapshot_seq = last_seq if snapshot_seq is None else snapshot_seq  # seq of the newest snapshot
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
         self.inflight_orders: set[tuple[int, int]] = set()  # (uid, order id) with an amend/cancel in flight
 
@@ -83,8 +106,19 @@ class Sequencer:
             raise ApiError(Code.SERVER_ERROR, "internal error") from exc
         self.seq += 1
         durable = self.writer.append(self.seq, ts, body)
+        if self.snapshot_every and self.seq - self.snapshot_seq >= self.snapshot_every:
+            self.take_snapshot()
         try:
             await durable
         except Exception as exc:
             raise ApiError(Code.SERVER_ERROR, "journal write failed") from exc
         return events
+
+    def take_snapshot(self) -> asyncio.Future[None]:
+        """Snapshot the state as of the last journaled command. Taken synchronously, so it is exactly the
+        state after ``self.seq``; written by the journal writer after the rows queued before it."""
+        body = msgspec.msgpack.encode(snapshot.dump(self.core))
+        self.snapshot_seq = self.seq
+        fut = self.writer.snapshot(Snapshot(self.seq, self.core.last_ts, snapshot.FORMAT, body))
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures are logged by the writer
+        return fut

@@ -14,15 +14,15 @@ from aiohttp import web
 import paperex.gateway.handlers  # noqa: F401  (registers the V5 endpoints)
 from paperex.admin.api import ADMIN, ADMIN_TOKEN, add_admin_routes
 from paperex.admin.service import AdminService, NewKey
-from paperex.core.engine import Exchange
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.journal.group_commit import GroupCommitWriter
 from paperex.journal.lock import DataDirLock
 from paperex.journal.sqlite import SqliteJournal
+from paperex.journal.store import JournalStore
 from paperex.market.clock import WallClock
-from paperex.sequencer import Sequencer, replay
+from paperex.sequencer import Sequencer, restore
 
 log = logging.getLogger("paperex")
 
@@ -39,6 +39,9 @@ def tune_gc() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+DEFAULT_SNAPSHOT_EVERY = 100_000
+
+
 @dataclass
 class ServeOptions:
     host: str = "127.0.0.1"
@@ -46,28 +49,48 @@ class ServeOptions:
     data_dir: Path = Path("paperex-data")
     demo: bool = True
     admin_token: str | None = None
+    journal: str | None = None  # None: SQLite in the data dir; or a postgresql:// URL
+    snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
+
+
+def open_journal(data_dir: Path, url: str | None) -> JournalStore:
+    if url is None or url.startswith("sqlite:"):
+        path = Path(url.removeprefix("sqlite:")) if url else Path(data_dir) / JOURNAL_FILE
+        return SqliteJournal(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from paperex.journal.postgres import PostgresJournal
+
+        return PostgresJournal(url)
+    raise ValueError(f"unknown journal {url!r}: use a postgresql:// URL, or leave it out for SQLite")
 
 
 class Node:
     """One running exchange: the core behind its sequencer, with its journal."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, journal: str | None = None,
+                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY) -> None:
         self.lock = DataDirLock(data_dir)  # raises DataDirBusy if another process has it
         try:
-            self.journal = SqliteJournal(Path(data_dir) / JOURNAL_FILE)
-            self.core = Exchange(load_market())
-            last_seq = replay(self.core, self.journal)
+            self.journal = open_journal(Path(data_dir), journal)
+            self.core, last_seq, snap_seq = restore(load_market(), self.journal)
         except BaseException:
             self.lock.release()
             raise
+        self.recovery_report = self.journal.recovery_report
+        log.info("restored to journal seq %d (snapshot at %d, %d commands replayed)", last_seq, snap_seq,
+                 last_seq - snap_seq)
         self.writer = GroupCommitWriter(self.journal)
-        self.sequencer = Sequencer(self.core, self.writer, WallClock(), last_seq)
+        self.sequencer = Sequencer(self.core, self.writer, WallClock(), last_seq, snapshot_every, snap_seq)
         self.admin = AdminService(self.sequencer)
 
     def start(self) -> None:
         self.writer.start()
 
-    async def close(self) -> None:
+    async def close(self, snapshot: bool = True) -> None:
+        """Stop cleanly: a snapshot of the final state (if anything changed since the last one), then the
+        journal is drained and closed."""
+        if snapshot and self.writer.failed is None and self.sequencer.seq > self.sequencer.snapshot_seq:
+            self.sequencer.take_snapshot()
         await self.writer.stop()
         self.journal.close()
         self.lock.release()
@@ -104,7 +127,7 @@ ccxt:
 
 
 async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> None:
-    node = Node(options.data_dir)
+    node = Node(options.data_dir, options.journal, options.snapshot_every)
     tune_gc()
     node.start()
     runner = web.AppRunner(build_app(node, options.admin_token), access_log=None)
@@ -114,6 +137,8 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else options.port
     base_url = f"http://{options.host}:{port}"
+    if node.recovery_report:
+        print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
     if options.demo:
         key = await node.admin.ensure_demo()
         print(banner(base_url, key), flush=True)

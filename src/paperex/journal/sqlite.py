@@ -1,42 +1,121 @@
-"""SQLite (WAL) command journal: one row per accepted command, appended in batches (group commit)."""
+"""SQLite (WAL, synchronous=FULL) journal: one row per accepted command, appended in batches (group
+commit: one transaction, one fsync per batch), plus snapshots.
+
+A torn write can only cut the WAL: SQLite then recovers up to the last whole transaction. Before SQLite
+opens the file, ``inspect_wal`` reads the WAL's frame headers to tell whether such a cut happened, so
+the loss is reported instead of silent.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from paperex.journal.store import SCHEMA_VERSION, JournalError, Snapshot, check_row, crc
+
+log = logging.getLogger("paperex.journal")
+
+_WAL_HEADER = 32
+_FRAME_HEADER = 24
 
 
-class JournalError(RuntimeError):
-    """The journal cannot be used (written by a newer version, unreadable, ...)."""
+def inspect_wal(db_path: Path) -> str | None:
+    """Describe a torn WAL tail (a partial frame, or frames after the last committed transaction)."""
+    wal = Path(f"{db_path}-wal")
+    try:
+        size = wal.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    with wal.open("rb") as f:
+        header = f.read(_WAL_HEADER)
+        if len(header) < _WAL_HEADER:
+            return f"the journal's write-ahead log was cut inside its header ({size} bytes): nothing in it is used"
+        page_size = struct.unpack(">I", header[8:12])[0] or 65536
+        salts = header[16:24]
+        frame = _FRAME_HEADER + page_size
+        frames, partial = divmod(size - _WAL_HEADER, frame)
+        current = last_commit = 0
+        for i in range(frames):
+            f.seek(_WAL_HEADER + i * frame)
+            head = f.read(_FRAME_HEADER)
+            if head[8:16] != salts:  # a frame of an earlier WAL generation: not part of this log
+                partial = 0
+                break
+            current = i + 1
+            if struct.unpack(">I", head[4:8])[0]:  # "database size after commit": a commit frame
+                last_commit = i + 1
+    lost_frames = current - last_commit
+    if partial or lost_frames:
+        return (f"torn write at the end of the journal: {lost_frames} frame(s) of an unfinished transaction and "
+                f"{partial} byte(s) of a partial frame are discarded; recovered up to the last whole batch")
+    return None
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """v1 (the foundation) had no checksums and no snapshots."""
+    db.execute("ALTER TABLE journal ADD COLUMN crc INTEGER")
+    for seq, body in db.execute("SELECT seq, body FROM journal").fetchall():
+        db.execute("UPDATE journal SET crc=? WHERE seq=?", (crc(body), seq))
+    db.execute("CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, format INTEGER NOT NULL, "
+               "body BLOB NOT NULL, crc INTEGER NOT NULL)")
+
+
+MIGRATIONS = {2: _migrate_1_to_2}  # target version -> step from the version before
 
 
 class SqliteJournal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS journal "
-            "(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, body BLOB NOT NULL)"
-        )
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise JournalError(
-                f"{self.path} was written by a newer paperex (schema {row[0]} > {SCHEMA_VERSION}); "
-                "upgrade paperex to open it"
-            )
+        self.recovery_report = inspect_wal(self.path)
+        if self.recovery_report:
+            log.warning("%s: %s", self.path, self.recovery_report)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._open_schema()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{self.path} cannot be read ({exc}); the data dir needs a restore from an "
+                               "export") from exc
 
-    def read(self) -> Iterator[tuple[int, int, bytes]]:
-        """Every journaled command in order: (seq, ts, body)."""
-        yield from self._db.execute("SELECT seq, ts, body FROM journal ORDER BY seq")
+    def _open_schema(self) -> None:
+        db = self._db
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        has_journal = db.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone()
+        if row is None and not has_journal:
+            db.execute("BEGIN")
+            db.execute("CREATE TABLE journal (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, body BLOB NOT NULL, "
+                       "crc INTEGER NOT NULL)")
+            db.execute("CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, "
+                       "format INTEGER NOT NULL, body BLOB NOT NULL, crc INTEGER NOT NULL)")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+            return
+        version = int(row[0]) if row else 1
+        if version > SCHEMA_VERSION:
+            raise JournalError(f"{self.path} was written by a newer paperex (schema {version} > {SCHEMA_VERSION}); "
+                               "upgrade paperex to open it")
+        while version < SCHEMA_VERSION:
+            version += 1
+            db.execute("BEGIN")
+            MIGRATIONS[version](db)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            db.execute("COMMIT")
+            log.info("%s: migrated the journal schema to version %d", self.path, version)
+
+    def read(self, after_seq: int = 0) -> Iterator[tuple[int, int, bytes]]:
+        """The journaled commands after ``after_seq``, in order: (seq, ts, body). Checksums are verified."""
+        for seq, ts, body, stored in self._db.execute(
+                "SELECT seq, ts, body, crc FROM journal WHERE seq > ? ORDER BY seq", (after_seq,)):
+            check_row(seq, body, stored)
+            yield seq, ts, body
 
     def last_seq(self) -> int:
         row = self._db.execute("SELECT MAX(seq) FROM journal").fetchone()
@@ -46,11 +125,33 @@ class SqliteJournal:
         """Append rows in one transaction: durable (fsync'd) when this returns."""
         self._db.execute("BEGIN")
         try:
-            self._db.executemany("INSERT INTO journal (seq, ts, body) VALUES (?, ?, ?)", rows)
+            self._db.executemany("INSERT INTO journal (seq, ts, body, crc) VALUES (?, ?, ?, ?)",
+                                 [(seq, ts, body, crc(body)) for seq, ts, body in rows])
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
+    def write_snapshot(self, snap: Snapshot, keep: int = 2) -> None:
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                             (snap.seq, snap.ts, snap.format, snap.body, crc(snap.body)))
+            self._db.execute("DELETE FROM snapshots WHERE seq NOT IN "
+                             "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)", (keep,))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def latest_snapshot(self) -> Snapshot | None:
+        for seq, ts, fmt, body, stored in self._db.execute(
+                "SELECT seq, ts, format, body, crc FROM snapshots ORDER BY seq DESC"):
+            if crc(body) == stored:
+                return Snapshot(seq, ts, fmt, body)
+            log.warning("%s: snapshot at seq %d is damaged; trying an older one", self.path, seq)
+        return None
+
     def close(self) -> None:
         self._db.close()
+

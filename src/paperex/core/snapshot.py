@@ -1,0 +1,143 @@
+"""The whole core state as plain data, and back: what snapshots are made of.
+
+``dump`` gives nested lists/dicts of ints, strings and bools (msgpack-able); ``load`` rebuilds an
+``Exchange`` that is indistinguishable from the original: same digest, same id generators, same book
+queues in the same time priority. ``FORMAT`` changes whenever the layout does; a snapshot of another
+format is refused (the journal can always rebuild the state from scratch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperex.core.accounts import Account, ApiKey
+from paperex.core.candles import Candles
+from paperex.core.engine import Exchange
+from paperex.core.instruments import MarketSpec
+from paperex.core.orders import Execution, Order, PublicTrade
+from paperex.core.positions import Position
+
+FORMAT = 1
+
+_ORDER_FIELDS = Order.__slots__
+_EXEC_FIELDS = Execution.__slots__
+_POSITION_FIELDS = Position.__slots__
+_TRADE_FIELDS = PublicTrade.__slots__
+
+
+class SnapshotError(ValueError):
+    """A snapshot that does not fit this version of paperex or this market."""
+
+
+def _fields(obj: object, names: tuple[str, ...]) -> list[Any]:
+    return [getattr(obj, n) for n in names]
+
+
+def _set(obj: object, names: tuple[str, ...], values: list[Any]) -> None:
+    for n, v in zip(names, values, strict=True):
+        setattr(obj, n, v)
+
+
+def _candles(c: Candles) -> list[Any]:
+    return [[m, c.bars[m]] for m in c.minutes]
+
+
+def _load_candles(rows: list[Any]) -> Candles:
+    c = Candles()
+    for minute, bar in rows:
+        c.minutes.append(minute)
+        c.bars[minute] = list(bar)
+    return c
+
+
+def dump(ex: Exchange) -> dict[str, Any]:
+    symbols = []
+    for (category, symbol), st in sorted(ex.symbols.items()):
+        queues = []
+        for side in (st.book.bids, st.book.asks):
+            for price in side.prices:
+                queues.append([price, [o.order_id for o in side.levels[price].orders.values()]])
+        symbols.append({
+            "key": [category, symbol], "mark": st.mark, "index": st.index, "last": st.last,
+            "prev_last": st.prev_last, "tick_direction": st.tick_direction, "open_interest": st.open_interest,
+            "seq": st.seq, "cts": st.cts, "update_id": st.book.update_id, "queues": queues,
+            "tape": [_fields(t, _TRADE_FIELDS) for t in st.tape], "candles": _candles(st.candles),
+            "mark_candles": _candles(st.mark_candles), "index_candles": _candles(st.index_candles),
+        })
+    accounts = []
+    for a in sorted(ex.accounts.values(), key=lambda a: a.uid):
+        accounts.append({
+            "uid": a.uid, "created_at": a.created_at, "updated_at": a.updated_at, "balances": a.balances,
+            "margin_mode": a.margin_mode, "unified_margin_status": a.unified_margin_status,
+            "fee_rates": {k: list(v) for k, v in a.fee_rates.items()}, "held": a.held,
+            "positions": [_fields(p, _POSITION_FIELDS) for p in a.positions.values()],
+            "open_orders": list(a.open_orders), "order_ids": a.order_ids,
+            "executions": [_fields(e, _EXEC_FIELDS) for e in a.executions],
+            "active_count": [[list(k), v] for k, v in a.active_count.items()],
+        })
+    keys = [[k.id, k.api_key, k.uid, k.secret, k.rsa_public_key, k.read_only, k.permissions, k.ips, k.note,
+             k.created_at] for k in ex.api_keys.values()]
+    return {
+        "format": FORMAT,
+        "instruments": sorted([list(k) for k in ex.symbols]),
+        "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied],
+        "fees_collected": ex.fees_collected,
+        "orders": [_fields(o, _ORDER_FIELDS) for o in ex.orders.values()],
+        "accounts": accounts,
+        "api_keys": keys,
+        "symbols": symbols,
+    }
+
+
+def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
+    if data.get("format") != FORMAT:
+        raise SnapshotError(f"snapshot format {data.get('format')} is not {FORMAT}")
+    ex = Exchange(market)
+    if sorted([list(k) for k in ex.symbols]) != data["instruments"]:
+        raise SnapshotError("the snapshot was taken with other instruments")
+    (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied) = data["counters"]
+    ex.fees_collected = dict(data["fees_collected"])
+    for values in data["orders"]:
+        o = Order.__new__(Order)
+        _set(o, _ORDER_FIELDS, values)
+        ex.orders[o.order_id] = o
+        if o.order_link_id:
+            ex.link_ids[(o.uid, o.order_link_id)] = o.order_id
+    for k in data["api_keys"]:
+        key = ApiKey(id=k[0], api_key=k[1], uid=k[2], secret=k[3], rsa_public_key=k[4], read_only=k[5],
+                     permissions={g: list(p) for g, p in k[6].items()}, ips=list(k[7]), note=k[8], created_at=k[9])
+        ex.api_keys[key.api_key] = key
+    for a in data["accounts"]:
+        acc = Account(uid=a["uid"], created_at=a["created_at"], updated_at=a["updated_at"],
+                      balances=dict(a["balances"]), margin_mode=a["margin_mode"],
+                      unified_margin_status=a["unified_margin_status"],
+                      fee_rates={k: tuple(v) for k, v in a["fee_rates"].items()}, held=dict(a["held"]))
+        for values in a["positions"]:
+            p = Position.__new__(Position)
+            _set(p, _POSITION_FIELDS, values)
+            acc.positions[(p.category, p.symbol)] = p
+        acc.open_orders = {oid: ex.orders[oid] for oid in a["open_orders"]}
+        acc.order_ids = list(a["order_ids"])
+        for values in a["executions"]:
+            e = Execution.__new__(Execution)
+            _set(e, _EXEC_FIELDS, values)
+            acc.executions.append(e)
+        acc.active_count = {tuple(k): v for k, v in a["active_count"]}  # type: ignore[misc]
+        ex.accounts[acc.uid] = acc
+    for s in data["symbols"]:
+        st = ex.symbols[tuple(s["key"])]  # type: ignore[index]
+        st.mark, st.index, st.last, st.prev_last = s["mark"], s["index"], s["last"], s["prev_last"]
+        st.tick_direction, st.open_interest, st.seq, st.cts = (s["tick_direction"], s["open_interest"], s["seq"],
+                                                               s["cts"])
+        for _, order_ids in s["queues"]:
+            for oid in order_ids:
+                st.book.add(ex.orders[oid])
+        st.book.update_id = s["update_id"]
+        for values in s["tape"]:
+            t = PublicTrade.__new__(PublicTrade)
+            _set(t, _TRADE_FIELDS, values)
+            st.tape.append(t)
+        st.candles = _load_candles(s["candles"])
+        st.mark_candles = _load_candles(s["mark_candles"])
+        st.index_candles = _load_candles(s["index_candles"])
+    return ex
