@@ -3,6 +3,7 @@ API, and real pybit / ccxt clients pointed at it exactly as the README tells use
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,3 +73,23 @@ def pybit_session(server: ServerProcess, trader: Trader) -> HTTP:
 @pytest.fixture()
 def exchange(server: ServerProcess, trader: Trader) -> ccxt.bybit:
     return ccxt_sync(server, trader.api_key, trader.api_secret)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster of our own; skipped (visibly) only where the server cannot be had.
+    Its directory is outside pytest's private tmp tree: the postgres user must be able to reach it."""
+    import shutil
+    import tempfile
+
+    from tests.pg import PostgresCluster
+
+    root = Path(tempfile.mkdtemp(prefix="paperex-pg-"))
+    try:
+        cluster = PostgresCluster(root).start()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"PostgreSQL is not available on this machine ({exc}); install Debian's postgresql package")
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)

@@ -90,6 +90,7 @@ class Node:
         """Stop cleanly: a snapshot of the final state (if anything changed since the last one), then the
         journal is drained and closed."""
         if snapshot and self.writer.failed is None and self.sequencer.seq > self.sequencer.snapshot_seq:
+            self.writer.start()  # idempotent: a node that never served still writes its final snapshot
             self.sequencer.take_snapshot()
         await self.writer.stop()
         self.journal.close()

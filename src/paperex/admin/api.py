@@ -14,9 +14,9 @@ import orjson
 from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
-from paperex.core.numbers import format_decimal
+from paperex.core.numbers import format_decimal, from_units
 from paperex.errors import ApiError, Code, HttpError, message
-from paperex.gateway import serializers
+from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
 from paperex.gateway.rest import read_body
 
@@ -140,9 +140,36 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
     }
 
 
+async def health(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    seq = service.sequencer
+    money = seq.core.money_check()
+    return {
+        "journalSeq": seq.seq,
+        "snapshotSeq": seq.snapshot_seq,
+        "stateDigest": seq.core.digest(),
+        "moneyConserved": all(row["conserved"] for row in money.values()),
+        "money": {coin: {k: format_decimal(from_units(v)) if k != "conserved" else bool(v) for k, v in row.items()}
+                  for coin, row in money.items()},
+        "accepting": seq.writer.failed is None and seq.broken is None,
+    }
+
+
+async def account_orders(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    core = service.sequencer.core
+    account = core.account(_uid(body["uid"]))
+    rows = []
+    for order_id in account.order_ids:
+        o = core.orders[order_id]
+        rows.append({"orderId": ids.order_id(o.order_id, o.category), "orderLinkId": o.order_link_id,
+                     "category": o.category, "symbol": o.symbol, "orderStatus": o.status})
+    return {"uid": str(account.uid), "list": rows}
+
+
 def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/accounts", admin_route(create_account))
     app.router.add_post("/admin/v1/api-keys", admin_route(create_api_key))
     app.router.add_post("/admin/v1/deposit", admin_route(deposit))
     app.router.add_get("/admin/v1/accounts/{uid}", admin_route(get_account))
     app.router.add_post("/admin/v1/prices", admin_route(set_prices))
+    app.router.add_get("/admin/v1/health", admin_route(health))
+    app.router.add_get("/admin/v1/accounts/{uid}/orders", admin_route(account_orders))

@@ -46,6 +46,7 @@ class Exchange:
         self.orders: dict[int, Order] = {}  # every order ever placed, by id
         self.link_ids: dict[tuple[int, str], int] = {}  # (uid, orderLinkId) -> order id
         self.fees_collected: dict[str, int] = {}
+        self.deposits: dict[str, int] = {}  # every unit that ever entered the exchange, per coin
         self.next_uid = FIRST_UID
         self.next_key_id = 1
         self.order_seq = 0
@@ -92,11 +93,30 @@ class Exchange:
         c = self.coins.get(coin)
         return c.usd_price if c else Decimal(0)
 
+    def money_check(self) -> dict[str, dict[str, int]]:
+        """Per coin: deposits, wallets, fees collected and the signed entry value of open positions.
+        Money is conserved when wallets + fees - direction x entry == deposits (see core.positions)."""
+        out: dict[str, dict[str, int]] = {}
+        coins = set(self.deposits) | set(self.fees_collected) | {c for a in self.accounts.values() for c in a.balances}
+        for coin in sorted(coins):
+            out[coin] = {"deposits": self.deposits.get(coin, 0), "fees": self.fees_collected.get(coin, 0),
+                         "wallets": sum(a.balance(coin) for a in self.accounts.values()), "entry": 0}
+        for account in self.accounts.values():
+            for key, pos in account.positions.items():
+                st = self.symbols[key]
+                direction = -1 if st.grid.inverse else 1
+                out.setdefault(st.inst.settle_coin, {"deposits": 0, "fees": 0, "wallets": 0, "entry": 0})
+                out[st.inst.settle_coin]["entry"] += direction * pos.signed_entry()
+        for row in out.values():
+            row["conserved"] = int(row["wallets"] + row["fees"] - row["entry"] == row["deposits"])
+        return out
+
     def digest(self) -> str:
         """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
         state = {
             "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq],
             "fees": sorted(self.fees_collected.items()),
+            "deposits": sorted(self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
@@ -135,6 +155,7 @@ class Exchange:
         for coin, amount in sorted(cmd.balances.items()):
             if amount:
                 account.balances[coin] = amount
+                self.deposits[coin] = self.deposits.get(coin, 0) + amount
                 events.append(BalanceChanged(uid=uid, coin=coin, change=amount, balance=amount,
                                              reason="deposit"))
         return events
@@ -186,6 +207,7 @@ class Exchange:
         if balance > MAX_AMOUNT:
             raise ApiError(Code.PARAM_ERROR, "the balance would exceed the maximum")
         account.balances[cmd.coin] = balance
+        self.deposits[cmd.coin] = self.deposits.get(cmd.coin, 0) + cmd.amount
         account.updated_at = ts
         return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,
                                reason="deposit")]

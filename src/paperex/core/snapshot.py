@@ -82,6 +82,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
         "instruments": sorted([list(k) for k in ex.symbols]),
         "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied],
         "fees_collected": ex.fees_collected,
+        "deposits": ex.deposits,
         "orders": [_fields(o, _ORDER_FIELDS) for o in ex.orders.values()],
         "accounts": accounts,
         "api_keys": keys,
@@ -97,6 +98,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         raise SnapshotError("the snapshot was taken with other instruments")
     (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied) = data["counters"]
     ex.fees_collected = dict(data["fees_collected"])
+    ex.deposits = dict(data["deposits"])
     for values in data["orders"]:
         o = Order.__new__(Order)
         _set(o, _ORDER_FIELDS, values)
