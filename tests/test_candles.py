@@ -57,3 +57,12 @@ def test_start_and_limit_window() -> None:
     assert [s for s, _ in last3] == [T0 + 9 * 60_000, T0 + 8 * 60_000, T0 + 7 * 60_000]
     since = candles.query("5", T0 + 5 * 60_000, T0 + 9 * 60_000, 100)
     assert [(s, b[0], b[3]) for s, b in since] == [(T0 + 5 * 60_000, 105, 109)]
+
+
+def test_start_returns_the_bars_from_start() -> None:
+    """ccxt's fetch_ohlcv(since, limit) sends start and expects the bars beginning there."""
+    candles = Candles()
+    for minute in range(10):
+        candles.add(T0 + minute * 60_000, 100 + minute, 1, 100 + minute)
+    bars = candles.query("1", T0 + 60_000, T0 + 9 * 60_000, 3)
+    assert [s for s, _ in bars] == [T0 + 3 * 60_000, T0 + 2 * 60_000, T0 + 60_000]

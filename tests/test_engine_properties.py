@@ -38,7 +38,8 @@ def a_command(draw):
         offset = draw(st.integers(-8, 8))  # x10 ticks around the mark: orders cross often
         qty = draw(st.integers(1, 30))
         return ("place", uid, category, symbol, draw(st.sampled_from([1, -1])), order_type, offset, qty,
-                draw(st.sampled_from(["GTC", "GTC", "IOC", "FOK", "PostOnly"])), draw(st.booleans()),
+                draw(st.sampled_from(["GTC", "GTC", "IOC", "FOK", "PostOnly"])),
+                draw(st.sampled_from([False, False, False, True])),
                 draw(st.sampled_from(["None", "None", "CancelMaker", "CancelTaker", "CancelBoth"])))
     if kind in ("cancel", "amend"):
         return (kind, uid, category, symbol, draw(st.integers(0, 10**6)), draw(st.integers(-20, 20)),
@@ -58,10 +59,11 @@ def to_command(ex: Exchange, spec: tuple):
         market_unit = ""
         if category == "spot" and order_type == "Market":
             market_unit = "baseCoin"
+            if side == 1 and offset % 2:  # a market buy by quote amount
+                market_unit, lots = "quoteCoin", qty * 10**10  # qty x 100 USDT
         return PlaceOrder(uid=uid, category=category, symbol=symbol, side=side, order_type=order_type, qty=lots,
                           price=price, tif="GTC" if order_type == "Market" else tif,
-                          reduce_only=reduce_only and category != "spot" and order_type == "Market", smp_type=smp,
-                          market_unit=market_unit)
+                          reduce_only=reduce_only and category != "spot", smp_type=smp, market_unit=market_unit)
     if kind in ("cancel", "amend"):
         _, uid, category, symbol, pick, dqty, dprice = spec
         mine = [o for o in ex.orders.values() if o.uid == uid and o.symbol == symbol and o.category == category]
@@ -122,14 +124,25 @@ def check_invariants(ex: Exchange) -> None:
             t[0] += e.qty
             t[1] += e.value
             t[2] += e.fee
+    for account in ex.accounts.values():  # reduce-only orders never add up to more than their position
+        for key, pos in account.positions.items():
+            ro = [o for o in account.open_orders.values() if o.reduce_only and (o.category, o.symbol) == key]
+            assert all(pos.size and (pos.size > 0) != (o.side > 0) for o in ro), "a reduce-only order would add"
+            assert sum(o.leaves for o in ro) <= abs(pos.size), "reduce-only orders exceed the position"
+        resting = defaultdict(int)
+        for o in account.open_orders.values():
+            resting[(o.category, o.symbol, o.side)] += o.leaves
+        assert {k: v for k, v in account.resting.items() if v} == dict(resting), "resting index drifted"
     for order in ex.orders.values():
+        if order.tif == "FOK":
+            assert order.cum_qty in (0, order.qty), "a FOK order filled partly"
         assert [order.cum_qty, order.cum_value, order.cum_fee] == by_order[order.order_id]
         if order.status == NEW:
             assert order.cum_qty == 0
         if order.status == PARTIALLY_FILLED:
             assert 0 < order.cum_qty < order.qty and order.leaves == order.qty - order.cum_qty
         if order.status == FILLED:
-            assert order.leaves == 0 and (order.cum_qty == order.qty)
+            assert order.leaves == 0 and (order.cum_qty == order.qty or order.quote_qty)
         if order.status in (CANCELLED, PARTIALLY_FILLED_CANCELED):
             assert order.leaves == 0 and order.hold == 0
 

@@ -105,7 +105,7 @@ def test_insufficient_balance_codes(ex) -> None:
     assert spot.place_order(category="spot", symbol=S, side="Buy", orderType="Limit", qty="0.001",
                             price="60000")["retCode"] == 0
     assert rejected(limit(spot, category="spot", qty="0.001", price="59000")) == (
-        110012, "Insufficient available balance.: USDT held by other open orders")
+        110012, "Insufficient available balance.: USDT held by open orders or positions")
     with pytest.raises(ccxt.InsufficientFunds):
         trader = make_trader(ex, {"USDT": "100"})
         ccxt_sync(ex, trader.api_key, trader.api_secret).create_order("BTC/USDT:USDT", "limit", "buy", 0.1, 60000)

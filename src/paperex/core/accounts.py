@@ -71,6 +71,13 @@ class Account:
     order_ids: list[int] = field(default_factory=list)  # every order, in creation order
     executions: list[Execution] = field(default_factory=list)  # in execution order
     active_count: dict[tuple[str, str], int] = field(default_factory=dict)  # open orders per symbol
+    # derived from the open orders (rebuilt on load, not part of snapshots or digests):
+    resting: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (category, symbol, side) -> leaves
+    reduce_only_ids: set[int] = field(default_factory=set)  # open reduce-only orders
+
+    def rest(self, order: Order, lots: int) -> None:
+        key = (order.category, order.symbol, order.side)
+        self.resting[key] = self.resting.get(key, 0) + lots
 
     def balance(self, coin: str) -> int:
         return self.balances.get(coin, 0)

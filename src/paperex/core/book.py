@@ -131,13 +131,17 @@ class OrderBook:
         best = self.best_bid()
         return best is not None and (price is None or price <= best)
 
-    def fillable(self, side: int, price: int | None, qty: int) -> int:
-        """How much of ``qty`` could fill at ``price`` or better against the book now."""
+    def fillable(self, side: int, price: int | None, qty: int, exclude_uid: int | None = None) -> int:
+        """How much of ``qty`` could fill at ``price`` or better against the book now (not counting the
+        orders of ``exclude_uid``: self-match prevention would not let them fill)."""
         total = 0
         for level in self.opposite(side).iter_best_first():
             if price is not None and (level.price > price if side == BUY else level.price < price):
                 break
-            total += level.qty
+            if exclude_uid is None:
+                total += level.qty
+            else:
+                total += sum(o.leaves for o in level.orders.values() if o.uid != exclude_uid)
             if total >= qty:
                 return qty
         return total

@@ -71,7 +71,8 @@ class Candles:
         return self.bars[self.minutes[i - 1]][3] if i else None
 
     def query(self, interval: str, start: int | None, end: int, limit: int) -> list[tuple[int, list[int]]]:
-        """Up to ``limit`` bars of ``interval`` in [start, end], newest first."""
+        """Up to ``limit`` bars of ``interval`` in [start, end], newest first: with ``start``, the bars
+        from ``start`` on (as Bybit pages forward from a start); without, the newest bars up to ``end``."""
         if not self.minutes:
             return []
         first = interval_start(self.minutes[0], interval)
@@ -80,11 +81,17 @@ class Candles:
         if hi < lo:
             return []
         starts = []
-        s = hi
-        while s >= lo and len(starts) < limit:
-            starts.append(s)
-            s = interval_start(s - 1, interval)
-        starts.reverse()
+        if start is not None:
+            s = lo
+            while s <= hi and len(starts) < limit:
+                starts.append(s)
+                s = next_start(s, interval)
+        else:
+            s = hi
+            while s >= lo and len(starts) < limit:
+                starts.append(s)
+                s = interval_start(s - 1, interval)
+            starts.reverse()
         out: list[tuple[int, list[int]]] = []
         prev_close = self.close_at(starts[0] - 1)
         for s in starts:

@@ -56,17 +56,21 @@ def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coi
     return total
 
 
-def opening_lots(pos: Position | None, side: int, lots: int) -> int:
-    """The part of an order that would open (or add to) a position rather than close one."""
+def closable_lots(account: Account, pos: Position | None, category: str, symbol: str, side: int,
+                  pending_own: int = 0) -> int:
+    """How much of the position a new ``side`` order can still close: the position less what the
+    account's other resting orders on that side would already close (``pending_own``: the order's own
+    resting leaves, when re-costing it)."""
     if pos is None or pos.size == 0 or (pos.size > 0) == (side > 0):
-        return lots
-    return max(0, lots - abs(pos.size))
+        return 0
+    pending = account.resting.get((category, symbol, side), 0) - pending_own
+    return max(0, abs(pos.size) - pending)
 
 
-def derivatives_hold(st: SymbolState, pos: Position | None, leverage: int, taker_rate: int, side: int,
-                     ticks: int, lots: int) -> int:
-    """Order cost: initial margin at the order's leverage plus the taker fee to open and to close."""
-    opening = opening_lots(pos, side, lots)
+def derivatives_hold(st: SymbolState, closable: int, leverage: int, taker_rate: int, ticks: int, lots: int) -> int:
+    """Order cost of the part that opens a position: initial margin at the order's leverage plus the
+    taker fee to open and to close. The part that closes the position costs nothing."""
+    opening = max(0, lots - closable)
     if opening == 0:
         return 0
     value = st.grid.value(ticks, opening)

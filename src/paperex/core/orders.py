@@ -27,10 +27,38 @@ class Order:
     """One order. ``price`` of a market order is its protection cap (what Bybit echoes as its price)."""
 
     __slots__ = (
-        "cancel_type", "category", "close_on_trigger", "created_ts", "cum_fee", "cum_qty", "cum_value",
-        "fee_coin", "hold", "hold_coin", "last_price_on_created", "leaves", "market_unit", "order_id",
-        "order_link_id", "order_type", "position_idx", "price", "qty", "quote_qty", "quote_spent",
-        "reduce_only", "reject_reason", "seq", "side", "smp_type", "status", "symbol", "tif", "uid",
+        "cancel_type",
+        "category",
+        "close_on_trigger",
+        "created_ts",
+        "cum_fee",
+        "cum_inv",
+        "cum_qty",
+        "cum_value",
+        "fee_coin",
+        "hold",
+        "hold_coin",
+        "last_price_on_created",
+        "leaves",
+        "market_unit",
+        "order_id",
+        "order_link_id",
+        "order_type",
+        "position_idx",
+        "price",
+        "qty",
+        "quote_qty",
+        "quote_spent",
+        "reduce_only",
+        "reject_reason",
+        "seq",
+        "side",
+        "smp_order_id",
+        "smp_type",
+        "status",
+        "symbol",
+        "tif",
+        "uid",
         "updated_ts",
     )
 
@@ -69,6 +97,8 @@ class Order:
         self.quote_qty = quote_qty  # spot market buy in quote units: the amount to spend
         self.quote_spent = 0
         self.seq = 0
+        self.smp_order_id = 0  # the counterparty order of a self-match prevention
+        self.cum_inv = 0  # sum of lots * 10**20 // price ticks: the exact average price of inverse fills
 
     @property
     def is_open(self) -> bool:

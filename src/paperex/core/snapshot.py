@@ -119,6 +119,10 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             _set(p, _POSITION_FIELDS, values)
             acc.positions[(p.category, p.symbol)] = p
         acc.open_orders = {oid: ex.orders[oid] for oid in a["open_orders"]}
+        for o in acc.open_orders.values():  # the derived indexes
+            acc.rest(o, o.leaves)
+            if o.reduce_only and o.category != "spot":
+                acc.reduce_only_ids.add(o.order_id)
         acc.order_ids = list(a["order_ids"])
         for values in a["executions"]:
             e = Execution.__new__(Execution)

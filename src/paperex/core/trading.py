@@ -71,19 +71,19 @@ def _symbol(ex: Exchange, category: str, symbol: str) -> SymbolState:
     return st
 
 
-def _check_qty_price(st: SymbolState, cmd: PlaceOrder) -> None:
+def _check_qty_price(st: SymbolState, cmd: PlaceOrder, qty: int) -> None:
     """The instrument's static limits (qty range, price range, minimum order value), on the integer grid."""
     inst, grid = st.inst, st.grid
-    if cmd.qty <= 0:
+    if qty <= 0:
         raise _reject(Code.PARAM_ERROR, "qty must be positive")
     if inst.category == "spot" and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin":
-        if cmd.qty < grid.min_notional:
+        if qty < grid.min_notional:
             raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
         return
-    if cmd.qty < grid.min_lots:
+    if qty < grid.min_lots:
         raise _reject(Code.PARAM_ERROR, f"qty must be at least {inst.min_order_qty}")
     max_lots = grid.max_mkt_lots if cmd.order_type == "Market" else grid.max_lots
-    if max_lots and cmd.qty > max_lots:
+    if max_lots and qty > max_lots:
         raise _reject(Code.PARAM_ERROR, f"qty must not exceed {grid.qty(max_lots)}")
     if cmd.order_type == "Limit":
         assert cmd.price is not None
@@ -91,7 +91,7 @@ def _check_qty_price(st: SymbolState, cmd: PlaceOrder) -> None:
             raise _reject(Code.PRICE_OUT_OF_RANGE, f"price must be within [{inst.min_price}, {inst.max_price}]")
     ref = cmd.price if cmd.order_type == "Limit" else st.mark
     assert ref is not None
-    if grid.min_notional and not grid.inverse and grid.value(ref, cmd.qty) < grid.min_notional:
+    if grid.min_notional and not grid.inverse and grid.value(ref, qty) < grid.min_notional:
         raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
 
 
@@ -112,7 +112,18 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
             raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
     if not spot and cmd.position_idx != 0:
         raise _reject(Code.PARAM_ERROR, "position idx not match position mode")
-    _check_qty_price(st, cmd)
+    if spot and cmd.order_type == "Market" and cmd.side == SELL and cmd.market_unit == "quoteCoin":
+        raise _reject(Code.PARAM_ERROR, "marketUnit quoteCoin is supported for market buys only")
+    key = (cmd.category, cmd.symbol)
+    pos = account.positions.get(key)
+    qty = cmd.qty
+    if cmd.reduce_only and not spot:
+        if pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0):
+            raise _reject(Code.REDUCE_ONLY_RULE, "there is no position to reduce on this side")
+        if qty == 0 and cmd.close_on_trigger:  # qty 0 + reduceOnly + closeOnTrigger: close the whole position
+            qty = min(abs(pos.size), st.grid.max_mkt_lots if cmd.order_type == "Market" else st.grid.max_lots)
+        qty = min(qty, abs(pos.size))
+    _check_qty_price(st, cmd, qty)
     max_buy, min_sell = band(st)
     if cmd.order_type == "Limit":
         assert cmd.price is not None
@@ -122,32 +133,25 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
         price = cmd.price
     else:
         price = max_buy if cmd.side == BUY else min_sell  # market protection: an IOC limit at the band edge
-    key = (cmd.category, cmd.symbol)
     if account.active_count.get(key, 0) >= MAX_ACTIVE_ORDERS:
         raise _reject(Code.TOO_MANY_ACTIVE_ORDERS)
-    pos = account.positions.get(key)
-    qty = cmd.qty
-    if cmd.reduce_only and not spot:
-        if pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0):
-            raise _reject(Code.REDUCE_ONLY_RULE, "there is no position to reduce on this side")
-        qty = min(qty, abs(pos.size))
 
     # what the order reserves
     if spot:
         hold_coin, hold = _spot_hold(st, cmd, price, qty)
-        have = account.balance(hold_coin)
-        if hold > have:
+        if hold > account.balance(hold_coin):
             raise _reject(Code.WALLET_INSUFFICIENT, f"{hold_coin} wallet balance cannot cover the order")
-        if hold > have - account.held.get(hold_coin, 0):
-            raise _reject(Code.INSUFFICIENT_AVAILABLE, f"{hold_coin} held by other open orders")
+        if hold > margin.available(ex.symbols, account, hold_coin):  # UTA: derivatives margin counts too
+            raise _reject(Code.INSUFFICIENT_AVAILABLE, f"{hold_coin} held by open orders or positions")
     else:
         hold_coin = st.inst.settle_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
         taker = account.fee_rates[cmd.category][0]
-        hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, pos, leverage, taker, cmd.side, price, qty)
+        closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
+        hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
         free = margin.available(ex.symbols, account, hold_coin)
         if hold > free:
-            raise _margin_error(st, pos, leverage, taker, cmd, price, qty, free)
+            raise _margin_error(st, closable, leverage, taker, cmd, price, qty, free)
 
     # accepted: from here on nothing raises
     ex.order_seq += 1
@@ -180,13 +184,13 @@ def _spot_hold(st: SymbolState, cmd: PlaceOrder, price: int, qty: int) -> tuple[
     return inst.quote_coin, st.grid.value(price, qty)
 
 
-def _margin_error(st: SymbolState, pos: Position | None, leverage: int, taker: int, cmd: PlaceOrder, price: int,
+def _margin_error(st: SymbolState, closable: int, leverage: int, taker: int, cmd: PlaceOrder, price: int,
                   qty: int, free: int) -> ApiError:
     """Which of Bybit's insufficient-balance codes fits: market orders are costed at the protection price,
     a limit order that would cross at a worse price than the best one gets 'cannot set the price'."""
     book = st.book
     best = book.best_ask() if cmd.side == BUY else book.best_bid()
-    at_best = margin.derivatives_hold(st, pos, leverage, taker, cmd.side, best, qty) if best else None
+    at_best = margin.derivatives_hold(st, closable, leverage, taker, best, qty) if best else None
     if cmd.order_type == "Market":
         if at_best is None or at_best > free:
             return _reject(Code.CANNOT_COVER_LOWEST_PRICE)
@@ -206,41 +210,58 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
     if order.tif == "PostOnly" and book.crosses(order.side, limit):
         _finish(ex, account, order, CANCELLED, ts, events, reason="EC_PostOnlyWillTakeLiquidity")
         return
-    if order.tif == "FOK" and book.fillable(order.side, limit, order.leaves) < order.leaves:
+    smp = order.smp_type != "None"
+    if order.tif == "FOK" and book.fillable(order.side, limit, order.leaves,
+                                            order.uid if smp else None) < order.leaves:
         _finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoEnoughQtyToFill")
         return
-    taker_cancelled = False
+    taker_cancelled = reduce_only_done = False
+    derivative = order.category != "spot"
     for maker in book.makers(order.side, limit):
         if order.quote_qty:
             if order.quote_qty - order.quote_spent <= 0:
                 break
         elif order.leaves == 0:
             break
-        if order.smp_type != "None" and maker.uid == order.uid:
+        if smp and maker.uid == order.uid:
             mode = order.smp_type
             if mode in ("CancelMaker", "CancelBoth"):
-                maker_account = ex.accounts[maker.uid]
-                _finish(ex, maker_account, maker, CANCELLED, ts, events, cancel_type="CancelBySmp",  # type: ignore[arg-type]
-                        reason="EC_CancelBySmp")
+                maker.smp_order_id = order.order_id  # type: ignore[attr-defined]
+                _finish(ex, ex.accounts[maker.uid], maker, CANCELLED, ts, events,  # type: ignore[arg-type]
+                        cancel_type="CancelBySmp", reason="EC_BySelfMatch")
             if mode in ("CancelTaker", "CancelBoth"):
+                order.smp_order_id = maker.order_id
                 taker_cancelled = True
                 break
             continue
         qty = min(order.leaves, maker.leaves) if not order.quote_qty else min(
             maker.leaves, st.grid.lots_for_quote(maker.price, order.quote_qty - order.quote_spent))
+        if order.reduce_only and derivative:  # a reduce-only taker never takes more than the position
+            pos = account.positions.get(key)
+            room = abs(pos.size) if pos and pos.size and (pos.size > 0) != (order.side > 0) else 0
+            if room == 0:
+                reduce_only_done = True
+                break
+            qty = min(qty, room)
         if qty <= 0:
             break
         _fill(ex, st, order, maker, maker.price, qty, ts, events)  # type: ignore[arg-type]
-    if order.quote_qty:
+    if order.quote_qty:  # a spot market buy by quote amount: Bybit ends it Filled only when all was spent
         order.leaves = 0
-    if order.leaves == 0 and not order.quote_qty:
-        return  # fully filled inside _fill
-    if order.quote_qty:
-        _finish(ex, account, order, FILLED if order.cum_qty else CANCELLED, ts, events,
-                reason="EC_NoError" if order.cum_qty else "EC_NoImmediateQtyToFill")
+        if order.cum_qty == 0:
+            _finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoImmediateQtyToFill")
+        elif order.quote_spent >= order.quote_qty:
+            _finish(ex, account, order, FILLED, ts, events)
+        else:
+            _finish(ex, account, order, CANCELLED, ts, events, reason="EC_CancelForNoFullFill")
         return
+    if order.leaves == 0:
+        return  # fully filled inside _fill
     if taker_cancelled:
-        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySmp", reason="EC_CancelBySmp")
+        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySmp", reason="EC_BySelfMatch")
+        return
+    if reduce_only_done:
+        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
         return
     if order.tif in ("IOC", "FOK") or order.order_type == "Market":
         reason = "EC_NoImmediateQtyToFill" if order.cum_qty == 0 else "EC_CancelForNoFullFill"
@@ -251,10 +272,47 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
     st.cts = ts
     account.open_orders[order.order_id] = order
     account.active_count[key] = account.active_count.get(key, 0) + 1
+    account.rest(order, order.leaves)
     order.updated_ts = ts
     order.seq = ex.next_seq()
     events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
     events.append(BookChanged(category=order.category, symbol=order.symbol, update_id=book.update_id))
+    if order.reduce_only and derivative:
+        account.reduce_only_ids.add(order.order_id)
+        enforce_reduce_only(ex, account, order.category, order.symbol, ts, events)
+
+
+def enforce_reduce_only(ex: Exchange, account: Account, category: str, symbol: str, ts: int,
+                        events: list[Event]) -> None:
+    """Resting reduce-only orders never add up to more than the position they reduce: oldest first, the
+    excess is shrunk and what cannot reduce anything is cancelled (``CancelByReduceOnly``)."""
+    mine = sorted(oid for oid in account.reduce_only_ids
+                  if ex.orders[oid].category == category and ex.orders[oid].symbol == symbol)
+    if not mine:
+        return
+    pos = account.positions.get((category, symbol))
+    size = pos.size if pos else 0
+    room = abs(size)
+    st = ex.symbols[(category, symbol)]
+    for oid in mine:
+        o = ex.orders[oid]
+        allowed = room if size and (size > 0) != (o.side > 0) else 0
+        if o.leaves <= allowed:
+            room -= o.leaves
+            continue
+        if allowed == 0:
+            _finish(ex, account, o, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
+            continue
+        excess = o.leaves - allowed
+        _release(account, o, excess)
+        account.rest(o, -excess)
+        st.book.reduce(o, allowed)
+        o.qty -= excess
+        o.updated_ts = ts
+        o.seq = ex.next_seq()
+        room = 0
+        events.append(OrderChanged(uid=o.uid, order_id=o.order_id, status=o.status))
+        events.append(BookChanged(category=category, symbol=symbol, update_id=st.book.update_id))
 
 
 def _release(account: Account, order: Order, lots: int) -> None:
@@ -279,6 +337,8 @@ def _finish(ex: Exchange, account: Account, order: Order, status: str, ts: int, 
             events.append(BookChanged(category=order.category, symbol=order.symbol, update_id=st.book.update_id))
         del account.open_orders[order.order_id]
         account.active_count[key] -= 1
+        account.rest(order, -order.leaves)
+        account.reduce_only_ids.discard(order.order_id)
     _release(account, order, order.leaves)
     order.hold = 0
     if status == CANCELLED and order.category == "spot" and order.cum_qty:
@@ -298,7 +358,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
     value = st.grid.value(price, qty)
     seq = ex.next_seq()
     ex.exec_seq += 1
-    trade_id = ex.exec_seq
+    trade_id = ex.exec_seq  # one id for the fill: both parties' executions and the public trade
     for order, is_maker in ((maker, True), (taker, False)):
         account = ex.accounts[order.uid]
         rate = account.fee_rates[order.category][1 if is_maker else 0]
@@ -311,6 +371,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         # the order
         if order is maker:
             _release(account, order, qty)
+            account.rest(order, -qty)
             st.book.fill(order, qty)  # sets leaves
         else:
             _release(account, order, qty if not order.quote_qty else 0)
@@ -323,11 +384,11 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         order.cum_qty += qty
         order.cum_value += value
         order.cum_fee += fee
+        order.cum_inv += qty * 10**20 // price
         order.fee_coin = fee_coin
         order.updated_ts = ts
         order.seq = seq
-        ex.exec_seq += 1
-        execution = Execution(ex.exec_seq, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
+        execution = Execution(trade_id, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
                               st.mark, closed)
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
@@ -353,6 +414,11 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
     st.seq = seq
     st.cts = ts
     events.append(BookChanged(category=taker.category, symbol=taker.symbol, update_id=st.book.update_id))
+    if taker.category != "spot":  # the positions moved: resting reduce-only orders may now be too large
+        for uid in {maker.uid, taker.uid}:
+            account = ex.accounts[uid]
+            if account.reduce_only_ids:
+                enforce_reduce_only(ex, account, taker.category, taker.symbol, ts, events)
 
 
 def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, value: int,
@@ -423,7 +489,7 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         raise _reject(Code.AMEND_QTY_LE_FILLED)
     check = PlaceOrder(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=order.side, order_type="Limit",
                        qty=new_qty, price=new_price)
-    _check_qty_price(st, check)
+    _check_qty_price(st, check, new_qty)
     max_buy, min_sell = band(st)
     if cmd.price is not None and ((order.side == BUY and new_price > max_buy) or (
             order.side == SELL and new_price < min_sell)):
@@ -436,21 +502,20 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     else:
         hold_coin = order.hold_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+        closable = margin.closable_lots(account, pos, order.category, order.symbol, order.side,
+                                        pending_own=order.leaves)
         new_hold = 0 if order.reduce_only else margin.derivatives_hold(
-            st, pos, leverage, account.fee_rates[order.category][0], order.side, new_price, new_leaves)
+            st, closable, leverage, account.fee_rates[order.category][0], new_price, new_leaves)
     extra = new_hold - order.hold
-    if extra > 0:
-        if order.category == "spot":
-            if extra > account.balance(hold_coin) - account.held.get(hold_coin, 0):
-                raise _reject(Code.INSUFFICIENT_AVAILABLE)
-        elif extra > margin.available(ex.symbols, account, hold_coin):
-            raise _reject(Code.AVAILABLE_MARGIN_INSUFFICIENT)
+    if extra > 0 and extra > margin.available(ex.symbols, account, hold_coin):
+        raise _reject(Code.INSUFFICIENT_AVAILABLE if order.category == "spot" else Code.AVAILABLE_MARGIN_INSUFFICIENT)
 
     events: list[Event] = []
     account.held[hold_coin] += extra
     order.hold = new_hold
     order.qty = new_qty
     if new_price == order.price and new_leaves <= order.leaves:
+        account.rest(order, new_leaves - order.leaves)
         st.book.reduce(order, new_leaves)  # keeps its place in the queue
         st.cts = ts
         order.updated_ts = ts
@@ -462,6 +527,8 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     st.book.remove(order)
     del account.open_orders[order.order_id]
     account.active_count[key] -= 1
+    account.rest(order, -order.leaves)
+    account.reduce_only_ids.discard(order.order_id)
     order.price = new_price
     order.leaves = new_leaves
     _execute(ex, st, account, order, ts, events)

@@ -22,8 +22,12 @@ def order_id(n: int, category: str) -> str:
     return str(_SPOT_BASE + n) if category == "spot" else _uuid(_ORDER_PREFIX, n)
 
 
-def exec_id(n: int) -> str:
-    return _uuid(_EXEC_PREFIX, n)
+_SPOT_EXEC_BASE = 2_100_000_000_000_000_000
+
+
+def exec_id(n: int, category: str) -> str:
+    """One id per fill, shared by both parties' executions and the public trade."""
+    return str(_SPOT_EXEC_BASE + n) if category == "spot" else _uuid(_EXEC_PREFIX, n)
 
 
 def parse_order_id(text: str, category: str) -> int:

@@ -85,12 +85,23 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
     }
 
 
-def flat_bars(price: int, interval: str, start: int | None, end: int, limit: int) -> list[tuple[int, list[int]]]:
-    """Candles of a price that has not moved (a reference price no feed has changed yet), newest first."""
-    bars = []
-    s = interval_start(end, interval)
-    while len(bars) < limit and (start is None or next_start(s, interval) > start):
-        bars.append((s, [price, price, price, price, 0, 0]))
-        s = interval_start(s - 1, interval)
-    return bars
+def flat_bars(price: int, interval: str, start: int | None, end: int, limit: int,
+              listed: int) -> list[tuple[int, list[int]]]:
+    """Candles of a price that has not moved (a reference price no feed has changed yet), newest first,
+    never before the instrument's listing."""
+    lo = interval_start(max(start or 0, listed), interval)
+    hi = interval_start(end, interval)
+    starts = []
+    if start is not None:
+        s = lo
+        while s <= hi and len(starts) < limit:
+            starts.append(s)
+            s = next_start(s, interval)
+        starts.reverse()
+    else:
+        s = hi
+        while s >= lo and len(starts) < limit:
+            starts.append(s)
+            s = interval_start(s - 1, interval)
+    return [(s, [price, price, price, price, 0, 0]) for s in starts]
 

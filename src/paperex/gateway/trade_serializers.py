@@ -37,24 +37,28 @@ def money(units: int) -> str:
     return format_units(units)
 
 
-def avg_price(st: SymbolState, cum_qty: int, cum_value: int) -> str:
-    if cum_qty == 0 or cum_value == 0:
+def avg_price(st: SymbolState, o: Order) -> str:
+    if o.cum_qty == 0 or o.cum_value == 0:
         return ""
-    base = st.grid.qty(cum_qty)
-    value = Decimal(cum_value) / MONEY_SCALE
-    return _num(base / value if st.grid.inverse else value / base)
+    if st.grid.inverse:  # contracts / sum(contracts / price), from the exact per-fill record
+        return _num(Decimal(o.cum_qty * 10**20) / Decimal(o.cum_inv) * st.grid.tick)
+    return _num(Decimal(o.cum_value) / MONEY_SCALE / st.grid.qty(o.cum_qty))
 
 
 def order(st: SymbolState, o: Order) -> dict[str, Any]:
     fee = money(o.cum_fee)
-    leaves_value = st.grid.value(o.price, o.leaves) if o.leaves else 0
-    return {
+    spot = o.category == "spot"
+    if o.quote_qty:  # a spot market buy by quote amount shows that amount; the unspent part is leavesValue
+        shown_qty, leaves_value = money(o.quote_qty), max(0, o.quote_qty - o.quote_spent) if o.status != "Filled" else 0
+    else:
+        shown_qty, leaves_value = qty(st, o.qty), st.grid.value(o.price, o.leaves) if o.leaves else 0
+    row = {
         "orderId": ids.order_id(o.order_id, o.category),
         "orderLinkId": o.order_link_id,
         "blockTradeId": "",
         "symbol": o.symbol,
         "price": price(st, o.price),
-        "qty": qty(st, o.qty),
+        "qty": shown_qty,
         "side": SIDE_NAMES[o.side],
         "isLeverage": "0" if o.category == "spot" else "",
         "positionIdx": o.position_idx,
@@ -62,7 +66,7 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
         "createType": "" if o.category == "spot" else "CreateByUser",
         "cancelType": o.cancel_type,
         "rejectReason": o.reject_reason,
-        "avgPrice": avg_price(st, o.cum_qty, o.cum_value),
+        "avgPrice": avg_price(st, o),
         "leavesQty": qty(st, o.leaves),
         "leavesValue": money(leaves_value),
         "cumExecQty": qty(st, o.cum_qty),
@@ -94,16 +98,20 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
         "placeType": "",
         "smpType": o.smp_type,
         "smpGroup": 0,
-        "smpOrderId": "",
+        "smpOrderId": ids.order_id(o.smp_order_id, o.category) if o.smp_order_id else "",
         "parentOrderLinkId": "",
         "extraFees": "",
         "createdTime": str(o.created_ts),
         "updatedTime": str(o.updated_ts),
     }
+    if spot:  # Bybit: "Spot does not have this field" (ccxt tells spot from contract orders by them)
+        del row["tpslMode"], row["createType"]
+    return row
 
 
 def execution(st: SymbolState, e: Execution, order_type: str) -> dict[str, Any]:
-    return {
+    spot = e.category == "spot"
+    row = {
         "symbol": e.symbol,
         "orderId": ids.order_id(e.order_id, e.category),
         "orderLinkId": e.order_link_id,
@@ -115,7 +123,7 @@ def execution(st: SymbolState, e: Execution, order_type: str) -> dict[str, Any]:
         "orderType": order_type,
         "stopOrderType": "",
         "execFee": money(e.fee),
-        "execId": ids.exec_id(e.exec_id),
+        "execId": ids.exec_id(e.exec_id, e.category),
         "execPrice": price(st, e.price),
         "execQty": qty(st, e.qty),
         "execType": "Trade",
@@ -126,19 +134,22 @@ def execution(st: SymbolState, e: Execution, order_type: str) -> dict[str, Any]:
         "feeRate": money(e.fee_rate),
         "tradeIv": "",
         "markIv": "",
-        "markPrice": price(st, e.mark_price),
+        "markPrice": "" if spot else price(st, e.mark_price),
         "indexPrice": "",
         "underlyingPrice": "",
         "blockTradeId": "",
-        "closedSize": qty(st, e.closed_qty) if e.category != "spot" else "",
+        "closedSize": "" if spot else qty(st, e.closed_qty),
         "extraFees": "",
         "seq": e.seq,
     }
+    if spot:
+        del row["createType"]
+    return row
 
 
 def public_trade(st: SymbolState, t: PublicTrade) -> dict[str, Any]:
     return {
-        "execId": ids.exec_id(t.exec_id),
+        "execId": ids.exec_id(t.exec_id, st.inst.category),
         "symbol": st.inst.symbol,
         "price": price(st, t.price),
         "size": qty(st, t.qty),

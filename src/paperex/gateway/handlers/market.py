@@ -142,7 +142,7 @@ def _kline_params(call: Call, categories: tuple[str, ...]) -> tuple[SymbolState,
     start = p.int("start", lo=0, hi=10**15)
     end = p.int("end", lo=0, hi=10**15)
     limit = p.limit(200, 1000)
-    return st, interval, start, end if end is not None else call.now_ms, limit
+    return st, interval, start, min(end, call.now_ms) if end is not None else call.now_ms, limit  # no future bars
 
 
 @V5.get("/v5/market/kline", auth=False)
@@ -158,7 +158,7 @@ async def _price_kline(call: Call, which: str) -> dict[str, Any]:
     candles = st.mark_candles if which == "mark" else st.index_candles
     fallback = st.mark if which == "mark" else st.index
     bars = candles.query(interval, start, end, limit) if candles.minutes else market_data.flat_bars(
-        fallback, interval, start, end, limit)
+        fallback, interval, start, end, limit, st.inst.launch_time)
     return {"symbol": st.inst.symbol, "category": st.inst.category,
             "list": [tser.kline_row(st, s, bar, with_volume=False) for s, bar in bars]}
 

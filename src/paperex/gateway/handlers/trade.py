@@ -14,7 +14,7 @@ from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import OrderAccepted, OrderChanged
 from paperex.core.grid import OffGrid
 from paperex.core.numbers import to_units
-from paperex.core.orders import OPEN_STATUSES, ORDER_TYPES, SIDES, SMP_TYPES, TIME_IN_FORCE, Order
+from paperex.core.orders import OPEN_STATUSES, ORDER_TYPES, SIDES, SMP_TYPES, TIME_IN_FORCE, Execution, Order
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code, message
 from paperex.gateway import ids
@@ -92,7 +92,8 @@ def place_command(call: Call, p: Params, category: str) -> PlaceOrder:
     _reject_unsupported(p)
     qty = p.decimal("qty", required=True)
     assert qty is not None
-    if qty <= 0:
+    close_all = qty == 0 and _bool(p, "reduceOnly") and _bool(p, "closeOnTrigger") and category != "spot"
+    if qty <= 0 and not close_all:  # qty 0 + reduceOnly + closeOnTrigger closes the whole position
         raise param_error("qty must be positive")
     tif = p.enum("timeInForce", TIME_IN_FORCE, default="GTC")
     assert tif is not None
@@ -415,12 +416,14 @@ async def executions(call: Call) -> dict[str, Any]:
     before = _cursor(p, "e")
     by_id, found = _by_id(call, p, category)
     order_ids = {o.order_id for o in found}
-    rows = []
+    rows: list[tuple[int, Execution]] = []  # (position in the account's execution list, execution)
     more = False
+    history = call.account.executions
     if exec_type in (None, "Trade"):
-        for e in reversed(call.account.executions):
-            if before is not None and e.exec_id >= before:
-                continue
+        # the cursor is a position in the account's append-only list: both sides of a self-trade share an execId
+        top = len(history) if before is None else min(before, len(history))
+        for index in range(top - 1, -1, -1):
+            e = history[index]
             if e.category != category or not (start <= e.ts <= end):
                 continue
             if by_id and e.order_id not in order_ids:
@@ -433,8 +436,8 @@ async def executions(call: Call) -> dict[str, Any]:
             if len(rows) == limit:
                 more = True
                 break
-            rows.append(e)
+            rows.append((index, e))
     out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders[e.order_id].order_type)
-           for e in rows]
-    return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1].exec_id}" if more else ""}
+           for _, e in rows]
+    return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1][0]}" if more else ""}
 
