@@ -26,7 +26,7 @@ from bench.common import closed_loop, pct, table
 
 
 async def measure(base: str, api_key: str, secret: str, uid: str, concurrency: int, seconds: float,
-                  rounds: int) -> list[list[str]]:
+                  rounds: int, only: str = "") -> list[list[str]]:
     rows = []
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn) as http:
@@ -81,6 +81,8 @@ async def measure(base: str, api_key: str, secret: str, uid: str, concurrency: i
                 ("POST /admin/v1/deposit (journaled, durable)", journaled_deposit, 1),
                 ("POST /v5/order/create (signed, IOC, durable)", order_create_ioc, 1),
                 ("POST /v5/order/create + /cancel (resting order)", order_create_and_cancel, 2)):
+            if only and only not in name and "ceiling" not in name:
+                continue
             await closed_loop(fn, concurrency, 0.5)  # warm-up
             runs = []
             for _ in range(rounds):  # the median round: the load client shares the machine, so runs vary
@@ -98,18 +100,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--journal", default=None, help="pass --journal to the server (e.g. memory)")
+    ap.add_argument("--only", default="", help="run only the rows whose name contains this (and the ceiling)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), ["--no-demo"]).start()
+        extra = ["--journal", args.journal] if args.journal else []
+        server = ServerProcess(Path(tmp), ["--no-demo", *extra]).start()
         try:
             uid = server.create_account({"USDT": "100000000"})
             key = server.create_key(uid)
             rows = asyncio.run(measure(server.base_url, key["apiKey"], key["apiSecret"], uid, args.concurrency,
-                                       args.seconds, args.rounds))
+                                       args.seconds, args.rounds, args.only))
         finally:
             server.stop()
-    print(table(f"REST, one server process (uvloop), {args.concurrency} connections, median of {args.rounds} "
-                f"rounds of {args.seconds:g} s (load client on the same machine)",
+    journal = args.journal or "SQLite"
+    print(table(f"REST, one server process (uvloop, {journal} journal), {args.concurrency} connections, median of "
+                f"{args.rounds} rounds of {args.seconds:g} s (load client on the same machine)",
                 ["request", "req/s", "of ceiling", "p50 ms", "p99 ms"], rows))
 
 

@@ -12,8 +12,11 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}")
-    for script in ("core_bench.py", "journal_bench.py", "http_bench.py"):
-        subprocess.run([sys.executable, str(HERE / script)], check=True)
+    for script, *args in (("core_bench.py",), ("durability_bench.py",), ("http_bench.py",),
+                          ("http_bench.py", "--journal", "memory", "--only", "order"),
+                          ("http_bench.py", "--only", "IOC", "--concurrency", "128"),
+                          ("http_bench.py", "--journal", "memory", "--only", "IOC", "--concurrency", "128")):
+        subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,14 @@ def test_snapshot_of_another_format_or_market_is_refused() -> None:
         snapshot.load(MARKET, {**data, "format": snapshot.FORMAT + 1})
     with pytest.raises(snapshot.SnapshotError):
         snapshot.load(MARKET, {**data, "instruments": data["instruments"][1:]})
+
+
+def test_exchange_wide_sums_beyond_64_bits() -> None:
+    from paperex.core.commands import CreateAccount
+    from paperex.core.numbers import MAX_AMOUNT
+
+    ex = fresh()
+    for ts in range(30):  # 30 accounts at the per-account maximum: the sum passes 2**64
+        ex.apply(CreateAccount(balances={"USDT": MAX_AMOUNT}), 100 + ts)
+    assert ex.deposits["USDT"] > 2**64
+    assert roundtrip(ex).digest() == ex.digest()

@@ -179,7 +179,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-demo", action="store_true", help="do not create the demo account and key")
     s.add_argument("--admin-token", default=None, help="require X-Admin-Token on /admin/v1")
     s.add_argument("--journal", default=None, metavar="URL",
-                   help="postgresql://user@host/db for a shared journal (default: SQLite in --data-dir)")
+                   help="postgresql://user@host/db for a shared journal, or 'memory' to keep nothing "
+                        "(default: SQLite in --data-dir)")
     s.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
                    help="snapshot the state every N commands (0: only on clean shutdown)")
     s.set_defaults(func=cmd_serve)

@@ -54,6 +54,10 @@ class ServeOptions:
 
 
 def open_journal(data_dir: Path, url: str | None) -> JournalStore:
+    if url == "memory":
+        from paperex.journal.memory import MemoryJournal
+
+        return MemoryJournal()
     if url is None or url.startswith("sqlite:"):
         path = Path(url.removeprefix("sqlite:")) if url else Path(data_dir) / JOURNAL_FILE
         return SqliteJournal(path)
@@ -61,7 +65,7 @@ def open_journal(data_dir: Path, url: str | None) -> JournalStore:
         from paperex.journal.postgres import PostgresJournal
 
         return PostgresJournal(url)
-    raise ValueError(f"unknown journal {url!r}: use a postgresql:// URL, or leave it out for SQLite")
+    raise ValueError(f"unknown journal {url!r}: use a postgresql:// URL, 'memory', or leave it out for SQLite")
 
 
 class Node:

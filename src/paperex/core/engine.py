@@ -115,8 +115,8 @@ class Exchange:
         """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
         state = {
             "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq],
-            "fees": sorted(self.fees_collected.items()),
-            "deposits": sorted(self.deposits.items()),
+            "fees": sorted((c, str(v)) for c, v in self.fees_collected.items()),  # sums may pass 64 bits
+            "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),

@@ -81,8 +81,9 @@ def dump(ex: Exchange) -> dict[str, Any]:
         "format": FORMAT,
         "instruments": sorted([list(k) for k in ex.symbols]),
         "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied],
-        "fees_collected": ex.fees_collected,
-        "deposits": ex.deposits,
+        # exchange-wide sums are not bounded by the per-account cap: kept as decimal strings (msgpack is 64-bit)
+        "fees_collected": {c: str(v) for c, v in ex.fees_collected.items()},
+        "deposits": {c: str(v) for c, v in ex.deposits.items()},
         "orders": [_fields(o, _ORDER_FIELDS) for o in ex.orders.values()],
         "accounts": accounts,
         "api_keys": keys,
@@ -97,8 +98,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
     if sorted([list(k) for k in ex.symbols]) != data["instruments"]:
         raise SnapshotError("the snapshot was taken with other instruments")
     (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied) = data["counters"]
-    ex.fees_collected = dict(data["fees_collected"])
-    ex.deposits = dict(data["deposits"])
+    ex.fees_collected = {c: int(v) for c, v in data["fees_collected"].items()}
+    ex.deposits = {c: int(v) for c, v in data["deposits"].items()}
     for values in data["orders"]:
         o = Order.__new__(Order)
         _set(o, _ORDER_FIELDS, values)
