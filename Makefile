@@ -26,8 +26,9 @@ run: $(VENV)/.installed
 	$(BIN)/paperex serve --port $(PORT) --data-dir $(DATA)
 
 test: $(VENV)/.installed-test
+	@bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
