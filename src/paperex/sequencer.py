@@ -48,6 +48,9 @@ def replay(core: Exchange, journal: JournalStore, after_seq: int = 0) -> int:
     """Apply the journaled commands after ``after_seq`` to ``core``; returns the last sequence number."""
     last = after_seq
     for seq, ts, body in journal.read(after_seq):
+        if seq != last + 1:
+            raise JournalError(f"the journal has a gap: record {seq} follows {last}; the data dir needs a restore "
+                               "from an export")
         try:
             core.apply(decode_command(body), ts)
         except (ApiError, msgspec.DecodeError) as exc:
@@ -90,10 +93,21 @@ class Sequencer:
         return max(self.clock.now_ms(), self.core.last_ts)
 
     async def submit(self, command: Command) -> list[Event]:
+        """Apply, journal, and return once the command is durable."""
+        events, durable = self.apply_now(command)
+        try:
+            await durable
+        except Exception as exc:
+            raise ApiError(Code.SERVER_ERROR, "journal write failed") from exc
+        return events
+
+    def apply_now(self, command: Command, ts: int | None = None) -> tuple[list[Event], asyncio.Future[None]]:
+        """Apply and queue for the journal at once; the future completes when the command is durable.
+        For producers that issue many commands in a row (the market driver) and wait for all at the end."""
         if self.writer.failed is not None or self.broken is not None:
             raise ApiError(Code.SERVER_ERROR, "journal unavailable")
         body = encode_command(command)  # before apply: a command that cannot be journaled changes nothing
-        ts = self.now_ms()
+        ts = self.now_ms() if ts is None else max(ts, self.core.last_ts)
         try:
             events = self.core.apply(command, ts)  # raises ApiError on rejection; nothing is journaled
         except ApiError:
@@ -107,12 +121,11 @@ class Sequencer:
         self.seq += 1
         durable = self.writer.append(self.seq, ts, body)
         if self.snapshot_every and self.seq - self.snapshot_seq >= self.snapshot_every:
-            self.take_snapshot()
-        try:
-            await durable
-        except Exception as exc:
-            raise ApiError(Code.SERVER_ERROR, "journal write failed") from exc
-        return events
+            try:
+                self.take_snapshot()
+            except Exception:  # a snapshot is an optimisation: it must never fail an acknowledged command
+                log.exception("snapshot at seq %d failed; the journal still holds everything", self.seq)
+        return events, durable
 
     def take_snapshot(self) -> asyncio.Future[None]:
         """Snapshot the state as of the last journaled command. Taken synchronously, so it is exactly the

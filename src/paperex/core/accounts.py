@@ -64,6 +64,7 @@ class Account:
     balances: dict[str, int] = field(default_factory=dict)  # coin -> units of 1e-8
     margin_mode: str = "REGULAR_MARGIN"
     unified_margin_status: int = 5
+    label: str = ""
     fee_rates: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_FEE_RATES))
     held: dict[str, int] = field(default_factory=dict)  # coin -> reserved for open orders (margin or spot hold)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)

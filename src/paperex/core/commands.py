@@ -16,6 +16,7 @@ class Command(msgspec.Struct, tag=True, frozen=True, kw_only=True):
 class CreateAccount(Command):
     balances: dict[str, int] = msgspec.field(default_factory=dict)  # coin -> units of 1e-8
     uid: int | None = None  # None: the core assigns the next uid
+    label: str = ""  # a name for accounts the exchange itself manages (the market maker, config accounts)
 
 
 class CreateApiKey(Command):

@@ -86,6 +86,9 @@ class Exchange:
             raise ApiError(Code.ILLEGAL_USER_ID, f"uid {uid} does not exist")
         return acc
 
+    def account_labelled(self, label: str) -> Account | None:
+        return next((a for a in self.accounts.values() if a.label == label), None)
+
     def instrument(self, category: str, symbol: str) -> Instrument | None:
         return self.instruments.get((category, symbol))
 
@@ -114,17 +117,19 @@ class Exchange:
     def digest(self) -> str:
         """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
         state = {
-            "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq],
+            "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq, self.last_ts,
+                         self.applied],
             "fees": sorted((c, str(v)) for c, v in self.fees_collected.items()),  # sums may pass 64 bits
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
             "accounts": [
-                [a.uid, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
+                [a.uid, a.label, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), a.order_ids,
-                 [e.state() for e in a.executions], sorted(a.active_count.items())]
+                 [e.state() for e in a.executions], sorted(a.active_count.items()),
+                 sorted((k, v) for k, v in a.resting.items() if v)]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)
             ],
             "api_keys": [
@@ -148,7 +153,9 @@ class Exchange:
             self._check_coin(coin)
             if not 0 <= amount <= MAX_AMOUNT:
                 raise ApiError(Code.PARAM_ERROR, f"balance for {coin} out of range")
-        account = Account(uid=uid, created_at=ts, updated_at=ts)
+        if cmd.label and any(a.label == cmd.label for a in self.accounts.values()):
+            raise ApiError(Code.PARAM_ERROR, f"an account labelled {cmd.label!r} exists")
+        account = Account(uid=uid, created_at=ts, updated_at=ts, label=cmd.label)
         self.accounts[uid] = account
         self.next_uid = max(self.next_uid, uid + 1)
         events: list[Event] = [AccountCreated(uid=uid)]

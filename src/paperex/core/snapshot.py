@@ -17,7 +17,7 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 1
+FORMAT = 3  # 2: accounts carry a label; 3: candle sums as strings
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -39,14 +39,15 @@ def _set(obj: object, names: tuple[str, ...], values: list[Any]) -> None:
 
 
 def _candles(c: Candles) -> list[Any]:
-    return [[m, c.bars[m]] for m in c.minutes]
+    # a minute's volume and turnover are exchange-wide sums: decimal strings, as msgpack ints are 64-bit
+    return [[m, [*c.bars[m][:4], str(c.bars[m][4]), str(c.bars[m][5])]] for m in c.minutes]
 
 
 def _load_candles(rows: list[Any]) -> Candles:
     c = Candles()
     for minute, bar in rows:
         c.minutes.append(minute)
-        c.bars[minute] = list(bar)
+        c.bars[minute] = [*bar[:4], int(bar[4]), int(bar[5])]
     return c
 
 
@@ -67,7 +68,8 @@ def dump(ex: Exchange) -> dict[str, Any]:
     accounts = []
     for a in sorted(ex.accounts.values(), key=lambda a: a.uid):
         accounts.append({
-            "uid": a.uid, "created_at": a.created_at, "updated_at": a.updated_at, "balances": a.balances,
+            "uid": a.uid, "label": a.label, "created_at": a.created_at, "updated_at": a.updated_at,
+            "balances": a.balances,
             "margin_mode": a.margin_mode, "unified_margin_status": a.unified_margin_status,
             "fee_rates": {k: list(v) for k, v in a.fee_rates.items()}, "held": a.held,
             "positions": [_fields(p, _POSITION_FIELDS) for p in a.positions.values()],
@@ -111,7 +113,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
                      permissions={g: list(p) for g, p in k[6].items()}, ips=list(k[7]), note=k[8], created_at=k[9])
         ex.api_keys[key.api_key] = key
     for a in data["accounts"]:
-        acc = Account(uid=a["uid"], created_at=a["created_at"], updated_at=a["updated_at"],
+        acc = Account(uid=a["uid"], label=a["label"], created_at=a["created_at"],
+                      updated_at=a["updated_at"],
                       balances=dict(a["balances"]), margin_mode=a["margin_mode"],
                       unified_margin_status=a["unified_margin_status"],
                       fee_rates={k: tuple(v) for k, v in a["fee_rates"].items()}, held=dict(a["held"]))

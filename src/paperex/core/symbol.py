@@ -45,5 +45,5 @@ class SymbolState:
         return (self.mark, self.index, self.last, self.prev_last, self.tick_direction, self.open_interest,
                 self.seq, self.cts, self.book.update_id, sorted(book),
                 [(t.exec_id, t.price, t.qty, t.side, t.ts, t.seq) for t in self.tape],
-                sorted(self.candles.bars.items()), sorted(self.mark_candles.bars.items()),
-                sorted(self.index_candles.bars.items()))
+                *([(m, [*b[:4], str(b[4]), str(b[5])]) for m, b in sorted(c.bars.items())]
+                  for c in (self.candles, self.mark_candles, self.index_candles)))

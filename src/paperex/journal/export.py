@@ -55,8 +55,15 @@ def _frames(path: Path):
 
 
 def import_journal(path: Path, store: JournalStore) -> int:
+    """Load an export into an empty journal. The whole file is checked first, so a cut or damaged file
+    writes nothing at all."""
     if store.last_seq() != 0:
         raise JournalError("the target journal is not empty: import into a new data dir or database")
+    _load(path, None)  # validate only
+    return _load(path, store)
+
+
+def _load(path: Path, store: JournalStore | None) -> int:
     frames = _frames(path)
     header = next(frames, None)
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
@@ -70,7 +77,7 @@ def import_journal(path: Path, store: JournalStore) -> int:
         if isinstance(value, dict):
             if value.get("end") != count + len(rows):
                 raise JournalError(f"{path} is incomplete")
-            if rows:
+            if rows and store is not None:
                 store.append_batch(rows)
             return count + len(rows)
         seq, ts, body = value
@@ -79,7 +86,8 @@ def import_journal(path: Path, store: JournalStore) -> int:
         expected += 1
         rows.append((seq, ts, bytes(body)))
         if len(rows) >= _BATCH:
-            store.append_batch(rows)
+            if store is not None:
+                store.append_batch(rows)
             count += len(rows)
             rows = []
     raise JournalError(f"{path} is cut short (no trailer)")

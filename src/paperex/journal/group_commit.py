@@ -83,10 +83,14 @@ class GroupCommitWriter:
             except Exception as exc:  # the disk failed: state is ahead of the journal, stop accepting
                 log.critical("journal write failed; refusing further commands: %s", exc)
                 self.failed = exc
-                for w in self._inflight:
+                # Everything queued behind the failed batch fails too and is never written: writing it
+                # would leave a gap in the journal (and acknowledge commands that replay differently).
+                queued = [*self._inflight, *self._waiters, *(f for _, f in self._snapshots)]
+                self._rows, self._waiters, self._snapshots = [], [], []
+                for w in queued:
                     if not w.done():
                         w.set_exception(exc)
-                continue
+                return
             self.batches += 1 if rows else 0
             for w in waiters:
                 if not w.done():

@@ -22,37 +22,65 @@ _WAL_HEADER = 32
 _FRAME_HEADER = 24
 
 
+def _wal_checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int, int]:
+    """SQLite's WAL checksum: over 32-bit word pairs, s0 += x0 + s1; s1 += x1 + s0 (mod 2**32)."""
+    words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
+    mask = 0xFFFFFFFF
+    for i in range(0, len(words), 2):
+        s0 = (s0 + words[i] + s1) & mask
+        s1 = (s1 + words[i + 1] + s0) & mask
+    return s0, s1
+
+
 def inspect_wal(db_path: Path) -> str | None:
-    """Describe a torn WAL tail (a partial frame, or frames after the last committed transaction)."""
+    """Describe what SQLite's recovery will drop from the end of the write-ahead log, if anything: frames
+    of an unfinished transaction, a frame whose checksum fails (a torn or damaged write), a partial frame.
+    It checks frames the way SQLite does (salts and the running checksum), before SQLite opens the file."""
     wal = Path(f"{db_path}-wal")
     try:
-        size = wal.stat().st_size
+        data = wal.read_bytes()
     except FileNotFoundError:
         return None
-    if size == 0:
+    if not data:
         return None
-    with wal.open("rb") as f:
-        header = f.read(_WAL_HEADER)
-        if len(header) < _WAL_HEADER:
-            return f"the journal's write-ahead log was cut inside its header ({size} bytes): nothing in it is used"
-        page_size = struct.unpack(">I", header[8:12])[0] or 65536
-        salts = header[16:24]
-        frame = _FRAME_HEADER + page_size
-        frames, partial = divmod(size - _WAL_HEADER, frame)
-        current = last_commit = 0
-        for i in range(frames):
-            f.seek(_WAL_HEADER + i * frame)
-            head = f.read(_FRAME_HEADER)
-            if head[8:16] != salts:  # a frame of an earlier WAL generation: not part of this log
-                partial = 0
-                break
-            current = i + 1
-            if struct.unpack(">I", head[4:8])[0]:  # "database size after commit": a commit frame
-                last_commit = i + 1
-    lost_frames = current - last_commit
-    if partial or lost_frames:
-        return (f"torn write at the end of the journal: {lost_frames} frame(s) of an unfinished transaction and "
-                f"{partial} byte(s) of a partial frame are discarded; recovered up to the last whole batch")
+    if len(data) < _WAL_HEADER:
+        return f"the journal's write-ahead log was cut inside its header ({len(data)} bytes): nothing in it is used"
+    header = data[:_WAL_HEADER]
+    magic, _, page_size = struct.unpack(">III", header[:12])
+    if magic not in (0x377F0682, 0x377F0683):
+        return "the journal's write-ahead log has no valid header: nothing in it is used"
+    big_endian = magic == 0x377F0683
+    salts = header[16:24]
+    s0, s1 = _wal_checksum(header[:24], 0, 0, big_endian)
+    if (s0, s1) != struct.unpack(">II", header[24:32]):
+        return "the journal's write-ahead log header is damaged: nothing in it is used"
+    frame = _FRAME_HEADER + page_size
+    offset, valid, last_commit, problem = _WAL_HEADER, 0, 0, ""
+    while offset + frame <= len(data):
+        head = data[offset:offset + _FRAME_HEADER]
+        if head[8:16] != salts:
+            salt1 = struct.unpack(">I", head[8:12])[0]
+            if salt1 != (struct.unpack(">I", salts[:4])[0] - 1) & 0xFFFFFFFF:  # not a stale earlier generation
+                problem = "a frame that is not part of the log (zeroed or overwritten)"
+            break
+        s0, s1 = _wal_checksum(head[:8] + data[offset + _FRAME_HEADER:offset + frame], s0, s1, big_endian)
+        if (s0, s1) != struct.unpack(">II", head[16:24]):
+            problem = "a frame whose checksum fails (a torn or damaged write)"
+            break
+        valid += 1
+        if struct.unpack(">I", head[4:8])[0]:  # "database size after commit": a commit frame
+            last_commit = valid
+        offset += frame
+    else:
+        if offset < len(data):
+            problem = f"{len(data) - offset} byte(s) of a partial frame"
+    lost = valid - last_commit
+    if problem or lost:
+        parts = [f"{lost} frame(s) of an unfinished transaction"] if lost else []
+        if problem:
+            parts.append(problem)
+        return ("torn write at the end of the journal: " + " and ".join(parts)
+                + " dropped; recovered up to the last whole batch")
     return None
 
 
