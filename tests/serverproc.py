@@ -28,6 +28,7 @@ def free_port() -> int:
 class ServerProcess:
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    market: bool = False  # most tests want a quiet exchange: static prices, empty books
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     base_url: str = ""
@@ -37,7 +38,7 @@ class ServerProcess:
         if not self.port:
             self.port = free_port()
         cmd = [sys.executable, "-m", "paperex", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-               *self.extra_args]
+               *self.extra_args, *([] if self.market else ["--no-market"])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout

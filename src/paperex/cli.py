@@ -88,11 +88,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from paperex.server import ServeOptions, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from paperex.config import ConfigError, load
     from paperex.journal.lock import DataDirBusy
     from paperex.journal.store import JournalError
 
+    try:
+        config = load(Path(args.config)) if args.config else None
+    except ConfigError as exc:
+        raise SystemExit(f"paperex: {exc}") from None
     options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
-                           admin_token=args.admin_token, journal=args.journal, snapshot_every=args.snapshot_every)
+                           admin_token=args.admin_token, journal=args.journal, snapshot_every=args.snapshot_every,
+                           config=config, market=not args.no_market)
     try:
         run_event_loop(serve(options))
     except (DataDirBusy, JournalError) as exc:
@@ -181,6 +187,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--journal", default=None, metavar="URL",
                    help="postgresql://user@host/db for a shared journal, or 'memory' to keep nothing "
                         "(default: SQLite in --data-dir)")
+    s.add_argument("--config", default=None, metavar="FILE", help="a TOML file scripting the exchange "
+                   "(clock, symbols and feeds, market maker, accounts and keys): docs/configuration.md")
+    s.add_argument("--no-market", action="store_true",
+                   help="no price feeds and no market maker: prices stand still and the books start empty")
     s.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
                    help="snapshot the state every N commands (0: only on clean shutdown)")
     s.set_defaults(func=cmd_serve)

@@ -12,8 +12,9 @@ from pathlib import Path
 from aiohttp import web
 
 import paperex.gateway.handlers  # noqa: F401  (registers the V5 endpoints)
-from paperex.admin.api import ADMIN, ADMIN_TOKEN, add_admin_routes
+from paperex.admin.api import ADMIN, ADMIN_TOKEN, DRIVER, add_admin_routes
 from paperex.admin.service import AdminService, NewKey
+from paperex.config import Config
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
@@ -21,7 +22,7 @@ from paperex.journal.group_commit import GroupCommitWriter
 from paperex.journal.lock import DataDirLock
 from paperex.journal.sqlite import SqliteJournal
 from paperex.journal.store import JournalStore
-from paperex.market.clock import WallClock
+from paperex.market.clock import Clock, VirtualClock, WallClock
 from paperex.sequencer import Sequencer, restore
 
 log = logging.getLogger("paperex")
@@ -51,6 +52,8 @@ class ServeOptions:
     admin_token: str | None = None
     journal: str | None = None  # None: SQLite in the data dir; or a postgresql:// URL
     snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
+    config: Config | None = None  # None: the defaults (docs/configuration.md)
+    market: bool = True  # False: no feeds and no market maker (a static, empty exchange)
 
 
 def open_journal(data_dir: Path, url: str | None) -> JournalStore:
@@ -72,7 +75,7 @@ class Node:
     """One running exchange: the core behind its sequencer, with its journal."""
 
     def __init__(self, data_dir: Path, journal: str | None = None,
-                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY) -> None:
+                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, clock: Clock | None = None) -> None:
         self.lock = DataDirLock(data_dir)  # raises DataDirBusy if another process has it
         try:
             self.journal = open_journal(Path(data_dir), journal)
@@ -84,7 +87,10 @@ class Node:
         log.info("restored to journal seq %d (snapshot at %d, %d commands replayed)", last_seq, snap_seq,
                  last_seq - snap_seq)
         self.writer = GroupCommitWriter(self.journal)
-        self.sequencer = Sequencer(self.core, self.writer, WallClock(), last_seq, snapshot_every, snap_seq)
+        clock = clock or WallClock()
+        if isinstance(clock, VirtualClock):  # virtual time resumes where the journal stopped
+            clock.set(max(clock.ms, self.core.last_ts))
+        self.sequencer = Sequencer(self.core, self.writer, clock, last_seq, snapshot_every, snap_seq)
         self.admin = AdminService(self.sequencer)
 
     def start(self) -> None:
@@ -110,6 +116,7 @@ def build_app(node: Node, admin_token: str | None = None) -> web.Application:
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
     app[ADMIN_TOKEN] = admin_token
+    app[DRIVER] = None
     add_admin_routes(app)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
@@ -136,10 +143,18 @@ ccxt:
 
 
 async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> None:
-    node = Node(options.data_dir, options.journal, options.snapshot_every)
+    from paperex.market.setup import build_market, ensure_accounts
+
+    config = options.config or Config()
+    clock: Clock = VirtualClock(config.start_ms) if config.clock == "virtual" else WallClock()
+    node = Node(options.data_dir, options.journal, options.snapshot_every, clock)
     tune_gc()
     node.start()
-    runner = web.AppRunner(build_app(node, options.admin_token), access_log=None)
+    await ensure_accounts(node.sequencer, config)
+    driver = await build_market(node.sequencer, config) if options.market and config.market else None
+    app = build_app(node, options.admin_token)
+    app[DRIVER] = driver
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     answer_parse_errors_with_catalog(runner)
     site = web.TCPSite(runner, options.host, options.port, reuse_address=True)
@@ -159,9 +174,13 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
         loop.add_signal_handler(sig, stop.set)
     if ready is not None:
         ready.set()
+    if driver is not None:
+        driver.start()
     try:
         await stop.wait()
     finally:
+        if driver is not None:
+            await driver.stop()
         await runner.cleanup()
         await node.close()
         log.info("paperex stopped")

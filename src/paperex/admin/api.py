@@ -22,6 +22,7 @@ from paperex.gateway.rest import read_body
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token", str)
+DRIVER: web.AppKey[Any] = web.AppKey("market_driver", object)  # the MarketDriver, or None
 
 # An admin operation: the JSON body (merged with path parameters) in, the ``result`` out.
 AdminHandler = Callable[[dict[str, Any], AdminService], Awaitable[Any]]
@@ -66,7 +67,7 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}
-            result = await handler({**body, **request.match_info}, service)
+            result = await handler({**body, **request.match_info, "_driver": request.app[DRIVER]}, service)
         except ApiError as err:
             return error_response(err.code, err.msg, now_ms)
         except Exception:
@@ -140,6 +141,25 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
     }
 
 
+async def clock(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    seq = service.sequencer
+    return {"mode": "virtual" if getattr(seq.clock, "virtual", False) else "real", "time": seq.now_ms()}
+
+
+async def advance_clock(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    driver = body.get("_driver")
+    ms = body.get("ms")
+    if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 366 * 86_400_000:
+        raise ApiError(Code.PARAM_ERROR, "ms must be a whole number of milliseconds, at most a year")
+    if not getattr(service.sequencer.clock, "virtual", False):
+        raise ApiError(Code.PARAM_ERROR, "the exchange runs in real time: start it with [clock] mode = virtual")
+    if driver is not None:
+        await driver.advance(ms)
+    else:  # no market: only the clock moves
+        service.sequencer.clock.set(service.sequencer.clock.now_ms() + ms)
+    return {"mode": "virtual", "time": service.sequencer.now_ms()}
+
+
 async def health(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     seq = service.sequencer
     money = seq.core.money_check()
@@ -172,4 +192,6 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/v1/accounts/{uid}", admin_route(get_account))
     app.router.add_post("/admin/v1/prices", admin_route(set_prices))
     app.router.add_get("/admin/v1/health", admin_route(health))
+    app.router.add_get("/admin/v1/clock", admin_route(clock))
+    app.router.add_post("/admin/v1/clock/advance", admin_route(advance_clock))
     app.router.add_get("/admin/v1/accounts/{uid}/orders", admin_route(account_orders))

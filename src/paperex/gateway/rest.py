@@ -9,6 +9,7 @@ reaches the client as HTTP 500: anything unexpected is logged and answered with 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -78,8 +79,10 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         raw_query = request.rel_url.raw_query_string
         principal = None
         if endpoint.auth:
+            # the recv window compares the client's clock with ours: in virtual time, with the wall clock
+            auth_now = time.time_ns() // 1_000_000 if getattr(sequencer.clock, "virtual", False) else now_ms
             principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
-                                     request.remote or "", now_ms)
+                                     request.remote or "", auth_now)
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)

@@ -1,0 +1,161 @@
+"""``paperex serve --config FILE``: one TOML file that scripts a whole exchange. Every key is documented
+in docs/configuration.md; without a file the defaults apply (real time, every instrument on a random
+walk from its listed price, the market maker quoting all of them)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class SymbolConfig:
+    category: str
+    symbol: str
+    feed: str = "random_walk"  # random_walk | fixed | trades
+    price: Decimal | None = None  # start price; default: the instrument's listed price
+    drift: float = 0.0  # annualised
+    volatility: float = 0.6  # annualised
+    file: Path | None = None  # feed = "trades": Bybit public trade-history CSV (.csv or .csv.gz)
+    replay: bool = True  # feed = "trades": re-print the trades on the tape (else the index only follows them)
+    quote: bool = True  # does the market maker quote it
+    levels: int | None = None
+    spread_bps: Decimal | None = None
+    step_bps: Decimal | None = None
+    size: Decimal | None = None
+
+
+@dataclass
+class KeyConfig:
+    api_key: str
+    api_secret: str | None = None
+    rsa_public_key: str | None = None
+    read_only: bool = False
+    ips: list[str] = field(default_factory=lambda: ["*"])
+    permissions: dict[str, list[str]] | None = None
+
+
+@dataclass
+class AccountConfig:
+    label: str
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    api_keys: list[KeyConfig] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    clock: str = "real"  # real | virtual
+    start_ms: int = 1_767_225_600_000  # virtual clock start: 2026-01-01T00:00:00Z
+    tick_ms: int = 1000
+    seed: int = 1
+    market: bool = True
+    maker: bool = True
+    levels: int = 5
+    spread_bps: Decimal = Decimal(2)
+    step_bps: Decimal = Decimal(1)
+    symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
+    accounts: list[AccountConfig] = field(default_factory=list)
+
+
+def _dec(value: Any, where: str) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: {value!r} is not a number") from None
+    if not d.is_finite():
+        raise ConfigError(f"{where}: {value!r} is not a number")
+    return d
+
+
+def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+
+
+def parse(data: dict[str, Any], base: Path = Path()) -> Config:
+    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts"}, "config")
+    cfg = Config(seed=int(data.get("seed", 1)))
+    clock = data.get("clock", {})
+    _take(clock, {"mode", "start", "tick_ms"}, "[clock]")
+    cfg.clock = clock.get("mode", "real")
+    if cfg.clock not in ("real", "virtual"):
+        raise ConfigError("[clock] mode must be real or virtual")
+    if "start" in clock:
+        start = clock["start"]
+        if isinstance(start, str):
+            start = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        if not isinstance(start, datetime) or start.tzinfo is None:
+            raise ConfigError("[clock] start must be a date-time with a time zone, e.g. 2026-01-01T00:00:00Z")
+        cfg.start_ms = int(start.timestamp() * 1000)
+    cfg.tick_ms = int(clock.get("tick_ms", 1000))
+    if cfg.tick_ms < 10:
+        raise ConfigError("[clock] tick_ms must be at least 10")
+    market = data.get("market", {})
+    _take(market, {"enabled"}, "[market]")
+    cfg.market = bool(market.get("enabled", True))
+    maker = data.get("market_maker", {})
+    _take(maker, {"enabled", "levels", "spread_bps", "step_bps"}, "[market_maker]")
+    cfg.maker = bool(maker.get("enabled", True))
+    cfg.levels = int(maker.get("levels", 5))
+    cfg.spread_bps = _dec(maker.get("spread_bps", 2), "[market_maker] spread_bps")
+    cfg.step_bps = _dec(maker.get("step_bps", 1), "[market_maker] step_bps")
+    if "symbols" in data:
+        cfg.symbols = []
+        for i, row in enumerate(data["symbols"]):
+            where = f"[[symbols]] #{i + 1}"
+            _take(row, {"category", "symbol", "feed", "price", "drift", "volatility", "file", "replay", "quote",
+                        "levels", "spread_bps", "step_bps", "size"}, where)
+            if "category" not in row or "symbol" not in row:
+                raise ConfigError(f"{where}: category and symbol are required")
+            s = SymbolConfig(category=row["category"], symbol=row["symbol"], feed=row.get("feed", "random_walk"),
+                             drift=float(row.get("drift", 0.0)), volatility=float(row.get("volatility", 0.6)),
+                             quote=bool(row.get("quote", True)), replay=bool(row.get("replay", True)))
+            if s.feed not in ("random_walk", "fixed", "trades"):
+                raise ConfigError(f"{where}: feed must be random_walk, fixed or trades")
+            if "price" in row:
+                s.price = _dec(row["price"], f"{where} price")
+            if s.feed == "trades":
+                if "file" not in row:
+                    raise ConfigError(f"{where}: feed = trades needs a file")
+                s.file = (base / row["file"]).resolve()
+            for name in ("spread_bps", "step_bps", "size"):
+                if name in row:
+                    setattr(s, name, _dec(row[name], f"{where} {name}"))
+            if "levels" in row:
+                s.levels = int(row["levels"])
+            cfg.symbols.append(s)
+    for i, row in enumerate(data.get("accounts", [])):
+        where = f"[[accounts]] #{i + 1}"
+        _take(row, {"label", "balances", "api_keys"}, where)
+        if not row.get("label"):
+            raise ConfigError(f"{where}: label is required (it finds the account again after a restart)")
+        acc = AccountConfig(label=row["label"],
+                            balances={c.upper(): _dec(v, f"{where} balance {c}")
+                                      for c, v in row.get("balances", {}).items()})
+        for k in row.get("api_keys", []):
+            _take(k, {"api_key", "api_secret", "rsa_public_key", "read_only", "ips", "permissions"}, f"{where} key")
+            if not k.get("api_key") or (not k.get("api_secret") and not k.get("rsa_public_key")):
+                raise ConfigError(f"{where}: an api key needs api_key and api_secret (or rsa_public_key)")
+            acc.api_keys.append(KeyConfig(api_key=k["api_key"], api_secret=k.get("api_secret"),
+                                          rsa_public_key=k.get("rsa_public_key"),
+                                          read_only=bool(k.get("read_only", False)), ips=k.get("ips", ["*"]),
+                                          permissions=k.get("permissions")))
+        cfg.accounts.append(acc)
+    return cfg
+
+
+def load(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return parse(data, path.parent)

@@ -1,0 +1,151 @@
+"""The market driver: turns feeds and the market maker into commands through the sequencer.
+
+Each tick it sets every fed symbol's index (``SetPrices``; the mark follows) and lets the maker requote.
+In real time it ticks on a timer; in virtual time only ``advance`` moves it, tick by tick, stamping every
+command with the tick's virtual time. Commands are applied at once and their durable writes awaited at
+the end of a tick, so a long virtual advance shares group commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from decimal import Decimal
+
+from paperex.core.book import BUY, SELL
+from paperex.core.commands import CancelOrder, PlaceOrder, SetPrices
+from paperex.core.events import OrderAccepted
+from paperex.core.grid import OffGrid
+from paperex.errors import ApiError
+from paperex.market.clock import VirtualClock
+from paperex.market.feeds import RandomWalk, TradeFeed
+from paperex.market.maker import MarketMaker
+from paperex.sequencer import Sequencer
+
+log = logging.getLogger("paperex.market")
+
+
+class MarketDriver:
+    def __init__(self, sequencer: Sequencer, feeds: dict[tuple[str, str], RandomWalk | TradeFeed],
+                 maker: MarketMaker | None, tick_ms: int = 1000, origin_ms: int = 0,
+                 replay_uids: tuple[int, int] | None = None) -> None:
+        self.sequencer = sequencer
+        self.feeds = feeds
+        self.maker = maker
+        self.replay_uids = replay_uids  # (maker, taker) accounts that re-print historical trades
+        self.replayed = 0
+        self.tick_ms = tick_ms
+        self.origin_ms = origin_ms  # feed step k happens at origin + k * tick
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def core(self):
+        return self.sequencer.core
+
+    def step_at(self, ts: int) -> list[asyncio.Future[None]]:
+        """One tick at time ``ts``: new index prices, then requotes. Returns the durable-write futures."""
+        pending: list[asyncio.Future[None]] = []
+        step = max(0, (ts - self.origin_ms) // self.tick_ms)
+        for key, feed in self.feeds.items():
+            if isinstance(feed, TradeFeed):
+                for trade in feed.due(ts):
+                    self._replay(key, trade, feed.replay, pending)
+                continue
+            price = feed.price_at_step(step)
+            if price is None:
+                continue
+            st = self.core.symbols[key]
+            ticks = max(1, st.grid.round_ticks(Decimal(price), up=False))
+            if ticks != st.index:
+                self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), ts, pending)
+        if self.maker is not None:
+            for key in self.maker.quotes:
+                for slot, command in self.maker.requote(self.core, key):
+                    events = self._apply(command, ts, pending)
+                    if isinstance(command, PlaceOrder) and events is not None:
+                        accepted = next((e for e in events if isinstance(e, OrderAccepted)), None)
+                        if accepted is not None:
+                            self.maker.placed(slot, accepted.order_id)
+        return pending
+
+    def _replay(self, key: tuple[str, str], trade, print_it: bool, pending: list) -> None:
+        """One historical trade at its own time: the index moves to its price, and two replay accounts
+        cross at that price and size, so the tape prints it (after any user order at a better price)."""
+        st = self.core.symbols[key]
+        try:
+            ticks = st.grid.ticks(trade.price)
+        except OffGrid:
+            ticks = st.grid.round_ticks(trade.price, up=False)
+        if ticks != st.index:
+            self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), trade.ts, pending)
+        if not print_it or self.replay_uids is None:
+            return
+        lots = int(trade.size / st.grid.step)
+        if lots < st.grid.min_lots:
+            return
+        taker_side = BUY if trade.side == "Buy" else SELL
+        maker_uid, taker_uid = self.replay_uids
+        events = self._apply(PlaceOrder(uid=maker_uid, category=key[0], symbol=key[1], side=-taker_side,
+                                        order_type="Limit", qty=lots, price=ticks, tif="GTC"), trade.ts, pending)
+        self._apply(PlaceOrder(uid=taker_uid, category=key[0], symbol=key[1], side=taker_side, order_type="Limit",
+                               qty=lots, price=ticks, tif="IOC"), trade.ts, pending)
+        accepted = next((e for e in events or () if isinstance(e, OrderAccepted)), None)
+        if accepted is not None and self.core.orders[accepted.order_id].is_open:  # better-priced users filled first
+            self._apply(CancelOrder(uid=maker_uid, category=key[0], symbol=key[1], order_id=accepted.order_id),
+                        trade.ts, pending)
+        self.replayed += 1
+
+    def _apply(self, command, ts: int, pending: list) -> list | None:
+        try:
+            events, durable = self.sequencer.apply_now(command, ts)
+        except ApiError as err:  # e.g. a quote that filled meanwhile: the next tick places it again
+            log.debug("market command %s refused: %s", type(command).__name__, err.msg)
+            return None
+        pending.append(durable)
+        return events
+
+    async def tick_now(self) -> None:
+        pending = self.step_at(self.sequencer.now_ms())
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def advance(self, ms: int) -> int:
+        """Virtual time: move the clock ``ms`` forward, one tick at a time. Returns the new time."""
+        clock = self.sequencer.clock
+        if not isinstance(clock, VirtualClock):
+            raise ApiError(10001, "the exchange runs in real time; start it with a virtual clock")
+        target = clock.ms + ms
+        pending: list[asyncio.Future[None]] = []
+        t = clock.ms - (clock.ms - self.origin_ms) % self.tick_ms + self.tick_ms
+        while t <= target:
+            clock.set(t)
+            pending += self.step_at(t)
+            if len(pending) > 10_000:  # keep the queue bounded on very long advances
+                await asyncio.gather(*pending)
+                pending = []
+            t += self.tick_ms
+        clock.set(target)
+        if pending:
+            await asyncio.gather(*pending)
+        return target
+
+    def start(self) -> None:
+        """Real time: tick on a timer."""
+        if self._task is None and not isinstance(self.sequencer.clock, VirtualClock):
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="market-driver")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick_now()
+            except Exception:  # a market tick must never take the exchange down
+                log.exception("market tick failed")
+            await asyncio.sleep(self.tick_ms / 1000)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

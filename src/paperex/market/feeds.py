@@ -1,0 +1,102 @@
+"""Reference-price feeds: where each symbol's index comes from.
+
+- ``RandomWalk``: geometric Brownian motion, seeded, one step per tick interval. The walk is a pure
+  function of (seed, symbol, step number), so a restarted or replayed market continues the same path.
+- ``Fixed``: never moves by itself (the admin API sets it).
+- ``TradeReplay``: Bybit's public trade-history CSV (``timestamp,symbol,side,size,price,...``; gzip
+  accepted): the index follows the recorded trades, which can also be re-printed on the tape.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+YEAR_MS = 365 * 86_400_000
+
+
+@dataclass(frozen=True)
+class HistoricalTrade:
+    ts: int
+    side: str  # "Buy" / "Sell": the taker side
+    size: Decimal
+    price: Decimal
+
+
+class Fixed:
+    interval_ms = 0
+
+    def price_at_step(self, step: int) -> Decimal | None:
+        return None
+
+
+class RandomWalk:
+    """GBM: S(k+1) = S(k) exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), Z ~ N(0, 1) from a seeded RNG."""
+
+    def __init__(self, symbol: str, start: Decimal, seed: int, interval_ms: int = 1000, drift: float = 0.0,
+                 volatility: float = 0.6) -> None:
+        self.start = float(start)
+        self.interval_ms = interval_ms
+        dt = interval_ms / YEAR_MS
+        self.mu_dt = (drift - volatility**2 / 2) * dt
+        self.sigma_sqrt_dt = volatility * math.sqrt(dt)
+        digest = hashlib.sha256(f"{seed}:{symbol}".encode()).digest()
+        self.rng = random.Random(int.from_bytes(digest[:8], "big"))
+        self.step = 0
+        self.log_price = math.log(self.start)
+
+    def price_at_step(self, step: int) -> Decimal:
+        """The price after ``step`` steps (steps are taken in order; the walk remembers where it is)."""
+        if step < self.step:
+            raise ValueError("the walk only moves forward")
+        while self.step < step:
+            self.log_price += self.mu_dt + self.sigma_sqrt_dt * self.rng.gauss(0.0, 1.0)
+            self.step += 1
+        return Decimal(repr(math.exp(self.log_price)))
+
+
+def read_trades(path: Path, symbol: str | None = None) -> list[HistoricalTrade]:
+    """Bybit's public trade history: ``timestamp`` in seconds (with a fraction) or milliseconds."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt", newline="") as f:  # type: ignore[operator]
+        for row in csv.DictReader(f):
+            if symbol and row.get("symbol", symbol) != symbol:
+                continue
+            raw = Decimal(row["timestamp"])
+            ts = int(raw * 1000) if raw < 10**11 else int(raw)
+            out.append(HistoricalTrade(ts, row["side"], Decimal(row["size"]), Decimal(row["price"])))
+    out.sort(key=lambda t: t.ts)
+    return out
+
+
+class TradeFeed:
+    """Recorded trades, handed out as the clock passes them: the driver sets the index to each trade's
+    price and re-prints it on the tape (``replay = True``), or only follows its price."""
+
+    def __init__(self, trades: list[HistoricalTrade], replay: bool = True) -> None:
+        self.trades = trades
+        self.replay = replay
+        self._i = 0
+
+    def skip_until(self, ms: int) -> None:
+        """On a restart: trades at or before ``ms`` were handled already."""
+        while self._i < len(self.trades) and self.trades[self._i].ts <= ms:
+            self._i += 1
+
+    def price_at_step(self, step: int) -> Decimal | None:  # the driver uses ``due`` for this feed
+        return None
+
+    def due(self, until_ms: int) -> list[HistoricalTrade]:
+        """The trades not yet handed out up to ``until_ms`` (for re-printing on the tape)."""
+        out = []
+        while self._i < len(self.trades) and self.trades[self._i].ts <= until_ms:
+            out.append(self.trades[self._i])
+            self._i += 1
+        return out

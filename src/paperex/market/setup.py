@@ -1,0 +1,93 @@
+"""Bring a configured market to life on a node: the configured accounts and keys, the market maker's
+account, the feeds and the driver. Everything it creates is a journaled command, and it creates only
+what is missing, so a restart finds the same accounts (by label) and keys."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from paperex.admin.service import parse_permissions
+from paperex.config import Config, SymbolConfig
+from paperex.core.commands import CreateAccount, CreateApiKey
+from paperex.core.numbers import to_units
+from paperex.market import maker as mm
+from paperex.market.clock import VirtualClock
+from paperex.market.driver import MarketDriver
+from paperex.market.feeds import RandomWalk, TradeFeed, read_trades
+from paperex.sequencer import Sequencer
+
+
+async def ensure_accounts(sequencer: Sequencer, config: Config) -> None:
+    core = sequencer.core
+    for acc in config.accounts:
+        account = core.account_labelled(acc.label)
+        if account is None:
+            events = await sequencer.submit(CreateAccount(
+                label=acc.label, balances={c: to_units(v) for c, v in acc.balances.items()}))
+            account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
+        for key in acc.api_keys:
+            if key.api_key in core.api_keys:
+                continue
+            await sequencer.submit(CreateApiKey(
+                uid=account.uid, api_key=key.api_key, secret=key.api_secret, rsa_public_key=key.rsa_public_key,
+                read_only=key.read_only, permissions=parse_permissions(key.permissions), ips=key.ips,
+                note=f"config:{acc.label}"))
+
+
+def _symbols(sequencer: Sequencer, config: Config) -> list[SymbolConfig]:
+    if config.symbols is not None:
+        for s in config.symbols:
+            if (s.category, s.symbol) not in sequencer.core.symbols:
+                raise ValueError(f"config: no instrument {s.category} {s.symbol}")
+        return config.symbols
+    return [SymbolConfig(category=c, symbol=s) for c, s in sorted(sequencer.core.symbols)]
+
+
+async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
+    core = sequencer.core
+    virtual = isinstance(sequencer.clock, VirtualClock)
+    origin = config.start_ms if virtual else sequencer.now_ms()
+    feeds: dict[tuple[str, str], RandomWalk | TradeFeed] = {}
+    quotes: dict[tuple[str, str], mm.QuoteConfig] = {}
+    for s in _symbols(sequencer, config):
+        key = (s.category, s.symbol)
+        st = core.symbols[key]
+        if s.feed == "random_walk":
+            # virtual time replays the same path from the configured start; real time walks on from now
+            start = s.price or (st.inst.initial_price if virtual else st.grid.price(st.index))
+            feeds[key] = RandomWalk(s.symbol, start, config.seed, config.tick_ms, s.drift, s.volatility)
+        elif s.feed == "trades":
+            assert s.file is not None
+            trades = read_trades(s.file, s.symbol)
+            if not virtual and trades:  # real time: the recorded day starts now
+                shift = origin - trades[0].ts
+                trades = [dataclasses.replace(t, ts=t.ts + shift) for t in trades]
+            feed = TradeFeed(trades, replay=s.replay)
+            feed.skip_until(core.last_ts if core.last_ts > origin else origin - 1)
+            feeds[key] = feed
+        if s.quote and config.maker:
+            quotes[key] = mm.QuoteConfig(levels=s.levels or config.levels, spread_bps=s.spread_bps or config.spread_bps,
+                                         step_bps=s.step_bps or config.step_bps, size=s.size)
+    maker = None
+    if quotes:
+        account = core.account_labelled(mm.LABEL)
+        if account is None:
+            events = await sequencer.submit(CreateAccount(
+                label=mm.LABEL, balances={c: to_units(v) for c, v in mm.BALANCES.items()}))
+            account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
+        maker = mm.MarketMaker(account.uid, quotes)
+        maker.adopt(core)
+    replay_uids = None
+    if any(isinstance(f, TradeFeed) and f.replay for f in feeds.values()):
+        uids = []
+        for label in ("replay-maker", "replay-taker"):
+            account = core.account_labelled(label)
+            if account is None:
+                events = await sequencer.submit(CreateAccount(
+                    label=label, balances={c: to_units(v) for c, v in mm.BALANCES.items()}))
+                account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
+            uids.append(account.uid)
+        replay_uids = (uids[0], uids[1])
+    driver = MarketDriver(sequencer, feeds, maker, config.tick_ms, origin, replay_uids)
+    await driver.tick_now()  # quotes from the first moment
+    return driver

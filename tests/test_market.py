@@ -1,0 +1,183 @@
+"""The simulated market: configuration, virtual time, determinism, the market maker against a real
+pybit bot, limit orders filled as the price walks, and historical trade replay."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from paperex.config import ConfigError, load, parse
+from tests.conftest import pybit_http
+from tests.serverproc import ServerProcess
+
+BOT_KEY, BOT_SECRET = "botkey0000000000001", "botsecret0000000000000000000000000001"
+
+VIRTUAL = f"""
+seed = 7
+[clock]
+mode = "virtual"
+start = "2026-01-01T00:00:00Z"
+tick_ms = 1000
+
+[[symbols]]
+category = "linear"
+symbol = "BTCUSDT"
+volatility = 2.0
+
+[[symbols]]
+category = "linear"
+symbol = "ETHUSDT"
+
+[[accounts]]
+label = "bot"
+balances = {{ USDT = "100000" }}
+[[accounts.api_keys]]
+api_key = "{BOT_KEY}"
+api_secret = "{BOT_SECRET}"
+"""
+
+
+def start(tmp_path: Path, config: str, name: str = "run") -> ServerProcess:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(config)
+    return ServerProcess(tmp_path / name, ["--no-demo", "--config", str(path)], market=True).start()
+
+
+def advance(server: ServerProcess, ms: int) -> int:
+    reply = server.admin("POST", "/admin/v1/clock/advance", {"ms": ms})
+    assert reply["retCode"] == 0, reply
+    return reply["result"]["time"]
+
+
+def test_config_parsing(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(VIRTUAL)
+    cfg = load(path)
+    assert cfg.clock == "virtual" and cfg.start_ms == 1_767_225_600_000 and cfg.seed == 7
+    assert [s.symbol for s in cfg.symbols or []] == ["BTCUSDT", "ETHUSDT"] and cfg.symbols[0].volatility == 2.0
+    assert cfg.accounts[0].label == "bot" and cfg.accounts[0].balances == {"USDT": Decimal(100000)}
+    for bad, match in (({"clok": {}}, "unknown key"), ({"clock": {"mode": "warp"}}, "real or virtual"),
+                       ({"symbols": [{"symbol": "BTCUSDT"}]}, "category and symbol"),
+                       ({"symbols": [{"category": "linear", "symbol": "X", "feed": "trades"}]}, "needs a file"),
+                       ({"accounts": [{"balances": {}}]}, "label is required"),
+                       ({"clock": {"start": "2026-01-01T00:00:00"}}, "time zone")):
+        with pytest.raises(ConfigError, match=match):
+            parse(bad)
+
+
+def test_virtual_time_is_deterministic_and_limit_orders_fill_as_the_price_walks(tmp_path) -> None:
+    results = []
+    for name in ("one", "two"):
+        server = start(tmp_path, VIRTUAL, name)
+        try:
+            bot = pybit_http(server, BOT_KEY, BOT_SECRET)
+            assert int(bot.get_server_time()["result"]["timeSecond"]) == 1_767_225_600  # the virtual clock
+            book = bot.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]
+            assert len(book["b"]) == 5 and len(book["a"]) == 5  # the maker quotes 5 levels each side
+            best_ask = Decimal(book["a"][0][0])
+            market = bot.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market",
+                                     qty="1")["result"]["orderId"]  # levels of ~50k USD: it takes two
+            filled = bot.get_open_orders(category="linear", symbol="BTCUSDT", orderId=market)["result"]["list"][0]
+            assert filled["orderStatus"] == "Filled" and Decimal(filled["avgPrice"]) > best_ask  # slippage
+            # limit orders 0.3 % away on both sides: the walk (200 % vol) crosses at least one in an hour
+            mid = Decimal(bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]["indexPrice"])
+            for side, price in (("Buy", mid * Decimal("0.997")), ("Sell", mid * Decimal("1.003"))):
+                bot.place_order(category="linear", symbol="BTCUSDT", side=side, orderType="Limit", qty="0.01",
+                                price=str(price.quantize(Decimal("0.1"))))
+            now = advance(server, 3_600_000)
+            assert now == 1_767_225_600_000 + 3_600_000
+            orders = bot.get_order_history(category="linear", symbol="BTCUSDT")["result"]["list"]
+            assert any(o["orderType"] == "Limit" and o["orderStatus"] == "Filled" for o in orders)
+            trades = bot.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=100)["result"]["list"]
+            klines = bot.get_kline(category="linear", symbol="BTCUSDT", interval="5", limit=20)["result"]["list"]
+            marks = bot.get_mark_price_kline(category="linear", symbol="BTCUSDT", interval="15")["result"]["list"]
+            assert len(marks) == 5 and len({row[4] for row in marks}) > 1  # the mark moved
+            health = server.admin("GET", "/admin/v1/health")["result"]
+            assert health["moneyConserved"]
+            results.append((health["stateDigest"], trades, klines, marks))
+        finally:
+            server.stop()
+    assert results[0] == results[1]  # same config and seed: the same market, to the last trade and digest
+
+
+def test_defaults_give_a_live_market_to_a_pybit_bot(tmp_path) -> None:
+    server = ServerProcess(tmp_path, [], market=True).start()  # no config: real time, every instrument quoted
+    try:
+        key = next(line.split(": ")[1] for line in server.banner.splitlines() if "API key:" in line)
+        secret = next(line.split(": ")[1] for line in server.banner.splitlines() if "API secret:" in line)
+        bot = pybit_http(server, key.strip(), secret.strip())
+        first = Decimal(bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]["indexPrice"])
+        time.sleep(2.5)
+        for category, symbol in (("linear", "ETHUSDT"), ("inverse", "BTCUSD"), ("spot", "BTCUSDT")):
+            book = bot.get_orderbook(category=category, symbol=symbol, limit=5)["result"]
+            assert len(book["b"]) == 5 and len(book["a"]) == 5 and Decimal(book["b"][0][0]) < Decimal(book["a"][0][0])
+        ticker = bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+        assert Decimal(ticker["indexPrice"]) != first  # the index walks in real time
+        assert abs(Decimal(ticker["indexPrice"]) / first - 1) < Decimal("0.01")
+        book = bot.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]
+        oid = bot.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Market",
+                              qty="1.2")["result"]["orderId"]
+        order = bot.get_open_orders(category="linear", symbol="BTCUSDT", orderId=oid)["result"]["list"][0]
+        fills = bot.get_executions(category="linear", symbol="BTCUSDT", orderId=oid)["result"]["list"]
+        assert order["orderStatus"] == "Filled" and len(fills) >= 2  # it swept several of the maker's levels
+        assert Decimal(order["avgPrice"]) < Decimal(book["b"][0][0]) * Decimal("1.001")
+        tape = bot.get_public_trade_history(category="linear", symbol="BTCUSDT")["result"]["list"]
+        assert {t["execId"] for t in tape} >= {f["execId"] for f in fills}
+        bar = bot.get_kline(category="linear", symbol="BTCUSDT", interval="1", limit=1)["result"]["list"][0]
+        prices = [Decimal(t["price"]) for t in tape if int(t["time"]) >= int(bar[0])]
+        assert Decimal(bar[2]) == max(prices) and Decimal(bar[3]) == min(prices)  # klines agree with the tape
+        ticker = bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+        assert Decimal(ticker["lastPrice"]) == Decimal(tape[0]["price"])
+        summary = server.admin("GET", "/admin/v1/accounts/100000002")["result"]  # the maker: an ordinary account
+        assert summary["balances"]["USDT"]
+    finally:
+        server.stop()
+
+
+def test_replay_of_a_trade_file_reproduces_its_ohlc(tmp_path) -> None:
+    import random
+
+    rng = random.Random(3)
+    t0 = 1_767_225_600  # seconds, as Bybit's history files write them
+    rows, price = [], 65000.0
+    for i in range(240):  # 4 minutes, one trade a second
+        price += rng.choice([-5, -2.5, 0, 2.5, 5])
+        rows.append(f"{t0 + i}.{rng.randrange(1000):03d},BTCUSDT,{rng.choice(['Buy', 'Sell'])},"
+                    f"{rng.randrange(1, 50) / 1000:.3f},{price:.1f},PlusTick,id{i},0,0,0")
+    path = tmp_path / "BTCUSDT2026-01-01.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional\n")
+        f.write("\n".join(rows) + "\n")
+    config = f"""
+[clock]
+mode = "virtual"
+start = "2026-01-01T00:00:00Z"
+[[symbols]]
+category = "linear"
+symbol = "BTCUSDT"
+feed = "trades"
+file = "{path}"
+quote = false
+"""
+    server = start(tmp_path, config)
+    try:
+        advance(server, 5 * 60_000)
+        session = pybit_http(server)
+        bars = session.get_kline(category="linear", symbol="BTCUSDT", interval="1", start=t0 * 1000,
+                                 limit=4)["result"]["list"]
+        assert len(bars) == 4
+        for start_ms, o, h, low, c, volume, _ in bars:
+            minute = [r.split(",") for r in rows if int(float(r.split(",")[0]) * 1000) // 60_000 * 60_000
+                      == int(start_ms)]
+            prices = [Decimal(r[4]) for r in minute]
+            assert (Decimal(o), Decimal(h), Decimal(low), Decimal(c)) == (prices[0], max(prices), min(prices),
+                                                                          prices[-1])
+            assert Decimal(volume) == sum(Decimal(r[3]) for r in minute)
+        tape = session.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=1000)["result"]["list"]
+        assert len(tape) == 240 and tape[0]["side"] == rows[-1].split(",")[2]
+    finally:
+        server.stop()
