@@ -181,3 +181,29 @@ quote = false
         assert len(tape) == 240 and tape[0]["side"] == rows[-1].split(",")[2]
     finally:
         server.stop()
+
+
+def test_a_kline_file_drives_the_index(tmp_path) -> None:
+    path = tmp_path / "klines.csv"
+    bars = [(1_767_225_600_000 + i * 60_000, 65000 + 10 * i, 65050 + 10 * i, 64950 + 10 * i, 65020 + 10 * i)
+            for i in range(5)]
+    path.write_text("start,open,high,low,close\n" + "\n".join(",".join(map(str, b)) for b in bars) + "\n")
+    config = f"""
+[clock]
+mode = "virtual"
+start = "2026-01-01T00:00:00Z"
+[[symbols]]
+category = "linear"
+symbol = "BTCUSDT"
+feed = "klines"
+file = "{path}"
+"""
+    server = start(tmp_path, config)
+    try:
+        advance(server, 5 * 60_000)
+        got = pybit_http(server).get_index_price_kline(category="linear", symbol="BTCUSDT", interval="1",
+                                                       start=bars[0][0], limit=5)["result"]["list"]
+        assert [[int(x) if i == 0 else Decimal(x) for i, x in enumerate(row)] for row in reversed(got)] == [
+            [s, Decimal(o), Decimal(h), Decimal(low), Decimal(c)] for s, o, h, low, c in bars]
+    finally:
+        server.stop()

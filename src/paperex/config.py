@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 class SymbolConfig:
     category: str
     symbol: str
-    feed: str = "random_walk"  # random_walk | fixed | trades
+    feed: str = "random_walk"  # random_walk | fixed | trades | klines
     price: Decimal | None = None  # start price; default: the instrument's listed price
     drift: float = 0.0  # annualised
     volatility: float = 0.6  # annualised
@@ -119,13 +119,13 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
             s = SymbolConfig(category=row["category"], symbol=row["symbol"], feed=row.get("feed", "random_walk"),
                              drift=float(row.get("drift", 0.0)), volatility=float(row.get("volatility", 0.6)),
                              quote=bool(row.get("quote", True)), replay=bool(row.get("replay", True)))
-            if s.feed not in ("random_walk", "fixed", "trades"):
-                raise ConfigError(f"{where}: feed must be random_walk, fixed or trades")
+            if s.feed not in ("random_walk", "fixed", "trades", "klines"):
+                raise ConfigError(f"{where}: feed must be random_walk, fixed, trades or klines")
             if "price" in row:
                 s.price = _dec(row["price"], f"{where} price")
-            if s.feed == "trades":
+            if s.feed in ("trades", "klines"):
                 if "file" not in row:
-                    raise ConfigError(f"{where}: feed = trades needs a file")
+                    raise ConfigError(f"{where}: feed = {s.feed} needs a file")
                 s.file = (base / row["file"]).resolve()
             for name in ("spread_bps", "step_bps", "size"):
                 if name in row:

@@ -19,7 +19,7 @@ from paperex.core.events import OrderAccepted
 from paperex.core.grid import OffGrid
 from paperex.errors import ApiError
 from paperex.market.clock import VirtualClock
-from paperex.market.feeds import RandomWalk, TradeFeed
+from paperex.market.feeds import KlinePath, RandomWalk, TradeFeed
 from paperex.market.maker import MarketMaker
 from paperex.sequencer import Sequencer
 
@@ -27,7 +27,7 @@ log = logging.getLogger("paperex.market")
 
 
 class MarketDriver:
-    def __init__(self, sequencer: Sequencer, feeds: dict[tuple[str, str], RandomWalk | TradeFeed],
+    def __init__(self, sequencer: Sequencer, feeds: dict[tuple[str, str], RandomWalk | TradeFeed | KlinePath],
                  maker: MarketMaker | None, tick_ms: int = 1000, origin_ms: int = 0,
                  replay_uids: tuple[int, int] | None = None) -> None:
         self.sequencer = sequencer
@@ -52,12 +52,13 @@ class MarketDriver:
                 for trade in feed.due(ts):
                     self._replay(key, trade, feed.replay, pending)
                 continue
-            price = feed.price_at_step(step)
+            price = feed.price_at(ts) if isinstance(feed, KlinePath) else feed.price_at_step(step)
             if price is None:
                 continue
             st = self.core.symbols[key]
             ticks = max(1, st.grid.round_ticks(Decimal(price), up=False))
-            if ticks != st.index:
+            minutes = st.index_candles.minutes
+            if ticks != st.index or not minutes or minutes[-1] != ts - ts % 60_000:  # every minute gets its open
                 self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), ts, pending)
         if self.maker is not None:
             for key in self.maker.quotes:

@@ -100,3 +100,48 @@ class TradeFeed:
             out.append(self.trades[self._i])
             self._i += 1
         return out
+
+
+class KlinePath:
+    """The index follows recorded candles (``start,open,high,low,close[,...]``, start in ms or s): within
+    each bar it passes open, then the extreme nearer the open, then the other extreme, then close, so
+    mark/index candles of the same interval reproduce the file's OHLC."""
+
+    def __init__(self, bars: list[tuple[int, Decimal, Decimal, Decimal, Decimal]], bar_ms: int) -> None:
+        self.bars = bars
+        self.bar_ms = bar_ms
+        self.origin_ms = 0
+        self.interval_ms = 0
+
+    def price_at(self, ts: int) -> Decimal | None:
+        from bisect import bisect_right
+
+        i = bisect_right([b[0] for b in self.bars], ts) - 1
+        if i < 0:
+            return None
+        start, o, h, low, c = self.bars[i]
+        if ts >= start + self.bar_ms:
+            return c
+        quarter = (ts - start) * 4 // self.bar_ms
+        first, second = (low, h) if abs(o - low) <= abs(h - o) else (h, low)
+        return (o, first, second, c)[quarter]
+
+    def price_at_step(self, step: int) -> Decimal | None:
+        return self.price_at(self.origin_ms + step * self.interval_ms)
+
+
+def read_klines(path: Path) -> tuple[list[tuple[int, Decimal, Decimal, Decimal, Decimal]], int]:
+    """A kline CSV (header optional): start, open, high, low, close. Returns the bars and their length."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    bars = []
+    with opener(path, "rt", newline="") as f:  # type: ignore[operator]
+        for row in csv.reader(f):
+            if not row or not row[0].strip().replace(".", "").isdigit():
+                continue  # a header
+            raw = Decimal(row[0])
+            start = int(raw * 1000) if raw < 10**11 else int(raw)
+            bars.append((start, Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), Decimal(row[4])))
+    bars.sort()
+    if len(bars) < 2:
+        raise ValueError(f"{path}: a kline file needs at least two bars")
+    return bars, bars[1][0] - bars[0][0]

@@ -13,7 +13,7 @@ from paperex.core.numbers import to_units
 from paperex.market import maker as mm
 from paperex.market.clock import VirtualClock
 from paperex.market.driver import MarketDriver
-from paperex.market.feeds import RandomWalk, TradeFeed, read_trades
+from paperex.market.feeds import KlinePath, RandomWalk, TradeFeed, read_klines, read_trades
 from paperex.sequencer import Sequencer
 
 
@@ -65,6 +65,15 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
             feed = TradeFeed(trades, replay=s.replay)
             feed.skip_until(core.last_ts if core.last_ts > origin else origin - 1)
             feeds[key] = feed
+        elif s.feed == "klines":
+            assert s.file is not None
+            bars, bar_ms = read_klines(s.file)
+            if not virtual:  # real time: the recording starts now
+                shift = origin - bars[0][0]
+                bars = [(b[0] + shift, *b[1:]) for b in bars]
+            path = KlinePath(bars, bar_ms)
+            path.origin_ms, path.interval_ms = origin, config.tick_ms
+            feeds[key] = path  # type: ignore[assignment]
         if s.quote and config.maker:
             quotes[key] = mm.QuoteConfig(levels=s.levels or config.levels, spread_bps=s.spread_bps or config.spread_bps,
                                          step_bps=s.step_bps or config.step_bps, size=s.size)
