@@ -138,33 +138,31 @@ def _open_store(args: argparse.Namespace):
     return lock, open_journal(Path(args.data_dir), args.journal)
 
 
-def cmd_export(args: argparse.Namespace) -> None:
-    from paperex.journal.export import export_journal
+def _with_store(args: argparse.Namespace, work: Any) -> int:
+    """Run ``work(store)`` on the data dir's journal, holding the data dir's lock."""
     from paperex.journal.store import JournalError
 
     lock, store = _open_store(args)
     try:
-        count = export_journal(store, Path(args.out))
+        return work(store)
     except JournalError as exc:
         raise SystemExit(f"paperex: {exc}") from None
     finally:
         store.close()
         lock.release()
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from paperex.journal.export import export_journal
+
+    count = _with_store(args, lambda store: export_journal(store, Path(args.out)))
     print(f"exported {count} journaled commands to {args.out}")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
     from paperex.journal.export import import_journal
-    from paperex.journal.store import JournalError
 
-    lock, store = _open_store(args)
-    try:
-        count = import_journal(Path(args.input), store)
-    except JournalError as exc:
-        raise SystemExit(f"paperex: {exc}") from None
-    finally:
-        store.close()
-        lock.release()
+    count = _with_store(args, lambda store: import_journal(Path(args.input), store))
     print(f"imported {count} journaled commands; `paperex serve` will replay them on start")
 
 

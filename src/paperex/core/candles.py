@@ -34,6 +34,24 @@ def next_start(start: int, interval: str) -> int:
     return int(d.timestamp()) * 1000
 
 
+def bar_starts(interval: str, lo: int, hi: int, from_start: bool, limit: int) -> list[int]:
+    """Up to ``limit`` bar starts in [lo, hi], ascending: the first ones from ``lo`` when paging forward
+    from a start (as Bybit does when ``start`` is given), else the last ones up to ``hi``."""
+    starts = []
+    if from_start:
+        s = lo
+        while s <= hi and len(starts) < limit:
+            starts.append(s)
+            s = next_start(s, interval)
+        return starts
+    s = hi
+    while s >= lo and len(starts) < limit:
+        starts.append(s)
+        s = interval_start(s - 1, interval)
+    starts.reverse()
+    return starts
+
+
 class Candles:
     """Per-minute candles: minute start -> [open, high, low, close, volume, turnover] (integers)."""
 
@@ -80,18 +98,7 @@ class Candles:
         hi = interval_start(end, interval)
         if hi < lo:
             return []
-        starts = []
-        if start is not None:
-            s = lo
-            while s <= hi and len(starts) < limit:
-                starts.append(s)
-                s = next_start(s, interval)
-        else:
-            s = hi
-            while s >= lo and len(starts) < limit:
-                starts.append(s)
-                s = interval_start(s - 1, interval)
-            starts.reverse()
+        starts = bar_starts(interval, lo, hi, start is not None, limit)
         out: list[tuple[int, list[int]]] = []
         prev_close = self.close_at(starts[0] - 1)
         for s in starts:

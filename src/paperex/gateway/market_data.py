@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from paperex.core.candles import interval_start, next_start
+from paperex.core.candles import bar_starts, interval_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import trade_serializers as ser
 
@@ -90,18 +90,6 @@ def flat_bars(price: int, interval: str, start: int | None, end: int, limit: int
     """Candles of a price that has not moved (a reference price no feed has changed yet), newest first,
     never before the instrument's listing."""
     lo = interval_start(max(start or 0, listed), interval)
-    hi = interval_start(end, interval)
-    starts = []
-    if start is not None:
-        s = lo
-        while s <= hi and len(starts) < limit:
-            starts.append(s)
-            s = next_start(s, interval)
-        starts.reverse()
-    else:
-        s = hi
-        while s >= lo and len(starts) < limit:
-            starts.append(s)
-            s = interval_start(s - 1, interval)
-    return [(s, [price, price, price, price, 0, 0]) for s in starts]
+    starts = bar_starts(interval, lo, interval_start(end, interval), start is not None, limit)
+    return [(s, [price, price, price, price, 0, 0]) for s in reversed(starts)]
 
