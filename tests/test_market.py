@@ -132,13 +132,15 @@ def test_defaults_give_a_live_market_to_a_pybit_bot(tmp_path) -> None:
         assert Decimal(bar[2]) == max(prices) and Decimal(bar[3]) == min(prices)  # klines agree with the tape
         ticker = bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]
         assert Decimal(ticker["lastPrice"]) == Decimal(tape[0]["price"])
-        summary = server.admin("GET", "/admin/v1/accounts/100000002")["result"]  # the maker: an ordinary account
-        assert summary["balances"]["USDT"]
+        maker = [server.admin("GET", f"/admin/v1/accounts/{uid}")["result"] for uid in (100000001, 100000002)]
+        (summary,) = [m for m in maker if m["label"] == "market-maker"]  # an ordinary account, seen by admin
+        assert Decimal(summary["wallet"]["totalEquity"]) > 0 and summary["apiKeys"] == []
     finally:
         server.stop()
 
 
-def test_replay_of_a_trade_file_reproduces_its_ohlc(tmp_path) -> None:
+@pytest.mark.parametrize("quote", ["false", "true"])  # with the maker quoting too: it straddles each trade
+def test_replay_of_a_trade_file_reproduces_its_ohlc(tmp_path, quote) -> None:
     import random
 
     rng = random.Random(3)
@@ -161,7 +163,7 @@ category = "linear"
 symbol = "BTCUSDT"
 feed = "trades"
 file = "{path}"
-quote = false
+quote = {quote}
 """
     server = start(tmp_path, config)
     try:
@@ -178,7 +180,7 @@ quote = false
                                                                           prices[-1])
             assert Decimal(volume) == sum(Decimal(r[3]) for r in minute)
         tape = session.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=1000)["result"]["list"]
-        assert len(tape) == 240 and tape[0]["side"] == rows[-1].split(",")[2]
+        assert len(tape) == 240 and tape[0]["side"] == rows[-1].split(",")[2]  # each recorded trade, once
     finally:
         server.stop()
 
@@ -207,3 +209,90 @@ file = "{path}"
             [s, Decimal(o), Decimal(h), Decimal(low), Decimal(c)] for s, o, h, low, c in bars]
     finally:
         server.stop()
+
+
+async def _run_virtual(tmp_path, config_text: str, script) -> tuple[object, object]:
+    """A node with a virtual clock and the configured market, in process; ``script`` drives it."""
+    from paperex.market.clock import VirtualClock
+    from paperex.market.setup import build_market, ensure_accounts
+    from paperex.server import Node
+
+    cfg = parse(__import__("tomllib").loads(config_text))
+    node = Node(tmp_path, None, 0, VirtualClock(cfg.start_ms))
+    node.start()
+    await ensure_accounts(node.sequencer, cfg)
+    driver = await build_market(node.sequencer, cfg)
+    await script(node, driver)
+    return node, driver
+
+
+def test_the_maker_never_trades_with_itself_and_restarts_resume_the_same_market(tmp_path) -> None:
+    import asyncio
+
+    from paperex.core.commands import PlaceOrder
+
+    config = VIRTUAL.replace("volatility = 2.0", "volatility = 3.0")
+
+    def bot_order(node):
+        uid = node.core.account_labelled("bot").uid
+        return PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=1, order_type="Market", qty=800)
+
+    async def straight(node, driver) -> None:
+        await driver.advance(1500)
+        await node.sequencer.submit(bot_order(node))
+        await driver.advance(500)
+        await driver.advance(3_600_000)
+
+    async def part_one(node, driver) -> None:
+        await driver.advance(1500)
+        await node.sequencer.submit(bot_order(node))
+        await driver.advance(500)
+
+    async def part_two(node, driver) -> None:
+        await driver.advance(3_600_000)
+
+    async def close(node) -> str:
+        digest = node.core.digest()
+        await node.close()
+        return digest
+
+    async def run_straight() -> tuple[str, object]:
+        node, _ = await _run_virtual(tmp_path / "a", config, straight)
+        maker = node.core.account_labelled("market-maker")
+        ids = [e.exec_id for e in maker.executions]
+        assert len(ids) == len(set(ids)), "the maker traded with itself"
+        return await close(node), node.sequencer.clock.now_ms()
+
+    async def run_restarted() -> tuple[str, object]:
+        node, _ = await _run_virtual(tmp_path / "b", config, part_one)
+        await node.close()
+        node, _ = await _run_virtual(tmp_path / "b", config, part_two)
+        return await close(node), node.sequencer.clock.now_ms()
+
+    assert asyncio.run(run_straight()) == asyncio.run(run_restarted())
+
+
+def test_concurrent_advances_are_serialised(tmp_path) -> None:
+    import asyncio
+
+    async def both(node, driver) -> None:
+        start = node.sequencer.clock.now_ms()
+        times = await asyncio.gather(driver.advance(600_000), driver.advance(600_000))
+        assert sorted(times) == [start + 600_000, start + 1_200_000]
+
+    async def go() -> None:
+        node, _ = await _run_virtual(tmp_path, VIRTUAL, both)
+        await node.close()
+
+    asyncio.run(go())
+
+
+def test_bad_configs_are_refused_clearly(tmp_path) -> None:
+    for text, match in (('seed = "abc"', "not a number"), ('[[symbols]]\ncategory = "linear"\nsymbol = "BTCUSDT"\n'
+                                                            'drift = "x"', "not a number"),
+                        ('[[symbols]]\ncategory = "linear"\nsymbol = "BTCUSDT"\nfeed = "trades"\nfile = "nope.csv"',
+                         "no file")):
+        path = tmp_path / "bad.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=match):
+            load(path)

@@ -101,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                            config=config, market=not args.no_market)
     try:
         run_event_loop(serve(options))
-    except (DataDirBusy, JournalError) as exc:
+    except (DataDirBusy, JournalError, ValueError, OSError) as exc:  # bad data files, unknown symbols, ...
         raise SystemExit(f"paperex: {exc}") from None
 
 

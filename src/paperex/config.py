@@ -75,6 +75,14 @@ def _dec(value: Any, where: str) -> Decimal:
     return d
 
 
+def _num(value: Any, kind: type, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: {value!r} is not a number")
+    if kind is int and not isinstance(value, int):
+        raise ConfigError(f"{where}: {value!r} is not a whole number")
+    return kind(value)
+
+
 def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
@@ -83,7 +91,7 @@ def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts"}, "config")
-    cfg = Config(seed=int(data.get("seed", 1)))
+    cfg = Config(seed=_num(data.get("seed", 1), int, "seed"))
     clock = data.get("clock", {})
     _take(clock, {"mode", "start", "tick_ms"}, "[clock]")
     cfg.clock = clock.get("mode", "real")
@@ -96,7 +104,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         if not isinstance(start, datetime) or start.tzinfo is None:
             raise ConfigError("[clock] start must be a date-time with a time zone, e.g. 2026-01-01T00:00:00Z")
         cfg.start_ms = int(start.timestamp() * 1000)
-    cfg.tick_ms = int(clock.get("tick_ms", 1000))
+    cfg.tick_ms = _num(clock.get("tick_ms", 1000), int, "[clock] tick_ms")
     if cfg.tick_ms < 10:
         raise ConfigError("[clock] tick_ms must be at least 10")
     market = data.get("market", {})
@@ -105,7 +113,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     maker = data.get("market_maker", {})
     _take(maker, {"enabled", "levels", "spread_bps", "step_bps"}, "[market_maker]")
     cfg.maker = bool(maker.get("enabled", True))
-    cfg.levels = int(maker.get("levels", 5))
+    cfg.levels = _num(maker.get("levels", 5), int, "[market_maker] levels")
     cfg.spread_bps = _dec(maker.get("spread_bps", 2), "[market_maker] spread_bps")
     cfg.step_bps = _dec(maker.get("step_bps", 1), "[market_maker] step_bps")
     if "symbols" in data:
@@ -117,7 +125,8 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
             if "category" not in row or "symbol" not in row:
                 raise ConfigError(f"{where}: category and symbol are required")
             s = SymbolConfig(category=row["category"], symbol=row["symbol"], feed=row.get("feed", "random_walk"),
-                             drift=float(row.get("drift", 0.0)), volatility=float(row.get("volatility", 0.6)),
+                             drift=_num(row.get("drift", 0.0), float, f"{where} drift"),
+                             volatility=_num(row.get("volatility", 0.6), float, f"{where} volatility"),
                              quote=bool(row.get("quote", True)), replay=bool(row.get("replay", True)))
             if s.feed not in ("random_walk", "fixed", "trades", "klines"):
                 raise ConfigError(f"{where}: feed must be random_walk, fixed, trades or klines")
@@ -127,11 +136,13 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
                 if "file" not in row:
                     raise ConfigError(f"{where}: feed = {s.feed} needs a file")
                 s.file = (base / row["file"]).resolve()
+                if not s.file.is_file():
+                    raise ConfigError(f"{where}: no file {s.file}")
             for name in ("spread_bps", "step_bps", "size"):
                 if name in row:
                     setattr(s, name, _dec(row[name], f"{where} {name}"))
             if "levels" in row:
-                s.levels = int(row["levels"])
+                s.levels = _num(row["levels"], int, f"{where} levels")
             cfg.symbols.append(s)
     for i, row in enumerate(data.get("accounts", [])):
         where = f"[[accounts]] #{i + 1}"

@@ -131,6 +131,7 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
     wallet = serializers.wallet_balance(core, account, [])
     return {
         "uid": str(account.uid),
+        "label": account.label,
         "createdTime": str(account.created_at),
         "marginMode": account.margin_mode,
         "unifiedMarginStatus": account.unified_margin_status,

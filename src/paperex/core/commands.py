@@ -92,5 +92,9 @@ class SetPrices(Command):
     mark: int | None = None
 
 
+class Tick(Command):
+    """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
+
+
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
-              | SetPrices)
+              | SetPrices | Tick)

@@ -24,6 +24,7 @@ from paperex.core.commands import (
     Deposit,
     PlaceOrder,
     SetPrices,
+    Tick,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
 from paperex.core.instruments import Coin, Instrument, MarketSpec
@@ -63,6 +64,7 @@ class Exchange:
             CancelOrder: lambda c, ts: trading.cancel(self, c, ts),  # type: ignore[arg-type]
             CancelAll: lambda c, ts: trading.cancel_all(self, c, ts),  # type: ignore[arg-type]
             SetPrices: self._set_prices,  # type: ignore[dict-item]
+            Tick: lambda c, ts: [],
         }
 
     # -- the one entry point -------------------------------------------------------------------

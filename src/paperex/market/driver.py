@@ -14,7 +14,7 @@ import logging
 from decimal import Decimal
 
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import CancelOrder, PlaceOrder, SetPrices
+from paperex.core.commands import CancelOrder, PlaceOrder, SetPrices, Tick
 from paperex.core.events import OrderAccepted
 from paperex.core.grid import OffGrid
 from paperex.errors import ApiError
@@ -35,6 +35,7 @@ class MarketDriver:
         self.maker = maker
         self.replay_uids = replay_uids  # (maker, taker) accounts that re-print historical trades
         self.replayed = 0
+        self._advancing = asyncio.Lock()
         self.tick_ms = tick_ms
         self.origin_ms = origin_ms  # feed step k happens at origin + k * tick
         self._task: asyncio.Task[None] | None = None
@@ -62,13 +63,17 @@ class MarketDriver:
                 self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), ts, pending)
         if self.maker is not None:
             for key in self.maker.quotes:
-                for slot, command in self.maker.requote(self.core, key):
-                    events = self._apply(command, ts, pending)
-                    if isinstance(command, PlaceOrder) and events is not None:
-                        accepted = next((e for e in events if isinstance(e, OrderAccepted)), None)
-                        if accepted is not None:
-                            self.maker.placed(slot, accepted.order_id)
+                self._requote(key, ts, pending)
         return pending
+
+    def _requote(self, key: tuple[str, str], ts: int, pending: list) -> None:
+        assert self.maker is not None
+        for slot, command in self.maker.requote(self.core, key):
+            events = self._apply(command, ts, pending)
+            if isinstance(command, PlaceOrder) and events is not None:
+                accepted = next((e for e in events if isinstance(e, OrderAccepted)), None)
+                if accepted is not None:
+                    self.maker.placed(slot, accepted.order_id)
 
     def _replay(self, key: tuple[str, str], trade, print_it: bool, pending: list) -> None:
         """One historical trade at its own time: the index moves to its price, and two replay accounts
@@ -80,6 +85,8 @@ class MarketDriver:
             ticks = st.grid.round_ticks(trade.price, up=False)
         if ticks != st.index:
             self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), trade.ts, pending)
+            if self.maker is not None and key in self.maker.quotes:
+                self._requote(key, trade.ts, pending)  # quotes straddle the trade: it prints at its own price
         if not print_it or self.replay_uids is None:
             return
         lots = int(trade.size / st.grid.step)
@@ -111,25 +118,35 @@ class MarketDriver:
         if pending:
             await asyncio.gather(*pending)
 
+    MAX_TICKS_PER_ADVANCE = 10_000_000
+
     async def advance(self, ms: int) -> int:
-        """Virtual time: move the clock ``ms`` forward, one tick at a time. Returns the new time."""
+        """Virtual time: move the clock ``ms`` forward, one tick at a time. Returns the new time.
+        One advance at a time; the event loop is served in between; the end time is journaled."""
         clock = self.sequencer.clock
         if not isinstance(clock, VirtualClock):
             raise ApiError(10001, "the exchange runs in real time; start it with a virtual clock")
-        target = clock.ms + ms
-        pending: list[asyncio.Future[None]] = []
-        t = clock.ms - (clock.ms - self.origin_ms) % self.tick_ms + self.tick_ms
-        while t <= target:
-            clock.set(t)
-            pending += self.step_at(t)
-            if len(pending) > 10_000:  # keep the queue bounded on very long advances
+        if ms // self.tick_ms > self.MAX_TICKS_PER_ADVANCE:
+            raise ApiError(10001, f"at most {self.MAX_TICKS_PER_ADVANCE:,} ticks per advance: advance in steps")
+        async with self._advancing:
+            target = clock.ms + ms
+            pending: list[asyncio.Future[None]] = []
+            t = clock.ms - (clock.ms - self.origin_ms) % self.tick_ms + self.tick_ms
+            n = 0
+            while t <= target:
+                clock.set(t)
+                pending += self.step_at(t)
+                n += 1
+                if len(pending) > 10_000 or n % 1000 == 0:  # bounded queue; let requests in
+                    await asyncio.gather(*pending)
+                    pending = []
+                    await asyncio.sleep(0)
+                t += self.tick_ms
+            clock.set(target)
+            self._apply(Tick(), target, pending)  # a restart resumes at this time, not at the last trade
+            if pending:
                 await asyncio.gather(*pending)
-                pending = []
-            t += self.tick_ms
-        clock.set(target)
-        if pending:
-            await asyncio.gather(*pending)
-        return target
+            return target
 
     def start(self) -> None:
         """Real time: tick on a timer."""

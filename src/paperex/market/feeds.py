@@ -142,6 +142,6 @@ def read_klines(path: Path) -> tuple[list[tuple[int, Decimal, Decimal, Decimal, 
             start = int(raw * 1000) if raw < 10**11 else int(raw)
             bars.append((start, Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), Decimal(row[4])))
     bars.sort()
-    if len(bars) < 2:
-        raise ValueError(f"{path}: a kline file needs at least two bars")
+    if len(bars) < 2 or len({b[0] for b in bars}) != len(bars):
+        raise ValueError(f"{path}: a kline file needs at least two bars with distinct start times")
     return bars, bars[1][0] - bars[0][0]

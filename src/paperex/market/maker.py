@@ -39,6 +39,7 @@ class MarketMaker:
         self.uid = uid
         self.quotes = quotes
         self.slots: dict[Slot, int] = {}  # -> the order id quoting that slot
+        self.placements = 0  # numbers the quotes' orderLinkIds, which carry their slot
 
     def _size_lots(self, core: Exchange, key: tuple[str, str], cfg: QuoteConfig) -> int:
         st = core.symbols[key]
@@ -46,8 +47,8 @@ class MarketMaker:
             return max(st.grid.min_lots, st.grid.lots(cfg.size))
         if st.grid.inverse:  # contracts are USD
             lots = int(DEFAULT_LEVEL_USD / st.grid.step)
-        else:
-            lots = int(DEFAULT_LEVEL_USD / (st.grid.price(st.index) * st.grid.step))
+        else:  # sized at the listed price, so the size does not change (and need requoting) at every tick
+            lots = int(DEFAULT_LEVEL_USD / (st.inst.initial_price * st.grid.step))
         return max(st.grid.min_lots, lots)
 
     def requote(self, core: Exchange, key: tuple[str, str]) -> list[tuple[Slot, Command]]:
@@ -60,6 +61,8 @@ class MarketMaker:
         index = st.grid.price(st.index)
         half = cfg.spread_bps / 2 / 10_000
         step = cfg.step_bps / 10_000
+        # a quote is moved only when its target drifted a whole level step: fewer amends, a smaller journal
+        slack = max(1, int(index * step / st.grid.tick))
         commands: list[tuple[Slot, Command]] = []
         for level in range(cfg.levels):
             for side in (BUY, SELL):
@@ -73,30 +76,47 @@ class MarketMaker:
                 slot = (key[0], key[1], side, level)
                 order = core.orders.get(self.slots.get(slot, 0))
                 if order is not None and order.is_open and order.uid == self.uid:
-                    if order.price != ticks or order.leaves != lots:
+                    crossed = (order.price >= st.index) if side == BUY else (order.price <= st.index)
+                    if abs(order.price - ticks) >= slack or crossed or order.leaves != lots:
                         commands.append((slot, AmendOrder(uid=self.uid, category=key[0], symbol=key[1],
                                                           order_id=order.order_id, qty=order.cum_qty + lots,
                                                           price=ticks)))
                     continue
+                self.placements += 1
+                link = f"mm-{key[0][0]}-{key[1]}-{'B' if side == BUY else 'S'}{level}-{self.placements}"
                 commands.append((slot, PlaceOrder(uid=self.uid, category=key[0], symbol=key[1], side=side,
-                                                  order_type="Limit", qty=lots, price=ticks, tif="GTC")))
+                                                  order_type="Limit", qty=lots, price=ticks, tif="GTC",
+                                                  order_link_id=link[:36], smp_type="CancelTaker")))
+        # Move the side that moves away first, so a new quote never meets the maker's own old one (and if
+        # it did, self-match prevention cancels the new one instead of trading).
+        bid0 = core.orders.get(self.slots.get((key[0], key[1], BUY, 0), 0))
+        going_up = bid0 is not None and bid0.is_open and any(
+            c.price > bid0.price for s, c in commands if s[2] == BUY and s[3] == 0 and c.price is not None)
+        first = SELL if going_up else BUY
+        commands.sort(key=lambda sc: sc[0][2] != first)
         return commands
 
     def placed(self, slot: Slot, order_id: int) -> None:
         self.slots[slot] = order_id
 
     def adopt(self, core: Exchange) -> None:
-        """After a restart: give the maker's resting orders back their slots, nearest the index first."""
+        """After a restart: every resting quote gets its slot back from its orderLinkId
+        (``mm-<category initial>-<symbol>-<B|S><level>-<n>``), and numbering continues after the last one."""
         account = core.accounts.get(self.uid)
         if account is None:
             return
-        for key in self.quotes:
-            for side in (BUY, SELL):
-                mine = sorted((o for o in account.open_orders.values()
-                               if (o.category, o.symbol) == key and o.side == side),
-                              key=lambda o: -o.price if side == BUY else o.price)
-                for level, order in enumerate(mine[: self.quotes[key].levels]):
-                    self.slots[(key[0], key[1], side, level)] = order.order_id
+        categories = {c[0]: c for c, _ in self.quotes}
+        for order_id in account.order_ids:
+            link = core.orders[order_id].order_link_id
+            parts = link.split("-")
+            if len(parts) == 5 and parts[0] == "mm" and parts[4].isdigit():
+                self.placements = max(self.placements, int(parts[4]))
+        for order in account.open_orders.values():
+            parts = order.order_link_id.split("-")
+            if len(parts) != 5 or parts[0] != "mm" or parts[1] not in categories:
+                continue
+            side = BUY if parts[3][0] == "B" else SELL
+            self.slots[(categories[parts[1]], parts[2], side, int(parts[3][1:]))] = order.order_id
 
 
 __all__ = ["BUY", "LABEL", "SELL", "MarketMaker", "QuoteConfig"]

@@ -8,7 +8,7 @@ import dataclasses
 
 from paperex.admin.service import parse_permissions
 from paperex.config import Config, SymbolConfig
-from paperex.core.commands import CreateAccount, CreateApiKey
+from paperex.core.commands import CreateAccount, CreateApiKey, SetPrices
 from paperex.core.numbers import to_units
 from paperex.market import maker as mm
 from paperex.market.clock import VirtualClock
@@ -52,6 +52,9 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
     for s in _symbols(sequencer, config):
         key = (s.category, s.symbol)
         st = core.symbols[key]
+        if s.feed == "fixed" and s.price is not None and core.last_ts <= origin:
+            ticks = st.grid.round_ticks(s.price, up=False)
+            await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=ticks))
         if s.feed == "random_walk":
             # virtual time replays the same path from the configured start; real time walks on from now
             start = s.price or (st.inst.initial_price if virtual else st.grid.price(st.index))
@@ -75,8 +78,10 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
             path.origin_ms, path.interval_ms = origin, config.tick_ms
             feeds[key] = path  # type: ignore[assignment]
         if s.quote and config.maker:
-            quotes[key] = mm.QuoteConfig(levels=s.levels or config.levels, spread_bps=s.spread_bps or config.spread_bps,
-                                         step_bps=s.step_bps or config.step_bps, size=s.size)
+            quotes[key] = mm.QuoteConfig(
+                levels=config.levels if s.levels is None else s.levels,
+                spread_bps=config.spread_bps if s.spread_bps is None else s.spread_bps,
+                step_bps=config.step_bps if s.step_bps is None else s.step_bps, size=s.size)
     maker = None
     if quotes:
         account = core.account_labelled(mm.LABEL)
@@ -98,5 +103,7 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
             uids.append(account.uid)
         replay_uids = (uids[0], uids[1])
     driver = MarketDriver(sequencer, feeds, maker, config.tick_ms, origin, replay_uids)
-    await driver.tick_now()  # quotes from the first moment
+    # quotes from the first moment; a virtual market that resumes after a restart ticks on its grid only
+    if not virtual or core.last_ts <= config.start_ms:
+        await driver.tick_now()
     return driver
