@@ -296,3 +296,16 @@ def test_bad_configs_are_refused_clearly(tmp_path) -> None:
         path.write_text(text)
         with pytest.raises(ConfigError, match=match):
             load(path)
+
+
+def test_an_admin_price_sticks_and_the_walk_goes_on_from_it(tmp_path) -> None:
+    server = start(tmp_path, VIRTUAL)
+    try:
+        advance(server, 5_000)
+        assert server.admin("POST", "/admin/v1/prices", {"symbol": "BTCUSDT", "indexPrice": "50000"})["retCode"] == 0
+        advance(server, 10_000)
+        index = Decimal(pybit_http(server).get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0][
+            "indexPrice"])
+        assert abs(index / 50000 - 1) < Decimal("0.01")  # walked on from 50,000, not back to ~65,000
+    finally:
+        server.stop()

@@ -53,10 +53,11 @@ class MarketDriver:
                 for trade in feed.due(ts):
                     self._replay(key, trade, feed.replay, pending)
                 continue
-            price = feed.price_at(ts) if isinstance(feed, KlinePath) else feed.price_at_step(step)
+            st = self.core.symbols[key]
+            price = (feed.price_at(ts) if isinstance(feed, KlinePath)
+                     else feed.move(step, st.grid.price(st.index)))
             if price is None:
                 continue
-            st = self.core.symbols[key]
             ticks = max(1, st.grid.round_ticks(Decimal(price), up=False))
             minutes = st.index_candles.minutes
             if ticks != st.index or not minutes or minutes[-1] != ts - ts % 60_000:  # every minute gets its open

@@ -2,7 +2,8 @@
 
 - ``RandomWalk``: geometric Brownian motion, seeded, one step per tick interval. The walk is a pure
   function of (seed, symbol, step number), so a restarted or replayed market continues the same path.
-- ``Fixed``: never moves by itself (the admin API sets it).
+- fixed (no feed object): never moves by itself (the admin API sets it).
+- ``KlinePath``: recorded candles.
 - ``TradeReplay``: Bybit's public trade-history CSV (``timestamp,symbol,side,size,price,...``; gzip
   accepted): the index follows the recorded trades, which can also be re-printed on the tape.
 """
@@ -29,19 +30,15 @@ class HistoricalTrade:
     price: Decimal
 
 
-class Fixed:
-    interval_ms = 0
-
-    def price_at_step(self, step: int) -> Decimal | None:
-        return None
-
-
 class RandomWalk:
-    """GBM: S(k+1) = S(k) exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), Z ~ N(0, 1) from a seeded RNG."""
+    """GBM: S(k+1) = S(k) exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), Z ~ N(0, 1) from a seeded RNG.
 
-    def __init__(self, symbol: str, start: Decimal, seed: int, interval_ms: int = 1000, drift: float = 0.0,
+    Each step multiplies the symbol's *current* index, so a price set through the admin API is where the
+    walk goes on from; the random draws depend only on the step number, so a restarted or replayed market
+    draws the same ones."""
+
+    def __init__(self, symbol: str, seed: int, interval_ms: int = 1000, drift: float = 0.0,
                  volatility: float = 0.6) -> None:
-        self.start = float(start)
         self.interval_ms = interval_ms
         dt = interval_ms / YEAR_MS
         self.mu_dt = (drift - volatility**2 / 2) * dt
@@ -49,16 +46,22 @@ class RandomWalk:
         digest = hashlib.sha256(f"{seed}:{symbol}".encode()).digest()
         self.rng = random.Random(int.from_bytes(digest[:8], "big"))
         self.step = 0
-        self.log_price = math.log(self.start)
 
-    def price_at_step(self, step: int) -> Decimal:
-        """The price after ``step`` steps (steps are taken in order; the walk remembers where it is)."""
-        if step < self.step:
-            raise ValueError("the walk only moves forward")
+    def skip_to(self, step: int) -> None:
+        """Draw (and drop) the increments up to ``step``: where a restarted market resumes."""
         while self.step < step:
-            self.log_price += self.mu_dt + self.sigma_sqrt_dt * self.rng.gauss(0.0, 1.0)
+            self.rng.gauss(0.0, 1.0)
             self.step += 1
-        return Decimal(repr(math.exp(self.log_price)))
+
+    def move(self, step: int, current: Decimal) -> Decimal | None:
+        """The price at ``step``, walking on from ``current`` (None if the step was taken already)."""
+        if step <= self.step:
+            return None
+        log_move = 0.0
+        while self.step < step:
+            log_move += self.mu_dt + self.sigma_sqrt_dt * self.rng.gauss(0.0, 1.0)
+            self.step += 1
+        return Decimal(repr(float(current) * math.exp(log_move)))
 
 
 def read_trades(path: Path, symbol: str | None = None) -> list[HistoricalTrade]:
@@ -90,9 +93,6 @@ class TradeFeed:
         while self._i < len(self.trades) and self.trades[self._i].ts <= ms:
             self._i += 1
 
-    def price_at_step(self, step: int) -> Decimal | None:  # the driver uses ``due`` for this feed
-        return None
-
     def due(self, until_ms: int) -> list[HistoricalTrade]:
         """The trades not yet handed out up to ``until_ms`` (for re-printing on the tape)."""
         out = []
@@ -110,8 +110,6 @@ class KlinePath:
     def __init__(self, bars: list[tuple[int, Decimal, Decimal, Decimal, Decimal]], bar_ms: int) -> None:
         self.bars = bars
         self.bar_ms = bar_ms
-        self.origin_ms = 0
-        self.interval_ms = 0
 
     def price_at(self, ts: int) -> Decimal | None:
         from bisect import bisect_right
@@ -125,9 +123,6 @@ class KlinePath:
         quarter = (ts - start) * 4 // self.bar_ms
         first, second = (low, h) if abs(o - low) <= abs(h - o) else (h, low)
         return (o, first, second, c)[quarter]
-
-    def price_at_step(self, step: int) -> Decimal | None:
-        return self.price_at(self.origin_ms + step * self.interval_ms)
 
 
 def read_klines(path: Path) -> tuple[list[tuple[int, Decimal, Decimal, Decimal, Decimal]], int]:

@@ -52,13 +52,15 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
     for s in _symbols(sequencer, config):
         key = (s.category, s.symbol)
         st = core.symbols[key]
-        if s.feed == "fixed" and s.price is not None and core.last_ts <= origin:
+        fresh = core.last_ts <= origin or not st.index_candles.minutes
+        if s.price is not None and fresh and s.feed in ("fixed", "random_walk"):  # the configured start price
             ticks = st.grid.round_ticks(s.price, up=False)
             await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=ticks))
         if s.feed == "random_walk":
-            # virtual time replays the same path from the configured start; real time walks on from now
-            start = s.price or (st.inst.initial_price if virtual else st.grid.price(st.index))
-            feeds[key] = RandomWalk(s.symbol, start, config.seed, config.tick_ms, s.drift, s.volatility)
+            walk = RandomWalk(s.symbol, config.seed, config.tick_ms, s.drift, s.volatility)
+            # virtual time resumes the same draws where it stopped; real time walks on from now
+            walk.skip_to(max(0, (sequencer.now_ms() - origin) // config.tick_ms) if virtual else 0)
+            feeds[key] = walk
         elif s.feed == "trades":
             assert s.file is not None
             trades = read_trades(s.file, s.symbol)
@@ -74,9 +76,7 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
             if not virtual:  # real time: the recording starts now
                 shift = origin - bars[0][0]
                 bars = [(b[0] + shift, *b[1:]) for b in bars]
-            path = KlinePath(bars, bar_ms)
-            path.origin_ms, path.interval_ms = origin, config.tick_ms
-            feeds[key] = path  # type: ignore[assignment]
+            feeds[key] = KlinePath(bars, bar_ms)
         if s.quote and config.maker:
             quotes[key] = mm.QuoteConfig(
                 levels=config.levels if s.levels is None else s.levels,
