@@ -127,8 +127,11 @@ def test_defaults_give_a_live_market_to_a_pybit_bot(tmp_path) -> None:
         assert Decimal(order["avgPrice"]) < Decimal(book["b"][0][0]) * Decimal("1.001")
         tape = bot.get_public_trade_history(category="linear", symbol="BTCUSDT")["result"]["list"]
         assert {t["execId"] for t in tape} >= {f["execId"] for f in fills}
-        bar = bot.get_kline(category="linear", symbol="BTCUSDT", interval="1", limit=1)["result"]["list"][0]
-        prices = [Decimal(t["price"]) for t in tape if int(t["time"]) >= int(bar[0])]
+        last_minute = int(tape[0]["time"]) // 60_000 * 60_000  # the minute of the latest trade
+        bar = bot.get_kline(category="linear", symbol="BTCUSDT", interval="1", start=last_minute,
+                            limit=1)["result"]["list"][0]
+        assert int(bar[0]) == last_minute
+        prices = [Decimal(t["price"]) for t in tape if last_minute <= int(t["time"]) < last_minute + 60_000]
         assert Decimal(bar[2]) == max(prices) and Decimal(bar[3]) == min(prices)  # klines agree with the tape
         ticker = bot.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]
         assert Decimal(ticker["lastPrice"]) == Decimal(tape[0]["price"])

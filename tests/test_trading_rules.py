@@ -129,9 +129,10 @@ def test_kline_start_pages_forward_and_no_future_or_prelisting_bars(ex) -> None:
     import time
 
     session = client(ex, make_trader(ex))
-    now = int(time.time() * 1000)
+    before = int(time.time() * 1000)
     bars = session.get_mark_price_kline(category="linear", symbol=S, interval="1", limit=5)["result"]["list"]
-    assert len(bars) == 5 and int(bars[0][0]) <= now < int(bars[0][0]) + 60_000
+    now = int(time.time() * 1000)
+    assert len(bars) == 5 and int(bars[0][0]) <= now and before < int(bars[0][0]) + 60_000  # the current minute
     monthly = session.get_mark_price_kline(category="linear", symbol=S, interval="M", limit=1000)["result"]["list"]
     assert int(monthly[-1][0]) >= 1584230400000 - 31 * 86_400_000  # not before the listing
     start = now - 10 * 60_000
