@@ -1,0 +1,289 @@
+"""Public WebSocket streams: ``/v5/public/{linear,inverse,spot}``.
+
+Topics: ``orderbook.{1,50,200,1000}.{symbol}``, ``publicTrade.{symbol}``, ``tickers.{symbol}``,
+``kline.{interval}.{symbol}``. Each topic has one state shared by all its subscribers: the book levels,
+last trade, ticker fields or candle last sent. Every flush (20 ms) compares it with the core and sends
+the same delta to every subscriber; a new subscriber first gets a snapshot of exactly that state, so
+snapshot + deltas always rebuild the book the REST endpoint shows at the same ``u``. A level is only
+ever deleted after it was sent (pybit cannot delete an unknown level).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from paperex.core.candles import INTERVALS, next_start
+from paperex.core.symbol import SymbolState
+from paperex.gateway import market_data
+from paperex.gateway import trade_serializers as ser
+from paperex.sequencer import Sequencer
+
+log = logging.getLogger("paperex.ws")
+
+DEPTHS = (1, 50, 200, 1000)
+FLUSH_S = 0.02
+_conn_ids = itertools.count(1)
+
+
+class Topic:
+    """One public topic and what its subscribers were last told."""
+
+    def __init__(self, name: str, kind: str, st: SymbolState, arg: Any) -> None:
+        self.name, self.kind, self.st, self.arg = name, kind, st, arg
+        self.subscribers: set[web.WebSocketResponse] = set()
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.u = -1
+        self.last_trade = st.tape[-1].exec_id if st.tape else 0
+        self.ticker: dict[str, Any] = {}
+        self.bar: tuple[int, list[int]] | None = None
+        self.started = False
+
+    # -- frames ------------------------------------------------------------------------------------
+    def _book_levels(self) -> tuple[dict[int, int], dict[int, int]]:
+        book = self.st.book
+        return dict(book.bids.depth(self.arg)), dict(book.asks.depth(self.arg))
+
+    def _book_frame(self, kind: str, bids: dict[int, int], asks: dict[int, int], now: int) -> str:
+        st = self.st
+
+        def rows(levels: dict[int, int], reverse: bool) -> list[list[str]]:
+            return [[ser.price(st, p), ser.qty(st, q)] for p, q in sorted(levels.items(), reverse=reverse)]
+
+        return orjson.dumps({"topic": self.name, "type": kind, "ts": now,
+                             "data": {"s": st.inst.symbol, "b": rows(bids, True), "a": rows(asks, False),
+                                      "u": st.book.update_id, "seq": st.seq},
+                             "cts": st.cts or now}).decode()
+
+    def snapshot(self, now: int) -> str | None:
+        """The state subscribers hold now (initialised from the core on first use)."""
+        if self.kind == "orderbook":
+            if not self.started:
+                self.bids, self.asks = self._book_levels()
+                self.u, self.started = self.st.book.update_id, True
+            return self._book_frame("snapshot", self.bids, self.asks, now)
+        if self.kind == "tickers":
+            if not self.started:
+                self.ticker, self.started = self._ticker_fields(now), True
+            return orjson.dumps({"topic": self.name, "type": "snapshot", "data": self.ticker, "cs": self.st.seq,
+                                 "ts": now}).decode()
+        if self.kind == "kline":
+            self.started = True
+            return None  # candles come with the next flush
+        self.started = True
+        return None  # publicTrade has no snapshot
+
+    def update(self, now: int) -> list[str]:
+        """Frames that bring subscribers from what they hold to the core's state now."""
+        if self.kind == "orderbook":
+            return self._book_update(now)
+        if self.kind == "publicTrade":
+            return self._trades_update(now)
+        if self.kind == "tickers":
+            return self._ticker_update(now)
+        return self._kline_update(now)
+
+    def _book_update(self, now: int) -> list[str]:
+        if self.st.book.update_id == self.u:
+            return []
+        bids, asks = self._book_levels()
+        self.u = self.st.book.update_id
+        if self.arg == 1:  # depth 1 is snapshot-only on Bybit
+            self.bids, self.asks = bids, asks
+            return [self._book_frame("snapshot", bids, asks, now)]
+        db = {p: q for p, q in bids.items() if self.bids.get(p) != q}
+        db.update({p: 0 for p in self.bids if p not in bids})
+        da = {p: q for p, q in asks.items() if self.asks.get(p) != q}
+        da.update({p: 0 for p in self.asks if p not in asks})
+        self.bids, self.asks = bids, asks
+        if not db and not da:
+            return []
+        return [self._book_frame("delta", db, da, now)]
+
+    def _trades_update(self, now: int) -> list[str]:
+        new = [t for t in self.st.tape if t.exec_id > self.last_trade]
+        if not new:
+            return []
+        self.last_trade = new[-1].exec_id
+        st = self.st
+        data = [{"T": t.ts, "s": st.inst.symbol, "S": "Buy" if t.side > 0 else "Sell", "v": ser.qty(st, t.qty),
+                 "p": ser.price(st, t.price), "L": t.tick_direction,
+                 "i": ser.ids.exec_id(t.exec_id, st.inst.category), "BT": False, "RPI": False, "seq": t.seq}
+                for t in new]
+        return [orjson.dumps({"topic": self.name, "type": "snapshot", "ts": now, "data": data}).decode()]
+
+    def _ticker_fields(self, now: int) -> dict[str, Any]:
+        fields = market_data.ticker(self.st, now)
+        if self.st.inst.category != "spot":
+            fields["tickDirection"] = self.st.tick_direction
+        return fields
+
+    def _ticker_update(self, now: int) -> list[str]:
+        fields = self._ticker_fields(now)
+        if self.st.inst.category == "spot":  # spot tickers are snapshots only
+            if fields == self.ticker:
+                return []
+            self.ticker = fields
+            return [orjson.dumps({"topic": self.name, "type": "snapshot", "cs": self.st.seq, "ts": now,
+                                  "data": fields}).decode()]
+        changed = {k: v for k, v in fields.items() if self.ticker.get(k) != v}
+        if not changed:
+            return []
+        self.ticker = fields
+        return [orjson.dumps({"topic": self.name, "type": "delta", "cs": self.st.seq, "ts": now,
+                              "data": {"symbol": self.st.inst.symbol, **changed}}).decode()]
+
+    def _kline_row(self, start: int, bar: list[int], confirm: bool, now: int) -> dict[str, Any]:
+        st = self.st
+        return {"start": start, "end": next_start(start, self.arg) - 1, "interval": self.arg,
+                "open": ser.price(st, bar[0]), "close": ser.price(st, bar[3]), "high": ser.price(st, bar[1]),
+                "low": ser.price(st, bar[2]), "volume": ser.qty(st, bar[4]), "turnover": ser.money(bar[5]),
+                "confirm": confirm, "timestamp": now}
+
+    def _kline_update(self, now: int) -> list[str]:
+        bars = self.st.candles.query(self.arg, None, now, 1)
+        if not bars:
+            return []
+        start, bar = bars[0]
+        rows = []
+        if self.bar is not None and self.bar[0] != start:  # the previous candle closed
+            prev = self.st.candles.query(self.arg, self.bar[0], self.bar[0], 1)
+            if prev:
+                rows.append(self._kline_row(prev[0][0], prev[0][1], True, now))
+        if self.bar != (start, bar):
+            rows.append(self._kline_row(start, bar, False, now))
+        self.bar = (start, list(bar))
+        if not rows:
+            return []
+        return [orjson.dumps({"topic": self.name, "data": rows, "ts": now, "type": "snapshot"}).decode()]
+
+
+class PublicStreams:
+    def __init__(self, sequencer: Sequencer) -> None:
+        self.sequencer = sequencer
+        self.topics: dict[tuple[str, str], Topic] = {}  # (category, topic name) -> state
+        self._task: asyncio.Task[None] | None = None
+
+    def parse(self, category: str, name: str) -> Topic | None:
+        parts = name.split(".")
+        core = self.sequencer.core
+        if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in DEPTHS:
+            kind, arg, symbol = "orderbook", int(parts[1]), parts[2]
+        elif len(parts) == 3 and parts[0] == "kline" and parts[1] in INTERVALS:
+            kind, arg, symbol = "kline", parts[1], parts[2]
+        elif len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+            kind, arg, symbol = parts[0], None, parts[1]
+        else:
+            return None
+        st = core.symbols.get((category, symbol))
+        if st is None:
+            return None
+        key = (category, name)
+        if key not in self.topics:
+            self.topics[key] = Topic(name, kind, st, arg)
+        return self.topics[key]
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush_forever(), name="ws-public")
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_S)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("public stream flush failed")
+
+    async def flush(self) -> None:
+        now = self.sequencer.now_ms()
+        for topic in list(self.topics.values()):
+            if not topic.subscribers:
+                continue
+            for frame in topic.update(now):
+                for ws in list(topic.subscribers):
+                    await _send(ws, frame, topic)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _send(ws: web.WebSocketResponse, frame: str, topic: Topic | None = None) -> None:
+    try:
+        await ws.send_str(frame)
+    except (ConnectionError, RuntimeError):
+        if topic is not None:
+            topic.subscribers.discard(ws)
+
+
+STREAMS: web.AppKey[PublicStreams] = web.AppKey("public_streams", PublicStreams)
+
+
+async def public_socket(request: web.Request) -> web.StreamResponse:
+    category = request.match_info["category"]
+    if category not in ("linear", "inverse", "spot"):
+        raise web.HTTPNotFound()
+    streams = request.app[STREAMS]
+    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+    await ws.prepare(request)
+    conn_id = f"paperex-{next(_conn_ids)}"
+    mine: list[Topic] = []
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                frame = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(frame, dict):
+                continue
+            op, req_id = frame.get("op"), frame.get("req_id")
+            if op == "ping":
+                reply = {"success": True, "ret_msg": "pong", "conn_id": conn_id, "op": "ping"}
+                if req_id is not None and category != "spot":
+                    reply["req_id"] = req_id
+                await ws.send_str(orjson.dumps(reply).decode())
+                continue
+            if op not in ("subscribe", "unsubscribe"):
+                await ws.send_str(orjson.dumps({"success": False, "ret_msg": f"error:unknown op {op}",
+                                                "conn_id": conn_id, "req_id": req_id, "op": op}).decode())
+                continue
+            args = frame.get("args") if isinstance(frame.get("args"), list) else []
+            topics = [streams.parse(category, a) if isinstance(a, str) else None for a in args]
+            bad = [a for a, t in zip(args, topics, strict=True) if t is None]
+            reply = {"success": not bad, "ret_msg": ("subscribe" if category == "spot" and op == "subscribe" else "")
+                     if not bad else f"Invalid topic: {', '.join(map(str, bad))}", "conn_id": conn_id,
+                     "req_id": req_id, "op": op}
+            await ws.send_str(orjson.dumps(reply).decode())
+            if bad:
+                continue
+            now = streams.sequencer.now_ms()
+            for topic in topics:
+                assert topic is not None
+                if op == "subscribe" and ws not in topic.subscribers:
+                    # bring the topic up to date first, so the snapshot is what the next delta applies to
+                    for pending in topic.update(now) if topic.started else ():
+                        for other in list(topic.subscribers):
+                            await _send(other, pending, topic)
+                    snap = topic.snapshot(now)
+                    topic.subscribers.add(ws)
+                    mine.append(topic)
+                    if snap is not None:
+                        await ws.send_str(snap)
+                elif op == "unsubscribe":
+                    topic.subscribers.discard(ws)
+    finally:
+        for topic in mine:
+            topic.subscribers.discard(ws)
+    return ws
