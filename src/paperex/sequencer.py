@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
@@ -87,6 +88,8 @@ class Sequencer:
         self.snapshot_seq = last_seq if snapshot_seq is None else snapshot_seq  # seq of the newest snapshot
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
         self.inflight_orders: set[tuple[int, int]] = set()  # (uid, order id) with an amend/cancel in flight
+        # called with (events, ts) right after each command is applied (the private streams listen here)
+        self.listeners: list[Callable[[list[Event], int], None]] = []
 
     def now_ms(self) -> int:
         """Exchange time: the clock, never behind the last applied command."""
@@ -120,6 +123,11 @@ class Sequencer:
             raise ApiError(Code.SERVER_ERROR, "internal error") from exc
         self.seq += 1
         durable = self.writer.append(self.seq, ts, body)
+        for listener in self.listeners:
+            try:
+                listener(events, ts)
+            except Exception:  # a stream must never break the exchange
+                log.exception("event listener failed")
         if self.snapshot_every and self.seq - self.snapshot_seq >= self.snapshot_every:
             try:
                 self.take_snapshot()

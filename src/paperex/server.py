@@ -18,6 +18,7 @@ from paperex.config import Config
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
+from paperex.gateway.ws_private import PRIVATE, PrivateStreams, private_socket
 from paperex.gateway.ws_public import STREAMS, PublicStreams, public_socket
 from paperex.journal.group_commit import GroupCommitWriter
 from paperex.journal.lock import DataDirLock
@@ -120,14 +121,18 @@ def build_app(node: Node, admin_token: str | None = None) -> web.Application:
     app[DRIVER] = None
     add_admin_routes(app)
     app[STREAMS] = streams = PublicStreams(node.sequencer)
+    app[PRIVATE] = private = PrivateStreams(node.sequencer)
     app.router.add_get("/v5/public/{category}", public_socket)
+    app.router.add_get("/v5/private", private_socket)
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def start_streams(app: web.Application) -> None:
         streams.start()
+        private.start()
 
     async def stop_streams(app: web.Application) -> None:
         await streams.stop()
+        await private.stop()
 
     app.on_startup.append(start_streams)
     app.on_cleanup.append(stop_streams)

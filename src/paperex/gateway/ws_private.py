@@ -1,0 +1,206 @@
+"""The private WebSocket stream ``/v5/private``: ``auth``, then ``order``, ``execution``,
+``execution.fast`` and ``wallet`` (and their ``.{category}`` variants for order/execution).
+
+Frames are built when the core reports the change (a sequencer listener), so every order state reaches
+the client, in order, with the fields it had at that moment; they are sent on the next flush (20 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged
+from paperex.gateway import serializers
+from paperex.gateway import trade_serializers as ser
+from paperex.gateway.auth import signature_matches
+from paperex.sequencer import Sequencer
+
+log = logging.getLogger("paperex.ws")
+
+CATEGORIES = ("linear", "inverse", "spot", "option")
+TOPICS = {"order", "execution", "execution.fast", "wallet",
+          *(f"{t}.{c}" for t in ("order", "execution", "execution.fast") for c in CATEGORIES)}
+_conn_ids = itertools.count(1)
+_msg_ids = itertools.count(1)
+
+
+class Connection:
+    def __init__(self, ws: web.WebSocketResponse, conn_id: str) -> None:
+        self.ws = ws
+        self.conn_id = conn_id
+        self.uid: int | None = None
+        self.topics: set[str] = set()
+
+
+class PrivateStreams:
+    def __init__(self, sequencer: Sequencer) -> None:
+        self.sequencer = sequencer
+        self.by_uid: dict[int, set[Connection]] = defaultdict(set)
+        self.outbox: dict[int, list[tuple[str, str, Any]]] = defaultdict(list)  # uid -> (topic, category, row)
+        self.wallet_dirty: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+        sequencer.listeners.append(self.on_events)
+
+    # -- building frames at event time ---------------------------------------------------------------
+    def on_events(self, events: list[Event], ts: int) -> None:
+        core = self.sequencer.core
+        for e in events:
+            uid = getattr(e, "uid", None)
+            if uid is None or uid not in self.by_uid:
+                continue
+            if isinstance(e, OrderChanged):
+                o = core.orders[e.order_id]
+                row = {"category": o.category, **ser.order(core.symbols[(o.category, o.symbol)], o),
+                       "closedPnl": "0", "feeCurrency": ""}
+                self.outbox[uid].append(("order", o.category, row))
+            elif isinstance(e, Executed):
+                acc = core.accounts[uid]
+                ex = next((x for x in reversed(acc.executions) if x.exec_id == e.exec_id and x.order_id == e.order_id),
+                          None)
+                if ex is None:
+                    continue
+                st = core.symbols[(ex.category, ex.symbol)]
+                row = {"category": ex.category, **ser.execution(st, ex, core.orders[ex.order_id].order_type),
+                       "execPnl": "0", "isLeverage": "0"}
+                self.outbox[uid].append(("execution", ex.category, row))
+                fast = {k: row[k] for k in ("category", "symbol", "orderId", "isMaker", "orderLinkId", "execId",
+                                            "execPrice", "execQty", "side", "execTime", "seq")}
+                if ex.is_maker:
+                    fast["orderLinkId"] = ""  # Bybit leaves it empty for maker fills
+                self.outbox[uid].append(("execution.fast", ex.category, fast))
+                self.wallet_dirty.add(uid)
+            elif isinstance(e, BalanceChanged):
+                self.wallet_dirty.add(uid)
+
+    # -- sending -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush_forever(), name="ws-private")
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("private stream flush failed")
+
+    async def flush(self) -> None:
+        core = self.sequencer.core
+        now = self.sequencer.now_ms()
+        outbox, self.outbox = self.outbox, defaultdict(list)
+        dirty, self.wallet_dirty = self.wallet_dirty, set()
+        for uid, items in outbox.items():
+            for conn in list(self.by_uid.get(uid, ())):
+                for topic in ("order", "execution", "execution.fast"):
+                    for name in (topic, *(f"{topic}.{c}" for c in CATEGORIES)):
+                        if name not in conn.topics:
+                            continue
+                        rows = [row for t, cat, row in items if t == topic and (name == topic or name.endswith(cat))]
+                        if rows:
+                            await _send(conn, {"id": f"{next(_msg_ids)}", "topic": name, "creationTime": now,
+                                               "data": rows})
+        for uid in dirty:
+            account = core.accounts.get(uid)
+            if account is None:
+                continue
+            for conn in list(self.by_uid.get(uid, ())):
+                if "wallet" in conn.topics:
+                    wallet = serializers.wallet_balance(core, account, [])["list"]
+                    await _send(conn, {"id": f"{next(_msg_ids)}", "topic": "wallet", "creationTime": now,
+                                       "data": wallet})
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _send(conn: Connection, frame: dict[str, Any]) -> None:
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await conn.ws.send_str(orjson.dumps(frame).decode())
+
+
+PRIVATE: web.AppKey[PrivateStreams] = web.AppKey("private_streams", PrivateStreams)
+
+
+def _verify(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | None, str]:
+    if not isinstance(args, list) or len(args) != 3:
+        return None, "Params Error"
+    api_key, expires, signature = args
+    if not isinstance(api_key, str) or not isinstance(signature, str):
+        return None, "Params Error"
+    try:
+        expires_ms = int(expires)
+    except (TypeError, ValueError):
+        return None, "Params Error"
+    key = streams.sequencer.core.api_keys.get(api_key)
+    if key is None:
+        return None, "Request not authorized"
+    if expires_ms <= now_ms:
+        return None, "Params Error: auth expired"
+    payload = f"GET/realtime{expires}".encode()
+    if not signature_matches(key, payload, signature):
+        return None, "Request not authorized"
+    return key.uid, ""
+
+
+async def private_socket(request: web.Request) -> web.StreamResponse:
+    streams = request.app[PRIVATE]
+    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+    await ws.prepare(request)
+    conn = Connection(ws, f"paperex-p{next(_conn_ids)}")
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                frame = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(frame, dict):
+                continue
+            op, req_id = frame.get("op"), frame.get("req_id")
+            if op == "ping":
+                await _send(conn, {"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
+                                   "conn_id": conn.conn_id})
+            elif op == "auth":
+                uid, error = _verify(streams, frame.get("args"), time.time_ns() // 1_000_000)
+                if uid is not None:
+                    if conn.uid is not None:
+                        streams.by_uid[conn.uid].discard(conn)
+                    conn.uid = uid
+                    streams.by_uid[uid].add(conn)
+                reply = {"success": uid is not None, "ret_msg": error, "op": "auth", "conn_id": conn.conn_id}
+                if req_id is not None:
+                    reply["req_id"] = req_id
+                await _send(conn, reply)
+            elif op in ("subscribe", "unsubscribe"):
+                args = frame.get("args") if isinstance(frame.get("args"), list) else []
+                bad = [a for a in args if a not in TOPICS]
+                error = "Request not authorized" if conn.uid is None else (
+                    f"Invalid topic: {', '.join(map(str, bad))}" if bad else "")
+                if not error:
+                    if op == "subscribe":
+                        conn.topics.update(args)
+                    else:
+                        conn.topics.difference_update(args)
+                await _send(conn, {"success": not error, "ret_msg": error, "conn_id": conn.conn_id,
+                                   "req_id": req_id, "op": op})
+    finally:
+        if conn.uid is not None:
+            streams.by_uid[conn.uid].discard(conn)
+            if not streams.by_uid[conn.uid]:
+                del streams.by_uid[conn.uid]
+    return ws
+

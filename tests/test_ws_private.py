@@ -1,0 +1,131 @@
+"""The private WebSocket stream with unmodified pybit and ccxt.pro clients: every order state, every
+execution and wallet updates, after HMAC authentication (bad signatures and expired auth refused)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import orjson
+
+from tests.conftest import make_trader, pybit_http
+from tests.serverproc import ServerProcess
+from tests.test_ws_public import quiet, wait_for  # noqa: F401  (the fixture)
+
+
+def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  # noqa: F811
+    import pybit.unified_trading as ut
+
+    ut.PRIVATE_WSS = quiet.base_url.replace("http", "ws") + "/v5/private"
+    me, other = make_trader(quiet), make_trader(quiet)
+    got: dict[str, list] = {"order": [], "execution": [], "wallet": [], "fast": []}
+    lock = threading.Lock()
+
+    def keep(kind):
+        def callback(message: dict) -> None:
+            with lock:
+                got[kind].append(orjson.loads(orjson.dumps(message)))
+        return callback
+
+    ws = ut.WebSocket(testnet=False, channel_type="private", api_key=me.api_key, api_secret=me.api_secret)
+    try:
+        ws.order_stream(keep("order"))
+        ws.execution_stream(keep("execution"))
+        ws.fast_execution_stream(keep("fast"))
+        ws.wallet_stream(keep("wallet"))
+        time.sleep(0.3)
+        session, seller = pybit_http(quiet, me.api_key, me.api_secret), pybit_http(quiet, other.api_key,
+                                                                                   other.api_secret)
+        oid = session.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.02",
+                                  price="64500", orderLinkId="ws-1")["result"]["orderId"]  # within the band
+        seller.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Market", qty="0.005")
+        seller.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Market", qty="0.015")
+        wait_for(lambda: [r["orderStatus"] for m in got["order"] for r in m["data"]] == ["New", "PartiallyFilled",
+                                                                                          "Filled"])
+        rows = [r for m in got["order"] for r in m["data"]]
+        assert all(r["orderId"] == oid and r["orderLinkId"] == "ws-1" and r["category"] == "linear" for r in rows)
+        assert [r["cumExecQty"] for r in rows] == ["0", "0.005", "0.02"]
+        wait_for(lambda: len([r for m in got["execution"] for r in m["data"]]) == 2 and got["wallet"])
+        fills = [r for m in got["execution"] for r in m["data"]]
+        assert [(f["execQty"], f["isMaker"], f["feeRate"]) for f in fills] == [("0.005", True, "0.0002"),
+                                                                               ("0.015", True, "0.0002")]
+        rest = session.get_executions(category="linear", symbol="BTCUSDT")["result"]["list"]
+        assert {f["execId"] for f in fills} == {r["execId"] for r in rest}
+        assert got["fast"] and got["wallet"][-1]["data"][0]["accountType"] == "UNIFIED"
+        assert got["wallet"][-1]["topic"] == "wallet"
+    finally:
+        ws.exit()
+
+
+def test_private_auth_is_checked(quiet) -> None:  # noqa: F811
+    import hashlib
+    import hmac
+
+    import aiohttp
+
+    trader = make_trader(quiet)
+
+    async def auth(args: list) -> dict:
+        async with aiohttp.ClientSession() as s, s.ws_connect(quiet.base_url + "/v5/private") as ws:
+            await ws.send_str(orjson.dumps({"op": "auth", "args": args}).decode())
+            reply = orjson.loads((await ws.receive(timeout=5)).data)
+            await ws.send_str('{"op":"subscribe","req_id":"s","args":["order"]}')
+            sub = orjson.loads((await ws.receive(timeout=5)).data)
+            return {"auth": reply, "sub": sub}
+
+    def sign(expires: int | str) -> str:
+        return hmac.new(trader.api_secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+
+    future = int(time.time() * 1000) + 10_000
+    good = asyncio.run(auth([trader.api_key, future, sign(future)]))
+    assert good["auth"]["success"] is True and good["sub"]["success"] is True
+    as_string = asyncio.run(auth([trader.api_key, str(future), sign(str(future))]))  # ccxt sends a string
+    assert as_string["auth"]["success"] is True
+    bad = asyncio.run(auth([trader.api_key, future, sign(future + 1)]))
+    assert bad["auth"]["success"] is False and bad["sub"]["success"] is False
+    past = int(time.time() * 1000) - 1000
+    expired = asyncio.run(auth([trader.api_key, past, sign(past)]))
+    assert expired["auth"]["success"] is False
+
+
+def test_ccxt_pro_watches_orders_trades_and_balance(tmp_path) -> None:
+    import ccxt.pro
+
+    server = ServerProcess(tmp_path, ["--no-demo"]).start()
+    try:
+        me, other = make_trader(server), make_trader(server)
+        ws_url = server.base_url.replace("http", "ws")
+        urls = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
+        private = f"{ws_url}/v5/private"
+        urls["ws"] = {"public": {c: f"{ws_url}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
+                      "private": {"contract": private, "usdc": private, "trade": f"{ws_url}/v5/trade",
+                                  "spot": {"unified": private, "nonUnified": private}}}
+
+        async def run() -> None:
+            ex = ccxt.pro.bybit({"apiKey": me.api_key, "secret": me.api_secret, "urls": {"api": urls},
+                                 "options": {"fetchMarkets": {"types": ["spot", "linear"]}}})
+            try:
+                await ex.load_markets()
+                symbol = "BTC/USDT:USDT"
+                orders = asyncio.ensure_future(ex.watch_orders(symbol))
+                trades = asyncio.ensure_future(ex.watch_my_trades(symbol))
+                balance = asyncio.ensure_future(ex.watch_balance())
+                await asyncio.sleep(0.5)
+                seller = pybit_http(server, other.api_key, other.api_secret)
+                await asyncio.to_thread(seller.place_order, category="linear", symbol="BTCUSDT", side="Sell",
+                                        orderType="Limit", qty="0.01", price="65000")
+                created = await ex.create_order(symbol, "market", "buy", 0.01)
+                seen = await asyncio.wait_for(orders, 5)
+                assert seen[-1]["id"] == created["id"] and seen[-1]["symbol"] == symbol
+                mine = await asyncio.wait_for(trades, 5)
+                assert mine[-1]["order"] == created["id"] and mine[-1]["price"] == 65000.0
+                assert mine[-1]["takerOrMaker"] == "taker"
+                wallet = await asyncio.wait_for(balance, 5)
+                assert wallet["USDT"]["total"] < 100000  # the fee was paid
+            finally:
+                await ex.close()
+
+        asyncio.run(run())
+    finally:
+        server.stop()
