@@ -20,6 +20,7 @@ from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.gateway.ws_private import PRIVATE, PrivateStreams, private_socket
 from paperex.gateway.ws_public import STREAMS, PublicStreams, public_socket
+from paperex.gateway.ws_trade import trade_socket
 from paperex.journal.group_commit import GroupCommitWriter
 from paperex.journal.lock import DataDirLock
 from paperex.journal.sqlite import SqliteJournal
@@ -124,6 +125,7 @@ def build_app(node: Node, admin_token: str | None = None) -> web.Application:
     app[PRIVATE] = private = PrivateStreams(node.sequencer)
     app.router.add_get("/v5/public/{category}", public_socket)
     app.router.add_get("/v5/private", private_socket)
+    app.router.add_get("/v5/trade", trade_socket)
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def start_streams(app: web.Application) -> None:

@@ -134,7 +134,7 @@ async def _send(conn: Connection, frame: dict[str, Any]) -> None:
 PRIVATE: web.AppKey[PrivateStreams] = web.AppKey("private_streams", PrivateStreams)
 
 
-def _verify(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | None, str]:
+def verify_auth(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | None, str]:
     if not isinstance(args, list) or len(args) != 3:
         return None, "Params Error"
     api_key, expires, signature = args
@@ -175,7 +175,7 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                 await _send(conn, {"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
                                    "conn_id": conn.conn_id})
             elif op == "auth":
-                uid, error = _verify(streams, frame.get("args"), time.time_ns() // 1_000_000)
+                uid, error = verify_auth(streams, frame.get("args"), time.time_ns() // 1_000_000)
                 if uid is not None:
                     if conn.uid is not None:
                         streams.by_uid[conn.uid].discard(conn)

@@ -1,0 +1,124 @@
+"""WebSocket order entry ``/v5/trade``: ``auth``, then ``order.create``, ``order.amend``,
+``order.cancel`` and the three batch ops, answered by the very handlers of the REST endpoints (one
+handler, two transports): same parameters, same checks, same errors, same results.
+
+A ``reqId`` used twice on one connection is answered 10014 (Invalid duplicate request); an unknown op
+10001; the header timestamp follows the REST recv-window rule (10002).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from paperex.errors import ApiError, Code, message
+from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal
+from paperex.gateway.endpoints import V5, Call, Reply
+from paperex.gateway.envelope import HttpFailure
+from paperex.gateway.params import Params, param_error
+from paperex.gateway.rest import SEQUENCER
+from paperex.gateway.ws_private import PRIVATE, verify_auth
+
+OPS = {"order.create": "/v5/order/create", "order.amend": "/v5/order/amend", "order.cancel": "/v5/order/cancel",
+       "order.create-batch": "/v5/order/create-batch", "order.amend-batch": "/v5/order/amend-batch",
+       "order.cancel-batch": "/v5/order/cancel-batch"}
+_conn_ids = itertools.count(1)
+
+
+def _check_header(header: Any, now_ms: int) -> None:
+    if not isinstance(header, dict) or "X-BAPI-TIMESTAMP" not in header:
+        raise param_error("header.X-BAPI-TIMESTAMP is required")
+    ts_text, recv_text = str(header["X-BAPI-TIMESTAMP"]), str(header.get("X-BAPI-RECV-WINDOW", DEFAULT_RECV_WINDOW))
+    if not recv_text.isdigit() or int(recv_text) <= 0:
+        raise param_error("invalid X-BAPI-RECV-WINDOW")
+    recv = int(recv_text)
+    if not ts_text.isdigit() or not (now_ms - recv <= int(ts_text) < now_ms + FUTURE_TOLERANCE_MS):
+        raise ApiError(Code.TIMESTAMP_OUT_OF_WINDOW,
+                       f"req_timestamp[{ts_text}],server_timestamp[{now_ms}],recv_window[{recv}]")
+
+
+async def handle(app: web.Application, principal: Principal, frame: dict[str, Any]) -> tuple[Any, Any, str]:
+    """Run one request through the REST endpoint's handler: (result, retExtInfo, retMsg)."""
+    endpoint = V5.find("POST", OPS[frame["op"]])
+    assert endpoint is not None
+    endpoint.permission.check(principal.key)
+    args = frame.get("args")
+    if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+        raise param_error("args must hold exactly one object")
+    sequencer = app[SEQUENCER]
+    now_ns = sequencer.clock.now_ns()
+    call = Call(params=Params(args[0]), principal=principal, now_ms=max(now_ns // 1_000_000, sequencer.core.last_ts),
+                now_ns=now_ns, sequencer=sequencer)
+    result = await endpoint.handler(call)
+    if isinstance(result, Reply):
+        return result.result, result.ext or {}, result.msg
+    return result, {}, "OK"
+
+
+async def trade_socket(request: web.Request) -> web.StreamResponse:
+    streams = request.app[PRIVATE]
+    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+    await ws.prepare(request)
+    conn_id = f"paperex-t{next(_conn_ids)}"
+    principal: Principal | None = None
+    seen: set[str] = set()
+
+    async def send(frame: dict[str, Any]) -> None:
+        await ws.send_str(orjson.dumps(frame).decode())
+
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            continue
+        try:
+            frame = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(frame, dict):
+            continue
+        op, req_id = frame.get("op"), frame.get("reqId")
+        wall = time.time_ns() // 1_000_000
+        if op == "ping":
+            await send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(wall)], "connId": conn_id})
+            continue
+        if op == "auth":
+            uid, error = verify_auth(streams, frame.get("args"), wall)
+            if uid is not None:
+                key = streams.sequencer.core.api_keys[frame["args"][0]]
+                principal = Principal(key=key, account=streams.sequencer.core.accounts[uid])
+                await send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
+            else:
+                await send({"retCode": Code.BAD_SIGNATURE, "retMsg": message(Code.BAD_SIGNATURE, error), "op": "auth",
+                            "connId": conn_id})
+            continue
+        reply: dict[str, Any] = {"reqId": req_id, "op": op, "connId": conn_id}
+        try:
+            if op not in OPS:
+                raise param_error(f"unknown op {op}")
+            if principal is None:
+                raise ApiError(Code.USER_AUTH_FAILED, "authenticate first")
+            if req_id is not None:
+                if not isinstance(req_id, str) or len(req_id) > 36:
+                    raise param_error("reqId must be a string of at most 36 characters")
+                if req_id in seen:
+                    raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
+                seen.add(req_id)
+            _check_header(frame.get("header"), wall)
+            result, ext, msg_text = await handle(request.app, principal, frame)
+            reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
+        except ApiError as err:
+            reply.update({"retCode": err.code, "retMsg": err.msg, "data": {}, "retExtInfo": {}})
+        except HttpFailure:
+            reply.update({"retCode": Code.PARAM_ERROR, "retMsg": message(Code.PARAM_ERROR, "category"), "data": {},
+                          "retExtInfo": {}})
+        except Exception:
+            request.app.logger.exception("ws trade op failed")
+            reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
+                          "retExtInfo": {}})
+        reply["header"] = {"Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
+        await send(reply)
+    return ws
