@@ -34,7 +34,7 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
         ws.execution_stream(keep("execution"))
         ws.fast_execution_stream(keep("fast"))
         ws.wallet_stream(keep("wallet"))
-        time.sleep(0.3)
+        time.sleep(1.0)  # pybit does not report subscription acks: let the four subscriptions land first
         session, seller = pybit_http(quiet, me.api_key, me.api_secret), pybit_http(quiet, other.api_key,
                                                                                    other.api_secret)
         oid = session.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.02",

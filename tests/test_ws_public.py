@@ -28,7 +28,7 @@ def quiet(tmp_path) -> Iterator[ServerProcess]:
     server.stop()
 
 
-def wait_for(predicate, timeout: float = 5.0) -> None:
+def wait_for(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
