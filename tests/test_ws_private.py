@@ -28,7 +28,10 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
                 got[kind].append(orjson.loads(orjson.dumps(message)))
         return callback
 
-    ws = ut.WebSocket(testnet=False, channel_type="private", api_key=me.api_key, api_secret=me.api_secret)
+    # pybit's auth expires 1 s after it is signed by default: on a loaded CI machine that can pass before
+    # the server reads it (and the server rightly refuses an expired auth), so allow 10 s
+    ws = ut.WebSocket(testnet=False, channel_type="private", api_key=me.api_key, api_secret=me.api_secret,
+                      private_auth_expire=10)
     try:
         ws.order_stream(keep("order"))
         ws.execution_stream(keep("execution"))

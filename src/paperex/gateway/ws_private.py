@@ -16,12 +16,13 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import signature_matches
+from paperex.gateway.ws_frames import json_frames
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
@@ -161,15 +162,7 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = Connection(ws, f"paperex-p{next(_conn_ids)}")
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                frame = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(frame, dict):
-                continue
+        async for frame in json_frames(ws):
             op, req_id = frame.get("op"), frame.get("req_id")
             if op == "ping":
                 await _send(conn, {"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],

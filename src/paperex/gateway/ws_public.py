@@ -17,12 +17,13 @@ import logging
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from paperex.core.candles import INTERVALS, next_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import market_data
 from paperex.gateway import trade_serializers as ser
+from paperex.gateway.ws_frames import json_frames
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
@@ -239,15 +240,7 @@ async def public_socket(request: web.Request) -> web.StreamResponse:
     conn_id = f"paperex-{next(_conn_ids)}"
     mine: list[Topic] = []
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                frame = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(frame, dict):
-                continue
+        async for frame in json_frames(ws):
             op, req_id = frame.get("op"), frame.get("req_id")
             if op == "ping":
                 reply = {"success": True, "ret_msg": "pong", "conn_id": conn_id, "op": "ping"}

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
 from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal
@@ -22,6 +22,7 @@ from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rest import SEQUENCER
+from paperex.gateway.ws_frames import json_frames
 from paperex.gateway.ws_private import PRIVATE, verify_auth
 
 OPS = {"order.create": "/v5/order/create", "order.amend": "/v5/order/amend", "order.cancel": "/v5/order/cancel",
@@ -71,15 +72,7 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
     async def send(frame: dict[str, Any]) -> None:
         await ws.send_str(orjson.dumps(frame).decode())
 
-    async for msg in ws:
-        if msg.type != WSMsgType.TEXT:
-            continue
-        try:
-            frame = orjson.loads(msg.data)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(frame, dict):
-            continue
+    async for frame in json_frames(ws):
         op, req_id = frame.get("op"), frame.get("reqId")
         wall = time.time_ns() // 1_000_000
         if op == "ping":
