@@ -28,11 +28,11 @@ def quiet(tmp_path) -> Iterator[ServerProcess]:
     server.stop()
 
 
-def wait_for(predicate, timeout: float = 10.0) -> None:
+def wait_for(predicate, timeout: float = 10.0, what=None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out")
+            raise AssertionError(f"timed out: {what() if what else ''}")
         time.sleep(0.02)
 
 
@@ -55,6 +55,9 @@ def test_pybit_websocket_streams(quiet) -> None:
         ws.trade_stream("BTCUSDT", keep("trade"))
         ws.ticker_stream("BTCUSDT", keep("ticker"))
         ws.kline_stream(1, "BTCUSDT", keep("kline"))
+        # pybit does not wait for subscription acks; the topics are processed in order, so once the ticker's
+        # snapshot is here every subscription is active (publicTrade carries only later trades, as on Bybit)
+        wait_for(lambda: got["book"] and got["ticker"])
         maker, taker = client(quiet, make_trader(quiet)), client(quiet, make_trader(quiet))
         for price in ("65100", "65200", "65300"):
             maker.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Limit", qty="0.1",
@@ -63,8 +66,10 @@ def test_pybit_websocket_streams(quiet) -> None:
                           price="64900")
         taker.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.15")
         rest = pybit_http(quiet).get_orderbook(category="linear", symbol="BTCUSDT", limit=50)["result"]
-        wait_for(lambda: got["book"] and got["book"][-1]["data"]["u"] == rest["u"])
-        wait_for(lambda: len([t for m in got["trade"] for t in m["data"]]) == 2 and got["kline"])
+        wait_for(lambda: got["book"] and got["book"][-1]["data"]["u"] == rest["u"],
+                 what=lambda: (rest["u"], [m["data"]["u"] for m in got["book"]]))
+        wait_for(lambda: len([t for m in got["trade"] for t in m["data"]]) == 2 and got["kline"],
+                 what=lambda: (got["trade"], got["kline"]))
         local = got["book"][-1]["data"]
         assert sorted(map(tuple, local["b"])) == sorted(map(tuple, rest["b"]))
         assert sorted(map(tuple, local["a"])) == sorted(map(tuple, rest["a"]))

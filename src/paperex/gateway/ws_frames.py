@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,3 +20,13 @@ async def json_frames(ws: web.WebSocketResponse) -> AsyncIterator[dict[str, Any]
             continue
         if isinstance(frame, dict):
             yield frame
+
+
+# pybit sends a subscribe frame and only then records its req_id; its reader thread looks the req_id up
+# when the reply arrives, so a reply faster than that (a local server answers in microseconds) makes
+# pybit raise and drop the connection. Bybit is a network away; answer subscriptions a round trip later.
+SUBSCRIBE_REPLY_DELAY_S = 0.02
+
+
+async def after_a_round_trip() -> None:
+    await asyncio.sleep(SUBSCRIBE_REPLY_DELAY_S)

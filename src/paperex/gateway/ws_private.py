@@ -22,7 +22,7 @@ from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import signature_matches
-from paperex.gateway.ws_frames import json_frames
+from paperex.gateway.ws_frames import after_a_round_trip, json_frames
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
@@ -188,6 +188,7 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                         conn.topics.update(args)
                     else:
                         conn.topics.difference_update(args)
+                await after_a_round_trip()
                 await _send(conn, {"success": not error, "ret_msg": error, "conn_id": conn.conn_id,
                                    "req_id": req_id, "op": op})
     finally:

@@ -23,7 +23,7 @@ from paperex.core.candles import INTERVALS, next_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import market_data
 from paperex.gateway import trade_serializers as ser
-from paperex.gateway.ws_frames import json_frames
+from paperex.gateway.ws_frames import after_a_round_trip, json_frames
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
@@ -255,6 +255,7 @@ async def public_socket(request: web.Request) -> web.StreamResponse:
             args = frame.get("args") if isinstance(frame.get("args"), list) else []
             topics = [streams.parse(category, a) if isinstance(a, str) else None for a in args]
             bad = [a for a, t in zip(args, topics, strict=True) if t is None]
+            await after_a_round_trip()
             reply = {"success": not bad, "ret_msg": ("subscribe" if category == "spot" and op == "subscribe" else "")
                      if not bad else f"Invalid topic: {', '.join(map(str, bad))}", "conn_id": conn_id,
                      "req_id": req_id, "op": op}
