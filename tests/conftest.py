@@ -93,3 +93,14 @@ def postgres():
     yield cluster
     cluster.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def ccxt_pro_urls(server: ServerProcess) -> dict:
+    """ccxt's ``urls['api']`` pointed at a paperex server, REST and WebSocket (clients.md §B5)."""
+    ws_url = server.base_url.replace("http", "ws")
+    private = f"{ws_url}/v5/private"
+    urls: dict = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
+    urls["ws"] = {"public": {c: f"{ws_url}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
+                  "private": {"contract": private, "usdc": private, "trade": f"{ws_url}/v5/trade",
+                              "spot": {"unified": private, "nonUnified": private}}}
+    return urls

@@ -9,7 +9,7 @@ import time
 
 import orjson
 
-from tests.conftest import make_trader, pybit_http
+from tests.conftest import ccxt_pro_urls, make_trader, pybit_http
 from tests.serverproc import ServerProcess
 from tests.test_ws_public import quiet, wait_for  # noqa: F401  (the fixture)
 
@@ -98,12 +98,7 @@ def test_ccxt_pro_watches_orders_trades_and_balance(tmp_path) -> None:
     server = ServerProcess(tmp_path, ["--no-demo"]).start()
     try:
         me, other = make_trader(server), make_trader(server)
-        ws_url = server.base_url.replace("http", "ws")
-        urls = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
-        private = f"{ws_url}/v5/private"
-        urls["ws"] = {"public": {c: f"{ws_url}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
-                      "private": {"contract": private, "usdc": private, "trade": f"{ws_url}/v5/trade",
-                                  "spot": {"unified": private, "nonUnified": private}}}
+        urls = ccxt_pro_urls(server)
 
         async def run() -> None:
             ex = ccxt.pro.bybit({"apiKey": me.api_key, "secret": me.api_secret, "urls": {"api": urls},

@@ -16,7 +16,7 @@ from ccxt.test.exchange.base.test_order_book import test_order_book as ccxt_test
 from ccxt.test.exchange.base.test_ticker import test_ticker as ccxt_test_ticker
 from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
 
-from tests.conftest import make_trader, pybit_http
+from tests.conftest import ccxt_pro_urls, make_trader, pybit_http
 from tests.serverproc import ServerProcess
 from tests.test_trading_wire import client
 
@@ -151,10 +151,7 @@ def test_ccxt_pro_watches_with_its_validators(tmp_path) -> None:
 
     server = ServerProcess(tmp_path, ["--no-demo"], market=True).start()  # a live market
     try:
-        ws_url = server.base_url.replace("http", "ws")
-        urls = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
-        urls["ws"] = {"public": {c: f"{ws_url}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
-                      "private": {}}
+        urls = ccxt_pro_urls(server)
 
         async def run() -> None:
             ex = ccxt.pro.bybit({"urls": {"api": urls},

@@ -11,7 +11,7 @@ import time
 
 import orjson
 
-from tests.conftest import make_trader, pybit_http
+from tests.conftest import ccxt_pro_urls, make_trader, pybit_http
 from tests.test_ws_public import quiet, wait_for  # noqa: F401  (the fixture)
 
 
@@ -106,12 +106,7 @@ def test_ccxt_pro_create_order_ws(quiet) -> None:  # noqa: F811
     import ccxt.pro
 
     trader = make_trader(quiet)
-    ws_url = quiet.base_url.replace("http", "ws")
-    urls = {k: quiet.base_url for k in ("spot", "futures", "v2", "public", "private")}
-    private = f"{ws_url}/v5/private"
-    urls["ws"] = {"public": {c: f"{ws_url}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
-                  "private": {"contract": private, "usdc": private, "trade": f"{ws_url}/v5/trade",
-                              "spot": {"unified": private, "nonUnified": private}}}
+    urls = ccxt_pro_urls(quiet)
 
     async def run() -> tuple:
         ex = ccxt.pro.bybit({"apiKey": trader.api_key, "secret": trader.api_secret, "urls": {"api": urls},

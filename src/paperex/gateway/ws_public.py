@@ -45,6 +45,7 @@ class Topic:
         self.last_trade = st.tape[-1].exec_id if st.tape else 0
         self.ticker: dict[str, Any] = {}
         self.bar: tuple[int, list[int]] | None = None
+        self.seen: tuple[int, int] | None = None  # (symbol seq, minute) of the last ticker/kline computation
         self.started = False
 
     # -- frames ------------------------------------------------------------------------------------
@@ -87,6 +88,12 @@ class Topic:
             return self._book_update(now)
         if self.kind == "publicTrade":
             return self._trades_update(now)
+        # tickers and candles only change with the symbol (its seq) or the clock's minute: skip the
+        # 24-hour statistics and bar aggregation on the flushes where neither moved
+        seen = (self.st.seq, now // 60_000)
+        if seen == self.seen:
+            return []
+        self.seen = seen
         if self.kind == "tickers":
             return self._ticker_update(now)
         return self._kline_update(now)
@@ -109,9 +116,10 @@ class Topic:
         return [self._book_frame("delta", db, da, now)]
 
     def _trades_update(self, now: int) -> list[str]:
-        new = [t for t in self.st.tape if t.exec_id > self.last_trade]
-        if not new:
+        tape = self.st.tape
+        if not tape or tape[-1].exec_id <= self.last_trade:
             return []
+        new = [t for t in tape if t.exec_id > self.last_trade]
         self.last_trade = new[-1].exec_id
         st = self.st
         data = [{"T": t.ts, "s": st.inst.symbol, "S": "Buy" if t.side > 0 else "Sell", "v": ser.qty(st, t.qty),
