@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class ServerProcess:
     proc: subprocess.Popen[str] | None = None
     base_url: str = ""
     banner: str = ""
+    output: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         if not self.port:
@@ -61,7 +63,18 @@ class ServerProcess:
             while not lines[-1].startswith("  print(ex.fetch_balance"):
                 lines.append(self.proc.stdout.readline())
         self.banner = "".join(lines)
+        self.output = lines
+        # keep reading what the server prints, so its logging can never block on a full pipe
+        threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
         return self
+
+    @staticmethod
+    def _drain(stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line)
+
+    def log_contains(self, text: str) -> bool:
+        return any(text in line for line in list(self.output))
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

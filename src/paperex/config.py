@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from paperex.gateway.ws_client import WsSettings
+
 
 class ConfigError(ValueError):
     pass
@@ -63,6 +65,7 @@ class Config:
     step_bps: Decimal = Decimal(1)
     symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
     accounts: list[AccountConfig] = field(default_factory=list)
+    websocket: WsSettings = field(default_factory=WsSettings)
 
 
 def _dec(value: Any, where: str) -> Decimal:
@@ -90,7 +93,7 @@ def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
-    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts"}, "config")
+    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket"}, "config")
     cfg = Config(seed=_num(data.get("seed", 1), int, "seed"))
     clock = data.get("clock", {})
     _take(clock, {"mode", "start", "tick_ms"}, "[clock]")
@@ -116,6 +119,14 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     cfg.levels = _num(maker.get("levels", 5), int, "[market_maker] levels")
     cfg.spread_bps = _dec(maker.get("spread_bps", 2), "[market_maker] spread_bps")
     cfg.step_bps = _dec(maker.get("step_bps", 1), "[market_maker] step_bps")
+    ws = data.get("websocket", {})
+    _take(ws, {"idle_timeout_s", "max_queued_frames"}, "[websocket]")
+    cfg.websocket = WsSettings(
+        idle_timeout_s=_num(ws.get("idle_timeout_s", WsSettings.idle_timeout_s), float, "[websocket] idle_timeout_s"),
+        max_queued_frames=_num(ws.get("max_queued_frames", WsSettings.max_queued_frames), int,
+                               "[websocket] max_queued_frames"))
+    if cfg.websocket.idle_timeout_s <= 0 or cfg.websocket.max_queued_frames < 1:
+        raise ConfigError("[websocket] idle_timeout_s and max_queued_frames must be positive")
     if "symbols" in data:
         cfg.symbols = []
         for i, row in enumerate(data["symbols"]):

@@ -18,6 +18,7 @@ from paperex.config import Config
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
+from paperex.gateway.ws_client import WS_SETTINGS, WsSettings
 from paperex.gateway.ws_private import PRIVATE, PrivateStreams, private_socket
 from paperex.gateway.ws_public import STREAMS, PublicStreams, public_socket
 from paperex.gateway.ws_trade import trade_socket
@@ -114,8 +115,9 @@ class Node:
         self.lock.release()
 
 
-def build_app(node: Node, admin_token: str | None = None) -> web.Application:
+def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    app[WS_SETTINGS] = ws or WsSettings()
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
     app[ADMIN_TOKEN] = admin_token
@@ -171,7 +173,7 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     node.start()
     await ensure_accounts(node.sequencer, config)
     driver = await build_market(node.sequencer, config) if options.market and config.market else None
-    app = build_app(node, options.admin_token)
+    app = build_app(node, options.admin_token, config.websocket)
     app[DRIVER] = driver
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -15,14 +15,13 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import signature_matches
-from paperex.gateway.ws_frames import after_a_round_trip, json_frames
+from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
@@ -35,9 +34,8 @@ _msg_ids = itertools.count(1)
 
 
 class Connection:
-    def __init__(self, ws: web.WebSocketResponse, conn_id: str) -> None:
-        self.ws = ws
-        self.conn_id = conn_id
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.uid: int | None = None
         self.topics: set[str] = set()
 
@@ -108,7 +106,7 @@ class PrivateStreams:
                             continue
                         rows = [row for t, cat, row in items if t == topic and (name == topic or name.endswith(cat))]
                         if rows:
-                            await _send(conn, {"id": f"{next(_msg_ids)}", "topic": name, "creationTime": now,
+                            conn.client.send({"id": f"{next(_msg_ids)}", "topic": name, "creationTime": now,
                                                "data": rows})
         for uid in dirty:
             account = core.accounts.get(uid)
@@ -117,19 +115,14 @@ class PrivateStreams:
             for conn in list(self.by_uid.get(uid, ())):
                 if "wallet" in conn.topics:
                     wallet = serializers.wallet_balance(core, account, [])["list"]
-                    await _send(conn, {"id": f"{next(_msg_ids)}", "topic": "wallet", "creationTime": now,
-                                       "data": wallet})
+                    conn.client.send({"id": f"{next(_msg_ids)}", "topic": "wallet", "creationTime": now,
+                                      "data": wallet})
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-async def _send(conn: Connection, frame: dict[str, Any]) -> None:
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        await conn.ws.send_str(orjson.dumps(frame).decode())
 
 
 PRIVATE: web.AppKey[PrivateStreams] = web.AppKey("private_streams", PrivateStreams)
@@ -158,15 +151,14 @@ def verify_auth(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | 
 
 async def private_socket(request: web.Request) -> web.StreamResponse:
     streams = request.app[PRIVATE]
-    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-    await ws.prepare(request)
-    conn = Connection(ws, f"paperex-p{next(_conn_ids)}")
+    client = await accept(request, f"paperex-p{next(_conn_ids)}", alive=True)
+    conn = Connection(client)
     try:
-        async for frame in json_frames(ws):
+        async for frame in client.frames():
             op, req_id = frame.get("op"), frame.get("req_id")
             if op == "ping":
-                await _send(conn, {"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
-                                   "conn_id": conn.conn_id})
+                client.send({"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
+                             "conn_id": client.conn_id})
             elif op == "auth":
                 uid, error = verify_auth(streams, frame.get("args"), time.time_ns() // 1_000_000)
                 if uid is not None:
@@ -174,10 +166,10 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                         streams.by_uid[conn.uid].discard(conn)
                     conn.uid = uid
                     streams.by_uid[uid].add(conn)
-                reply = {"success": uid is not None, "ret_msg": error, "op": "auth", "conn_id": conn.conn_id}
+                reply = {"success": uid is not None, "ret_msg": error, "op": "auth", "conn_id": client.conn_id}
                 if req_id is not None:
                     reply["req_id"] = req_id
-                await _send(conn, reply)
+                client.send(reply)
             elif op in ("subscribe", "unsubscribe"):
                 args = frame.get("args") if isinstance(frame.get("args"), list) else []
                 bad = [a for a in args if a not in TOPICS]
@@ -189,12 +181,11 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                     else:
                         conn.topics.difference_update(args)
                 await after_a_round_trip()
-                await _send(conn, {"success": not error, "ret_msg": error, "conn_id": conn.conn_id,
-                                   "req_id": req_id, "op": op})
+                client.send({"success": not error, "ret_msg": error, "conn_id": client.conn_id,
+                             "req_id": req_id, "op": op})
     finally:
         if conn.uid is not None:
             streams.by_uid[conn.uid].discard(conn)
             if not streams.by_uid[conn.uid]:
                 del streams.by_uid[conn.uid]
-    return ws
-
+    return client.ws

@@ -23,13 +23,14 @@ from paperex.core.candles import INTERVALS, next_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import market_data
 from paperex.gateway import trade_serializers as ser
-from paperex.gateway.ws_frames import after_a_round_trip, json_frames
+from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
 
 DEPTHS = (1, 50, 200, 1000)
 FLUSH_S = 0.02
+DEPTH1_RESEND_MS = 3000  # Bybit re-sends an unchanged depth-1 snapshot every 3 s
 _conn_ids = itertools.count(1)
 
 
@@ -38,7 +39,8 @@ class Topic:
 
     def __init__(self, name: str, kind: str, st: SymbolState, arg: Any) -> None:
         self.name, self.kind, self.st, self.arg = name, kind, st, arg
-        self.subscribers: set[web.WebSocketResponse] = set()
+        self.subscribers: set[Client] = set()
+        self.sent_ms = 0  # when the last book frame went out
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.u = -1
@@ -47,6 +49,13 @@ class Topic:
         self.bar: tuple[int, list[int]] | None = None
         self.seen: tuple[int, int] | None = None  # (symbol seq, minute) of the last ticker/kline computation
         self.started = False
+
+    def publish(self, frame: str) -> None:
+        for client in list(self.subscribers):
+            if client.closed_because is None:
+                client.send(frame)
+            else:
+                self.subscribers.discard(client)
 
     # -- frames ------------------------------------------------------------------------------------
     def _book_levels(self) -> tuple[dict[int, int], dict[int, int]]:
@@ -69,7 +78,7 @@ class Topic:
         if self.kind == "orderbook":
             if not self.started:
                 self.bids, self.asks = self._book_levels()
-                self.u, self.started = self.st.book.update_id, True
+                self.u, self.started, self.sent_ms = self.st.book.update_id, True, now
             return self._book_frame("snapshot", self.bids, self.asks, now)
         if self.kind == "tickers":
             if not self.started:
@@ -100,7 +109,11 @@ class Topic:
 
     def _book_update(self, now: int) -> list[str]:
         if self.st.book.update_id == self.u:
+            if self.arg == 1 and now - self.sent_ms >= DEPTH1_RESEND_MS:
+                self.sent_ms = now
+                return [self._book_frame("snapshot", self.bids, self.asks, now)]
             return []
+        self.sent_ms = now
         bids, asks = self._book_levels()
         self.u = self.st.book.update_id
         if self.arg == 1:  # depth 1 is snapshot-only on Bybit
@@ -217,22 +230,13 @@ class PublicStreams:
             if not topic.subscribers:
                 continue
             for frame in topic.update(now):
-                for ws in list(topic.subscribers):
-                    await _send(ws, frame, topic)
+                topic.publish(frame)
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-async def _send(ws: web.WebSocketResponse, frame: str, topic: Topic | None = None) -> None:
-    try:
-        await ws.send_str(frame)
-    except (ConnectionError, RuntimeError):
-        if topic is not None:
-            topic.subscribers.discard(ws)
 
 
 STREAMS: web.AppKey[PublicStreams] = web.AppKey("public_streams", PublicStreams)
@@ -243,49 +247,46 @@ async def public_socket(request: web.Request) -> web.StreamResponse:
     if category not in ("linear", "inverse", "spot"):
         raise web.HTTPNotFound()
     streams = request.app[STREAMS]
-    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-    await ws.prepare(request)
-    conn_id = f"paperex-{next(_conn_ids)}"
+    client = await accept(request, f"paperex-{next(_conn_ids)}")
     mine: list[Topic] = []
     try:
-        async for frame in json_frames(ws):
+        async for frame in client.frames():
             op, req_id = frame.get("op"), frame.get("req_id")
             if op == "ping":
-                reply = {"success": True, "ret_msg": "pong", "conn_id": conn_id, "op": "ping"}
+                reply = {"success": True, "ret_msg": "pong", "conn_id": client.conn_id, "op": "ping"}
                 if req_id is not None and category != "spot":
                     reply["req_id"] = req_id
-                await ws.send_str(orjson.dumps(reply).decode())
+                client.send(reply)
                 continue
             if op not in ("subscribe", "unsubscribe"):
-                await ws.send_str(orjson.dumps({"success": False, "ret_msg": f"error:unknown op {op}",
-                                                "conn_id": conn_id, "req_id": req_id, "op": op}).decode())
+                client.send({"success": False, "ret_msg": f"error:unknown op {op}", "conn_id": client.conn_id,
+                             "req_id": req_id, "op": op})
                 continue
             args = frame.get("args") if isinstance(frame.get("args"), list) else []
             topics = [streams.parse(category, a) if isinstance(a, str) else None for a in args]
             bad = [a for a, t in zip(args, topics, strict=True) if t is None]
             await after_a_round_trip()
-            reply = {"success": not bad, "ret_msg": ("subscribe" if category == "spot" and op == "subscribe" else "")
-                     if not bad else f"Invalid topic: {', '.join(map(str, bad))}", "conn_id": conn_id,
-                     "req_id": req_id, "op": op}
-            await ws.send_str(orjson.dumps(reply).decode())
+            client.send({"success": not bad, "ret_msg": ("subscribe" if category == "spot" and op == "subscribe"
+                                                         else "") if not bad
+                         else f"Invalid topic: {', '.join(map(str, bad))}", "conn_id": client.conn_id,
+                         "req_id": req_id, "op": op})
             if bad:
                 continue
             now = streams.sequencer.now_ms()
             for topic in topics:
                 assert topic is not None
-                if op == "subscribe" and ws not in topic.subscribers:
+                if op == "subscribe" and client not in topic.subscribers:
                     # bring the topic up to date first, so the snapshot is what the next delta applies to
                     for pending in topic.update(now) if topic.started else ():
-                        for other in list(topic.subscribers):
-                            await _send(other, pending, topic)
+                        topic.publish(pending)
                     snap = topic.snapshot(now)
-                    topic.subscribers.add(ws)
+                    topic.subscribers.add(client)
                     mine.append(topic)
                     if snap is not None:
-                        await ws.send_str(snap)
+                        client.send(snap)
                 elif op == "unsubscribe":
-                    topic.subscribers.discard(ws)
+                    topic.subscribers.discard(client)
     finally:
         for topic in mine:
-            topic.subscribers.discard(ws)
-    return ws
+            topic.subscribers.discard(client)
+    return client.ws

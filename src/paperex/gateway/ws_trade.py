@@ -13,7 +13,6 @@ import time
 import uuid
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
@@ -22,7 +21,7 @@ from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rest import SEQUENCER
-from paperex.gateway.ws_frames import json_frames
+from paperex.gateway.ws_client import accept
 from paperex.gateway.ws_private import PRIVATE, verify_auth
 
 OPS = {"order.create": "/v5/order/create", "order.amend": "/v5/order/amend", "order.cancel": "/v5/order/cancel",
@@ -63,29 +62,25 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
 
 async def trade_socket(request: web.Request) -> web.StreamResponse:
     streams = request.app[PRIVATE]
-    ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-    await ws.prepare(request)
-    conn_id = f"paperex-t{next(_conn_ids)}"
+    client = await accept(request, f"paperex-t{next(_conn_ids)}", alive=True)
+    conn_id, send = client.conn_id, client.send
     principal: Principal | None = None
     seen: set[str] = set()
 
-    async def send(frame: dict[str, Any]) -> None:
-        await ws.send_str(orjson.dumps(frame).decode())
-
-    async for frame in json_frames(ws):
+    async for frame in client.frames():
         op, req_id = frame.get("op"), frame.get("reqId")
         wall = time.time_ns() // 1_000_000
         if op == "ping":
-            await send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(wall)], "connId": conn_id})
+            send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(wall)], "connId": conn_id})
             continue
         if op == "auth":
             uid, error = verify_auth(streams, frame.get("args"), wall)
             if uid is not None:
                 key = streams.sequencer.core.api_keys[frame["args"][0]]
                 principal = Principal(key=key, account=streams.sequencer.core.accounts[uid])
-                await send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
+                send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
             else:
-                await send({"retCode": Code.BAD_SIGNATURE, "retMsg": message(Code.BAD_SIGNATURE, error), "op": "auth",
+                send({"retCode": Code.BAD_SIGNATURE, "retMsg": message(Code.BAD_SIGNATURE, error), "op": "auth",
                             "connId": conn_id})
             continue
         reply: dict[str, Any] = {"reqId": req_id, "op": op, "connId": conn_id}
@@ -113,5 +108,5 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
             reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
                           "retExtInfo": {}})
         reply["header"] = {"Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
-        await send(reply)
-    return ws
+        send(reply)
+    return client.ws
