@@ -8,6 +8,7 @@ import threading
 import time
 
 import orjson
+from ccxt.test.exchange.base.test_position import test_position as ccxt_test_position
 
 from tests.conftest import ccxt_pro_urls, make_trader, pybit_http
 from tests.serverproc import ServerProcess
@@ -19,7 +20,7 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
 
     ut.PRIVATE_WSS = quiet.base_url.replace("http", "ws") + "/v5/private"
     me, other = make_trader(quiet), make_trader(quiet)
-    got: dict[str, list] = {"order": [], "execution": [], "wallet": [], "fast": []}
+    got: dict[str, list] = {"order": [], "execution": [], "wallet": [], "fast": [], "position": []}
     lock = threading.Lock()
 
     def keep(kind):
@@ -37,7 +38,8 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
         ws.execution_stream(keep("execution"))
         ws.fast_execution_stream(keep("fast"))
         ws.wallet_stream(keep("wallet"))
-        time.sleep(1.0)  # pybit does not report subscription acks: let the four subscriptions land first
+        ws.position_stream(keep("position"))
+        time.sleep(1.0)  # pybit does not report subscription acks: let the five subscriptions land first
         session, seller = pybit_http(quiet, me.api_key, me.api_secret), pybit_http(quiet, other.api_key,
                                                                                    other.api_secret)
         oid = session.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.02",
@@ -57,6 +59,21 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
         assert {f["execId"] for f in fills} == {r["execId"] for r in rest}
         assert got["fast"] and got["wallet"][-1]["data"][0]["accountType"] == "UNIFIED"
         assert got["wallet"][-1]["topic"] == "wallet"
+        # position: a row at the order's creation (flat: Bybit pushes one on every order change), then
+        # after each fill; the last one is exactly what REST shows
+        wait_for(lambda: [r["size"] for m in got["position"] for r in m["data"]][-1:] == ["0.02"])
+        positions = [r for m in got["position"] for r in m["data"]]
+        assert positions[0]["size"] == "0" and positions[0]["side"] == ""
+        assert [r["size"] for r in positions if r["size"] != "0"] == ["0.005", "0.02"]
+        last = positions[-1]
+        assert (last["side"], last["entryPrice"], last["category"], last["leverage"]) == ("Buy", "64500", "linear",
+                                                                                           "10")
+        listed = session.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+        assert listed["avgPrice"] == last["entryPrice"]
+        for field in ("size", "side", "positionValue", "positionIM", "positionMM", "cumRealisedPnl",
+                      "curRealisedPnl", "breakEvenPrice", "seq", "riskId"):
+            assert listed[field] == last[field], field
+        assert listed["curRealisedPnl"] == "-0.258"  # maker fee 0.02 % of 1290 USDT
     finally:
         ws.exit()
 
@@ -106,6 +123,8 @@ def test_ccxt_pro_watches_orders_trades_and_balance(tmp_path) -> None:
             try:
                 await ex.load_markets()
                 symbol = "BTC/USDT:USDT"
+                assert await ex.watch_positions([symbol]) == []  # ccxt's REST snapshot: nothing held yet
+                positions = asyncio.ensure_future(ex.watch_positions([symbol]))
                 orders = asyncio.ensure_future(ex.watch_orders(symbol))
                 trades = asyncio.ensure_future(ex.watch_my_trades(symbol))
                 balance = asyncio.ensure_future(ex.watch_balance())
@@ -121,6 +140,15 @@ def test_ccxt_pro_watches_orders_trades_and_balance(tmp_path) -> None:
                 assert mine[-1]["takerOrMaker"] == "taker"
                 wallet = await asyncio.wait_for(balance, 5)
                 assert wallet["USDT"]["total"] < 100000  # the fee was paid
+                pushed = await asyncio.wait_for(positions, 5)
+                assert pushed[-1]["symbol"] == symbol and pushed[-1]["contracts"] == 0.01
+                ccxt_test_position(ex, {"marginMode": True}, "watchPositions", pushed[-1], symbol, ex.milliseconds())
+                held = await ex.fetch_positions([symbol])
+                assert len(held) == 1 and held[0]["contracts"] == 0.01 and held[0]["side"] == "long"
+                for p in held:  # ccxt leaves marginMode unset for linear positions (clients.md)
+                    ccxt_test_position(ex, {"marginMode": True}, "fetchPositions", p, symbol, ex.milliseconds())
+                assert held[0]["entryPrice"] == 65000.0 and held[0]["notional"] == 650.0
+                assert held[0]["initialMargin"] == 65.0  # 650 at 10x
             finally:
                 await ex.close()
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
+from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as ccxt_test_ohlcv
 from ccxt.test.exchange.base.test_order_book import test_order_book as ccxt_test_order_book
 from ccxt.test.exchange.base.test_ticker import test_ticker as ccxt_test_ticker
 from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
@@ -180,6 +181,12 @@ def test_ccxt_pro_watches_with_its_validators(tmp_path) -> None:
                     ccxt_test_trade(ex, {}, "watchTrades", trade, symbol, ex.milliseconds(), True)
                 assert trades[-1]["amount"] == 0.01 and trades[-1]["side"] == "buy"
                 assert Decimal(str(trades[-1]["price"])) > 0
+                candles = await asyncio.wait_for(ex.watch_ohlcv(symbol, "1m"), 5)
+                for candle in candles:
+                    ccxt_test_ohlcv(ex, {}, "watchOHLCV", candle, symbol, ex.milliseconds())
+                rest = await ex.fetch_ohlcv(symbol, "1m", limit=1)
+                # the stream's current bar is REST's latest (or the one before, if a minute just closed)
+                assert rest[-1][0] - candles[-1][0] in (0, 60_000) and candles[-1][4] > 0
             finally:
                 await ex.close()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paperex.core.grid import fee_of
+from paperex.core.instruments import RiskTier
+from paperex.core.numbers import MONEY_SCALE
 from paperex.core.positions import Position
 
 if TYPE_CHECKING:
@@ -34,17 +36,30 @@ def position_im(pos: Position) -> int:
     return -(-pos.entry_value * 100 // pos.leverage)
 
 
+def tier_of(st: SymbolState, value: int) -> RiskTier | None:
+    """The risk tier a position of ``value`` (1e-8 settle units) falls in: the first whose limit holds it."""
+    tiers = st.inst.risk_tiers
+    for tier in tiers:
+        if value <= tier.risk_limit_value * MONEY_SCALE:
+            return tier
+    return tiers[-1] if tiers else None
+
+
+def position_value(st: SymbolState, pos: Position) -> int:
+    """The position valued at the mark price (what margins and risk tiers are measured on)."""
+    return st.grid.value(st.mark, abs(pos.size)) if pos.size else 0
+
+
 def position_mm(st: SymbolState, pos: Position) -> int:
+    """Maintenance margin: value x the tier's MMR - its deduction, never below zero."""
     if pos.size == 0:
         return 0
-    value = st.grid.value(st.mark, abs(pos.size))
-    tiers = st.inst.risk_tiers
-    rate = tiers[0].maintenance_margin_rate if tiers else 0
-    for tier in tiers:
-        rate = tier.maintenance_margin_rate
-        if value <= tier.risk_limit_value * 10**8:
-            break
-    return int(value * rate)
+    value = position_value(st, pos)
+    tier = tier_of(st, value)
+    if tier is None:
+        return 0
+    deduction = int(tier.mm_deduction * MONEY_SCALE) if tier.mm_deduction else 0
+    return max(0, int(value * tier.maintenance_margin_rate) - deduction)
 
 
 def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coin: str) -> int:

@@ -12,8 +12,8 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 
 class Position:
-    __slots__ = ("category", "created_ts", "cum_realised", "entry_value", "leverage", "seq", "size", "symbol",
-                 "uid", "updated_ts")
+    __slots__ = ("category", "created_ts", "cum_realised", "cur_realised", "entry_value", "leverage", "seq", "size",
+                 "symbol", "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
         self.uid = uid
@@ -21,7 +21,8 @@ class Position:
         self.symbol = symbol
         self.size = 0  # lots, + long / - short
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
-        self.cum_realised = 0
+        self.cum_realised = 0  # all time, fees included (Bybit's cumRealisedPnl)
+        self.cur_realised = 0  # since the position was last opened from flat (curRealisedPnl)
         self.leverage = leverage
         self.created_ts = ts
         self.updated_ts = ts
@@ -35,6 +36,8 @@ class Position:
 
         Returns (realised PnL in settle units, lots closed).
         """
+        if self.size == 0:
+            self.cur_realised = 0
         if self.size == 0 or (self.size > 0) == (side > 0):
             self.size += side * lots
             self.entry_value += value
@@ -48,6 +51,7 @@ class Position:
         self.entry_value -= removed
         self.size += side * closed
         self.cum_realised += realised
+        self.cur_realised += realised
         opened = lots - closed
         if opened:  # the fill flips the position: the rest opens the other way
             self.size += side * opened

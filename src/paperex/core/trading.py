@@ -450,6 +450,7 @@ def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: O
     fee = fee_of(value, rate)
     account.credit(coin, realised - fee)
     pos.cum_realised -= fee
+    pos.cur_realised -= fee
     pos.updated_ts = ts
     pos.seq = ex.seq + 1
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))

@@ -1,5 +1,8 @@
 """The private WebSocket stream ``/v5/private``: ``auth``, then ``order``, ``execution``,
-``execution.fast`` and ``wallet`` (and their ``.{category}`` variants for order/execution).
+``execution.fast``, ``position`` and ``wallet`` (and the ``.{category}`` variants of the first four).
+
+``position`` is pushed whenever a fill changes a position and, as on Bybit, on every derivatives order
+create/amend/cancel even when the position did not change: one row per symbol per command.
 
 Frames are built when the core reports the change (a sequencer listener), so every order state reaches
 the client, in order, with the fields it had at that moment; they are sent on the next flush (20 ms).
@@ -17,18 +20,20 @@ from typing import Any
 
 from aiohttp import web
 
-from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged
+from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged, PositionChanged
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import signature_matches
+from paperex.gateway.position_serializers import position
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.ws")
 
 CATEGORIES = ("linear", "inverse", "spot", "option")
-TOPICS = {"order", "execution", "execution.fast", "wallet",
-          *(f"{t}.{c}" for t in ("order", "execution", "execution.fast") for c in CATEGORIES)}
+ROW_TOPICS = ("order", "execution", "execution.fast", "position")
+TOPICS = {"wallet", *ROW_TOPICS,
+          *(f"{t}.{c}" for t in ROW_TOPICS for c in CATEGORIES if (t, c) != ("position", "spot"))}
 _conn_ids = itertools.count(1)
 _msg_ids = itertools.count(1)
 
@@ -52,6 +57,7 @@ class PrivateStreams:
     # -- building frames at event time ---------------------------------------------------------------
     def on_events(self, events: list[Event], ts: int) -> None:
         core = self.sequencer.core
+        positions: dict[tuple[int, str, str], None] = {}  # touched this command, in order
         for e in events:
             uid = getattr(e, "uid", None)
             if uid is None or uid not in self.by_uid:
@@ -61,6 +67,10 @@ class PrivateStreams:
                 row = {"category": o.category, **ser.order(core.symbols[(o.category, o.symbol)], o),
                        "closedPnl": "0", "feeCurrency": ""}
                 self.outbox[uid].append(("order", o.category, row))
+                if o.category != "spot":
+                    positions[(uid, o.category, o.symbol)] = None
+            elif isinstance(e, PositionChanged):
+                positions[(uid, e.category, e.symbol)] = None
             elif isinstance(e, Executed):
                 acc = core.accounts[uid]
                 ex = next((x for x in reversed(acc.executions) if x.exec_id == e.exec_id and x.order_id == e.order_id),
@@ -79,6 +89,11 @@ class PrivateStreams:
                 self.wallet_dirty.add(uid)
             elif isinstance(e, BalanceChanged):
                 self.wallet_dirty.add(uid)
+        for uid, category, symbol in positions:
+            account = core.accounts[uid]
+            row = position(core.symbols[(category, symbol)], account, account.positions.get((category, symbol)),
+                           stream=True)
+            self.outbox[uid].append(("position", category, row))
 
     # -- sending -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,7 +115,7 @@ class PrivateStreams:
         dirty, self.wallet_dirty = self.wallet_dirty, set()
         for uid, items in outbox.items():
             for conn in list(self.by_uid.get(uid, ())):
-                for topic in ("order", "execution", "execution.fast"):
+                for topic in ROW_TOPICS:
                     for name in (topic, *(f"{topic}.{c}" for c in CATEGORIES)):
                         if name not in conn.topics:
                             continue

@@ -1,0 +1,39 @@
+"""``/v5/position/*``: the account's positions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperex.gateway.endpoints import V5, Call
+from paperex.gateway.handlers.market import page
+from paperex.gateway.params import param_error
+from paperex.gateway.position_serializers import position
+
+POSITION_CATEGORIES = ("linear", "inverse", "option")
+
+
+@V5.get("/v5/position/list")
+async def position_list(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(POSITION_CATEGORIES)
+    symbol = p.symbol()
+    settle_coin = p.str("settleCoin", max_len=20)
+    p.str("baseCoin", max_len=20)  # options only; paperex lists no options
+    core, account = call.core, call.account
+    if category == "option":
+        return {"category": category, "list": [], "nextPageCursor": ""}
+    if symbol is not None:  # a symbol answers even when flat
+        st = core.symbols.get((category, symbol))
+        if st is None:
+            raise param_error(f"symbol {symbol} does not exist")
+        rows = [position(st, account, account.positions.get((category, symbol)))]
+        chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
+        return {"category": category, "list": chunk, "nextPageCursor": cursor}
+    if category == "linear" and settle_coin is None:
+        raise param_error("symbol or settleCoin is required")
+    held = sorted((key, pos) for key, pos in account.positions.items()
+                  if key[0] == category and pos.size
+                  and (settle_coin is None or core.symbols[key].inst.settle_coin == settle_coin))
+    rows = [position(core.symbols[key], account, pos) for key, pos in held]
+    chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
+    return {"category": category, "list": chunk, "nextPageCursor": cursor}

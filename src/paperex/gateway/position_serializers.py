@@ -1,0 +1,96 @@
+"""Positions -> the V5 position object (``/v5/position/list`` and the private ``position`` stream)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from paperex.core import margin
+from paperex.core.accounts import Account
+from paperex.core.numbers import MONEY_SCALE, RATE_DP
+from paperex.core.positions import Position
+from paperex.core.symbol import SymbolState
+from paperex.gateway.trade_serializers import _num, money, price, qty
+
+BREAK_EVEN_FEE_FLOOR = Decimal("0.00055")  # Bybit's documented floor on the taker rate in breakEvenPrice
+
+
+def _entry_price(st: SymbolState, pos: Position) -> Decimal:
+    """Average entry price: value / size (linear), size / value (inverse, value in coin)."""
+    contracts = st.grid.qty(abs(pos.size))
+    value = Decimal(pos.entry_value) / MONEY_SCALE
+    return contracts / value if st.grid.inverse else value / contracts
+
+
+def _break_even(st: SymbolState, account: Account, pos: Position, entry: Decimal) -> str:
+    """(entry x qty - realised) / (qty - |qty| x max(taker rate, 0.00055)), qty signed (Bybit's formula)."""
+    taker = Decimal(account.fee_rates[pos.category][0]).scaleb(-RATE_DP)
+    q = st.grid.qty(abs(pos.size)) * (1 if pos.size > 0 else -1)
+    realised = Decimal(pos.cur_realised) / MONEY_SCALE
+    if st.grid.inverse:  # realised PnL is in coin: the price where closing returns it
+        realised *= entry
+    denominator = q - abs(q) * max(taker, BREAK_EVEN_FEE_FLOOR)
+    return _num((entry * q - realised) / denominator) if denominator else ""
+
+
+def position(st: SymbolState, account: Account, pos: Position | None, stream: bool = False) -> dict[str, Any]:
+    """One position (``pos`` None: the flat position of a symbol never traded). ``stream``: the WebSocket
+    variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
+    if pos is None:
+        pos = Position(account.uid, st.inst.category, st.inst.symbol, 0)
+        pos.seq = -1
+    value = margin.position_value(st, pos)
+    tier = margin.tier_of(st, value)
+    im = margin.position_im(pos) if pos.size else 0
+    mm = margin.position_mm(st, pos)
+    if pos.size:
+        entry = _entry_price(st, pos)
+        avg, break_even = _num(entry), _break_even(st, account, pos, entry)
+    else:
+        avg, break_even = "0", "0"
+    row: dict[str, Any] = {
+        "positionIdx": 0,
+        "riskId": tier.id if tier else 0,
+        "riskLimitValue": _num(tier.risk_limit_value) if tier else "0",
+        "symbol": pos.symbol,
+        "side": "" if pos.size == 0 else ("Buy" if pos.size > 0 else "Sell"),
+        "size": qty(st, abs(pos.size)),
+        "avgPrice": avg,
+        "positionValue": money(pos.entry_value),
+        "autoAddMargin": 0,
+        "positionStatus": "Normal",
+        "leverage": _num(Decimal(pos.leverage) / 100),
+        "breakEvenPrice": break_even,
+        "markPrice": price(st, st.mark),
+        "liqPrice": "",
+        "positionIM": money(im),
+        "positionIMByMp": money(im),
+        "positionMM": money(mm),
+        "positionMMByMp": money(mm),
+        "takeProfit": "",
+        "stopLoss": "",
+        "trailingStop": "0",
+        "sessionAvgPrice": "",
+        "delta": "",
+        "gamma": "",
+        "vega": "",
+        "theta": "",
+        "unrealisedPnl": money(margin.unrealised(st, pos)),
+        "curRealisedPnl": money(pos.cur_realised),
+        "cumRealisedPnl": money(pos.cum_realised),
+        "adlRankIndicator": 0,
+        "createdTime": str(pos.created_ts),
+        "updatedTime": str(pos.updated_ts),
+        "seq": pos.seq,
+        "isReduceOnly": False,
+        "mmrSysUpdatedTime": "",
+        "leverageSysUpdatedTime": "",
+        "tpslMode": "Full",
+        "bustPrice": "",
+        "positionBalance": money(im),
+        "tradeMode": 0,
+    }
+    if stream:
+        row["entryPrice"] = row.pop("avgPrice")
+        row["category"] = pos.category
+    return row
