@@ -113,6 +113,10 @@ def check_invariants(ex: Exchange) -> None:
             direction = -1 if sym.grid.inverse else 1
             signed[sym.inst.settle_coin] += direction * pos.signed_entry()
             assert pos.entry_value >= 0 and (pos.size != 0 or pos.entry_value == 0)
+            # realised PnL: the executions' PnL less their fees, all time and since the position opened
+            mine = [e for e in account.executions if (e.category, e.symbol) == key]
+            assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"
+            assert abs(pos.cur_realised) <= sum(abs(e.pnl) + e.fee for e in mine)
     for coin, deposited in deposits.items():
         wallets = sum(a.balance(coin) for a in ex.accounts.values())
         assert wallets + ex.fees_collected.get(coin, 0) - signed[coin] == deposited, f"{coin} not conserved"

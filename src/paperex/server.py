@@ -124,7 +124,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app[DRIVER] = None
     add_admin_routes(app)
     app[STREAMS] = streams = PublicStreams(node.sequencer)
-    app[PRIVATE] = private = PrivateStreams(node.sequencer)
+    app[PRIVATE] = PrivateStreams(node.sequencer)
     app.router.add_get("/v5/public/{category}", public_socket)
     app.router.add_get("/v5/private", private_socket)
     app.router.add_get("/v5/trade", trade_socket)
@@ -132,11 +132,9 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
 
     async def start_streams(app: web.Application) -> None:
         streams.start()
-        private.start()
 
     async def stop_streams(app: web.Application) -> None:
         await streams.stop()
-        await private.stop()
 
     app.on_startup.append(start_streams)
     app.on_cleanup.append(stop_streams)

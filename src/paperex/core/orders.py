@@ -113,11 +113,12 @@ class Execution:
     """One account's side of one fill."""
 
     __slots__ = ("category", "closed_qty", "exec_id", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
-                 "mark_price", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "price", "qty",
-                 "seq", "side", "symbol", "ts", "uid", "value")
+                 "mark_price", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "pnl", "price",
+                 "qty", "seq", "side", "symbol", "ts", "uid", "value")
 
     def __init__(self, exec_id: int, order: Order, price: int, qty: int, value: int, fee: int, fee_coin: str,
-                 fee_rate: int, is_maker: bool, ts: int, seq: int, mark_price: int, closed_qty: int) -> None:
+                 fee_rate: int, is_maker: bool, ts: int, seq: int, mark_price: int, closed_qty: int,
+                 pnl: int = 0) -> None:
         self.exec_id = exec_id
         self.uid = order.uid
         self.category = order.category
@@ -140,6 +141,7 @@ class Execution:
         self.seq = seq
         self.mark_price = mark_price
         self.closed_qty = closed_qty
+        self.pnl = pnl  # realised PnL of the part that closed a position, before the fee
 
     def state(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

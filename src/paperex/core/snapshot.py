@@ -17,7 +17,8 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 4  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl
+FORMAT = 5  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+# 5: executions keep their PnL
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__

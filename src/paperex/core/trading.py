@@ -364,9 +364,9 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         rate = account.fee_rates[order.category][1 if is_maker else 0]
         if order.category == "spot":
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
-            closed = 0
+            closed = pnl = 0
         else:
-            fee, fee_coin, closed = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
+            fee, fee_coin, closed, pnl = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -389,7 +389,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         order.updated_ts = ts
         order.seq = seq
         execution = Execution(trade_id, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
-                              st.mark, closed)
+                              st.mark, closed, pnl)
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         if order.leaves == 0 and not order.quote_qty:
@@ -437,8 +437,9 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
 
 
 def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
-                       rate: int, ts: int, events: list[Event]) -> tuple[int, str, int]:
-    """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed)."""
+                       rate: int, ts: int, events: list[Event]) -> tuple[int, str, int, int]:
+    """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed,
+    realised PnL of the closed part before the fee)."""
     coin = st.inst.settle_coin
     key = (order.category, order.symbol)
     pos = account.positions.get(key)
@@ -454,7 +455,7 @@ def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: O
     pos.updated_ts = ts
     pos.seq = ex.seq + 1
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
-    return fee, coin, closed
+    return fee, coin, closed, realised
 
 
 # -- amend and cancel ----------------------------------------------------------------------------------

@@ -5,13 +5,13 @@
 create/amend/cancel even when the position did not change: one row per symbol per command.
 
 Frames are built when the core reports the change (a sequencer listener), so every order state reaches
-the client, in order, with the fields it had at that moment; they are sent on the next flush (20 ms).
+the client, in order, with the fields it had at that moment; they are sent as soon as the event loop is
+free (no timer: ``execution`` arrives one loop iteration after the fill).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -51,7 +51,7 @@ class PrivateStreams:
         self.by_uid: dict[int, set[Connection]] = defaultdict(set)
         self.outbox: dict[int, list[tuple[str, str, Any]]] = defaultdict(list)  # uid -> (topic, category, row)
         self.wallet_dirty: set[int] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._scheduled = False
         sequencer.listeners.append(self.on_events)
 
     # -- building frames at event time ---------------------------------------------------------------
@@ -79,7 +79,7 @@ class PrivateStreams:
                     continue
                 st = core.symbols[(ex.category, ex.symbol)]
                 row = {"category": ex.category, **ser.execution(st, ex, core.orders[ex.order_id].order_type),
-                       "execPnl": "0", "isLeverage": "0"}
+                       "execPnl": ser.money(ex.pnl), "isLeverage": "0"}
                 self.outbox[uid].append(("execution", ex.category, row))
                 fast = {k: row[k] for k in ("category", "symbol", "orderId", "isMaker", "orderLinkId", "execId",
                                             "execPrice", "execQty", "side", "execTime", "seq")}
@@ -94,21 +94,30 @@ class PrivateStreams:
             row = position(core.symbols[(category, symbol)], account, account.positions.get((category, symbol)),
                            stream=True)
             self.outbox[uid].append(("position", category, row))
+        if self.outbox or self.wallet_dirty:
+            self._schedule()
 
     # -- sending -------------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._flush_forever(), name="ws-private")
+    def _schedule(self) -> None:
+        """Send what this command produced as soon as the event loop is free: the frames of one command
+        (and of any others applied in the same loop iteration) go out together, without a timer's delay."""
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # applied outside the server (recovery, tools): nobody is subscribed
+            return
+        self._scheduled = True
+        loop.call_soon(self._flush_now)
 
-    async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(0.02)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("private stream flush failed")
+    def _flush_now(self) -> None:
+        self._scheduled = False
+        try:
+            self.flush()
+        except Exception:
+            log.exception("private stream flush failed")
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         core = self.sequencer.core
         now = self.sequencer.now_ms()
         outbox, self.outbox = self.outbox, defaultdict(list)
@@ -132,12 +141,6 @@ class PrivateStreams:
                     wallet = serializers.wallet_balance(core, account, [])["list"]
                     conn.client.send({"id": f"{next(_msg_ids)}", "topic": "wallet", "creationTime": now,
                                       "data": wallet})
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 PRIVATE: web.AppKey[PrivateStreams] = web.AppKey("private_streams", PrivateStreams)
