@@ -15,7 +15,8 @@ def main() -> None:
     for script, *args in (("core_bench.py",), ("durability_bench.py",), ("replay_bench.py",), ("http_bench.py",),
                           ("http_bench.py", "--journal", "memory", "--only", "order"),
                           ("http_bench.py", "--only", "IOC", "--concurrency", "128"),
-                          ("http_bench.py", "--journal", "memory", "--only", "IOC", "--concurrency", "128")):
+                          ("http_bench.py", "--journal", "memory", "--only", "IOC", "--concurrency", "128"),
+                          ("ws_bench.py",)):
         subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 

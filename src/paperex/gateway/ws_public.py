@@ -217,8 +217,11 @@ class PublicStreams:
             self._task = asyncio.get_running_loop().create_task(self._flush_forever(), name="ws-public")
 
     async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_S)
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:  # a fixed cadence: the time a flush takes does not stretch the period
+            due = max(due + FLUSH_S, loop.time())
+            await asyncio.sleep(due - loop.time())
             try:
                 await self.flush()
             except Exception:
