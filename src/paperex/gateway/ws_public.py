@@ -97,6 +97,8 @@ class Topic:
             return self._book_update(now)
         if self.kind == "publicTrade":
             return self._trades_update(now)
+        if self.kind == "allLiquidation":
+            return []  # accepted so bots can subscribe; paperex does not liquidate yet
         # tickers and candles only change with the symbol (its seq) or the clock's minute: skip the
         # 24-hour statistics and bar aggregation on the flushes where neither moved
         seen = (self.st.seq, now // 60_000)
@@ -200,7 +202,7 @@ class PublicStreams:
             kind, arg, symbol = "orderbook", int(parts[1]), parts[2]
         elif len(parts) == 3 and parts[0] == "kline" and parts[1] in INTERVALS:
             kind, arg, symbol = "kline", parts[1], parts[2]
-        elif len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+        elif len(parts) == 2 and parts[0] in ("publicTrade", "tickers", "allLiquidation"):
             kind, arg, symbol = parts[0], None, parts[1]
         else:
             return None
