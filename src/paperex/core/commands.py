@@ -92,6 +92,16 @@ class SetPrices(Command):
     mark: int | None = None
 
 
+class SetLeverage(Command):
+    """``/v5/position/set-leverage`` (hundredths: 10x = 1000)."""
+
+    uid: int
+    category: str
+    symbol: str
+    buy_leverage: int
+    sell_leverage: int
+
+
 class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 

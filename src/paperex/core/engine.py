@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from paperex.core import trading
+from paperex.core import risk, trading
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AmendOrder,
@@ -23,6 +23,7 @@ from paperex.core.commands import (
     CreateApiKey,
     Deposit,
     PlaceOrder,
+    SetLeverage,
     SetPrices,
     Tick,
 )
@@ -55,6 +56,7 @@ class Exchange:
         self.seq = 0  # cross sequence: every order, execution and position change gets the next one
         self.last_ts = 0
         self.applied = 0  # number of accepted commands
+        self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -64,6 +66,7 @@ class Exchange:
             CancelOrder: lambda c, ts: trading.cancel(self, c, ts),  # type: ignore[arg-type]
             CancelAll: lambda c, ts: trading.cancel_all(self, c, ts),  # type: ignore[arg-type]
             SetPrices: self._set_prices,  # type: ignore[dict-item]
+            SetLeverage: lambda c, ts: risk.set_leverage(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
 
@@ -73,6 +76,8 @@ class Exchange:
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         events = handler(command, ts)
+        # funding times that passed settle once the command is accepted (a rejected command changes nothing)
+        risk.settle_funding_until(self, ts, events)
         self.last_ts = max(self.last_ts, ts)
         self.applied += 1
         return events
@@ -198,6 +203,7 @@ class Exchange:
         for value in (cmd.index, cmd.mark):
             if value is not None and not 0 < value <= 10**15:
                 raise ApiError(Code.PARAM_ERROR, "prices must be positive")
+        risk.sample_premium(st, ts)  # the premium so far counts until now
         if cmd.index is not None:
             st.index = cmd.index
             st.index_candles.add(ts, cmd.index)
@@ -205,7 +211,11 @@ class Exchange:
         st.mark = cmd.mark if cmd.mark is not None else st.index
         st.mark_candles.add(ts, st.mark)
         st.seq = self.next_seq()
-        return [PricesChanged(category=cmd.category, symbol=cmd.symbol, mark=st.mark, index=st.index)]
+        risk.sample_premium(st, ts)
+        events: list[Event] = [PricesChanged(category=cmd.category, symbol=cmd.symbol, mark=st.mark, index=st.index)]
+        if st.inst.is_derivative:
+            risk.check_liquidations(self, st, ts, events)
+        return events
 
     def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:
         account = self.account(cmd.uid)

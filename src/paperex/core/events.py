@@ -54,6 +54,20 @@ class PositionChanged(Event):
     symbol: str
 
 
+class Liquidated(Event):
+    """An account's position was taken over by the insurance fund at its bankruptcy price."""
+
+    uid: int
+    category: str
+    symbol: str
+
+
+class FundingSettled(Event):
+    category: str
+    symbol: str
+    rate: int  # 1e-8 units
+
+
 class BookChanged(Event):
     category: str
     symbol: str
@@ -68,4 +82,4 @@ class PricesChanged(Event):
 
 
 AnyEvent = (AccountCreated | ApiKeyCreated | BalanceChanged | OrderAccepted | OrderChanged | Executed | PositionChanged
-            | BookChanged | PricesChanged)
+            | BookChanged | PricesChanged | Liquidated | FundingSettled)

@@ -30,6 +30,7 @@ class Order:
         "cancel_type",
         "category",
         "close_on_trigger",
+        "create_type",
         "created_ts",
         "cum_fee",
         "cum_inv",
@@ -99,6 +100,7 @@ class Order:
         self.seq = 0
         self.smp_order_id = 0  # the counterparty order of a self-match prevention
         self.cum_inv = 0  # sum of lots * 10**20 // price ticks: the exact average price of inverse fills
+        self.create_type = "CreateByUser"  # or CreateByLiq (liquidation orders)
 
     @property
     def is_open(self) -> bool:
@@ -112,7 +114,7 @@ class Order:
 class Execution:
     """One account's side of one fill."""
 
-    __slots__ = ("category", "closed_qty", "exec_id", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
+    __slots__ = ("category", "closed_qty", "exec_id", "exec_type", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
                  "mark_price", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "pnl", "price",
                  "qty", "seq", "side", "symbol", "ts", "uid", "value")
 
@@ -142,6 +144,7 @@ class Execution:
         self.mark_price = mark_price
         self.closed_qty = closed_qty
         self.pnl = pnl  # realised PnL of the part that closed a position, before the fee
+        self.exec_type = "Trade"  # BustTrade (liquidation), Funding
 
     def state(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

@@ -17,8 +17,8 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 5  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
-# 5: executions keep their PnL
+FORMAT = 6  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+# 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -65,6 +65,9 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "seq": st.seq, "cts": st.cts, "update_id": st.book.update_id, "queues": queues,
             "tape": [_fields(t, _TRADE_FIELDS) for t in st.tape], "candles": _candles(st.candles),
             "mark_candles": _candles(st.mark_candles), "index_candles": _candles(st.index_candles),
+            "funding": [st.funding.due, st.funding.premium, str(st.funding.premium_sum), st.funding.premium_ts,
+                        st.funding.history],
+            "liquidations": list(st.liquidations),
         })
     accounts = []
     for a in sorted(ex.accounts.values(), key=lambda a: a.uid):
@@ -151,4 +154,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         st.candles = _load_candles(s["candles"])
         st.mark_candles = _load_candles(s["mark_candles"])
         st.index_candles = _load_candles(s["index_candles"])
+        f = st.funding
+        f.due, f.premium, premium_sum, f.premium_ts, history = s["funding"]
+        f.premium_sum, f.history = int(premium_sum), [tuple(h) for h in history]  # type: ignore[misc]
+        st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
     return ex

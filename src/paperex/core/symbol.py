@@ -12,12 +12,48 @@ from paperex.core.instruments import Instrument
 from paperex.core.orders import PublicTrade
 
 TAPE_LENGTH = 1000
+LIQUIDATIONS_KEPT = 1000
+
+
+class FundingState:
+    """The current funding interval of a symbol and the rates it settled at."""
+
+    __slots__ = ("due", "history", "premium", "premium_sum", "premium_ts")
+
+    def __init__(self) -> None:
+        self.due = 0  # the next funding time (ms); 0 until the exchange has seen a command
+        self.premium = 0  # current premium of the mark over the index, 1e-8 units
+        self.premium_sum = 0  # premium x ms accumulated over the interval so far
+        self.premium_ts = 0  # until when premium_sum is accumulated
+        self.history: list[tuple[int, int]] = []  # (funding time, rate)
+
+    def state(self) -> tuple:
+        return (self.due, self.premium, self.premium_sum, self.premium_ts, self.history)
 
 
 class SymbolState:
-    __slots__ = ("band", "band_key", "band_ratios", "book", "candles", "cts", "grid", "index", "index_candles",
-                 "inst", "last", "mark",
-                 "mark_candles", "open_interest", "prev_last", "seq", "tape", "tick_direction")
+    __slots__ = (
+        "band",
+        "band_key",
+        "band_ratios",
+        "book",
+        "candles",
+        "cts",
+        "funding",
+        "grid",
+        "index",
+        "index_candles",
+        "inst",
+        "last",
+        "liquidations",
+        "mark",
+        "mark_candles",
+        "open_interest",
+        "prev_last",
+        "seq",
+        "tape",
+        "tick_direction",
+    )
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
@@ -39,6 +75,9 @@ class SymbolState:
         self.band_ratios = (Fraction(inst.price_limit_ratio_x), Fraction(inst.price_limit_ratio_y))
         self.band_key: tuple[int, int] | None = None  # (mark, index) the cached band was computed for
         self.band: tuple[int, int] = (0, 0)
+        self.funding = FundingState()
+        # (ts, side of the liquidated position: Buy = a long, lots, bankruptcy price ticks)
+        self.liquidations: deque[tuple[int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]
@@ -46,4 +85,5 @@ class SymbolState:
                 self.seq, self.cts, self.book.update_id, sorted(book),
                 [(t.exec_id, t.price, t.qty, t.side, t.ts, t.seq) for t in self.tape],
                 *([(m, [*b[:4], str(b[4]), str(b[5])]) for m, b in sorted(c.bars.items())]
-                  for c in (self.candles, self.mark_candles, self.index_candles)))
+                  for c in (self.candles, self.mark_candles, self.index_candles)),
+                self.funding.state(), list(self.liquidations))

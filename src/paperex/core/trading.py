@@ -208,12 +208,12 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
     key = (order.category, order.symbol)
     limit = order.price
     if order.tif == "PostOnly" and book.crosses(order.side, limit):
-        _finish(ex, account, order, CANCELLED, ts, events, reason="EC_PostOnlyWillTakeLiquidity")
+        finish(ex, account, order, CANCELLED, ts, events, reason="EC_PostOnlyWillTakeLiquidity")
         return
     smp = order.smp_type != "None"
     if order.tif == "FOK" and book.fillable(order.side, limit, order.leaves,
                                             order.uid if smp else None) < order.leaves:
-        _finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoEnoughQtyToFill")
+        finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoEnoughQtyToFill")
         return
     taker_cancelled = reduce_only_done = False
     derivative = order.category != "spot"
@@ -227,7 +227,7 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
             mode = order.smp_type
             if mode in ("CancelMaker", "CancelBoth"):
                 maker.smp_order_id = order.order_id  # type: ignore[attr-defined]
-                _finish(ex, ex.accounts[maker.uid], maker, CANCELLED, ts, events,  # type: ignore[arg-type]
+                finish(ex, ex.accounts[maker.uid], maker, CANCELLED, ts, events,  # type: ignore[arg-type]
                         cancel_type="CancelBySmp", reason="EC_BySelfMatch")
             if mode in ("CancelTaker", "CancelBoth"):
                 order.smp_order_id = maker.order_id
@@ -249,23 +249,23 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
     if order.quote_qty:  # a spot market buy by quote amount: Bybit ends it Filled only when all was spent
         order.leaves = 0
         if order.cum_qty == 0:
-            _finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoImmediateQtyToFill")
+            finish(ex, account, order, CANCELLED, ts, events, reason="EC_NoImmediateQtyToFill")
         elif order.quote_spent >= order.quote_qty:
-            _finish(ex, account, order, FILLED, ts, events)
+            finish(ex, account, order, FILLED, ts, events)
         else:
-            _finish(ex, account, order, CANCELLED, ts, events, reason="EC_CancelForNoFullFill")
+            finish(ex, account, order, CANCELLED, ts, events, reason="EC_CancelForNoFullFill")
         return
     if order.leaves == 0:
         return  # fully filled inside _fill
     if taker_cancelled:
-        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySmp", reason="EC_BySelfMatch")
+        finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySmp", reason="EC_BySelfMatch")
         return
     if reduce_only_done:
-        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
+        finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
         return
     if order.tif in ("IOC", "FOK") or order.order_type == "Market":
         reason = "EC_NoImmediateQtyToFill" if order.cum_qty == 0 else "EC_CancelForNoFullFill"
-        _finish(ex, account, order, CANCELLED, ts, events, reason=reason)
+        finish(ex, account, order, CANCELLED, ts, events, reason=reason)
         return
     # rest on the book
     book.add(order)
@@ -301,7 +301,7 @@ def enforce_reduce_only(ex: Exchange, account: Account, category: str, symbol: s
             room -= o.leaves
             continue
         if allowed == 0:
-            _finish(ex, account, o, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
+            finish(ex, account, o, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
             continue
         excess = o.leaves - allowed
         _release(account, o, excess)
@@ -325,7 +325,7 @@ def _release(account: Account, order: Order, lots: int) -> None:
     account.held[order.hold_coin] -= part
 
 
-def _finish(ex: Exchange, account: Account, order: Order, status: str, ts: int, events: list[Event], *,
+def finish(ex: Exchange, account: Account, order: Order, status: str, ts: int, events: list[Event], *,
             cancel_type: str = "UNKNOWN", reason: str = "EC_NoError") -> None:
     """End an order: take it off the book if it rests, release its hold, record why."""
     st = ex.symbols[(order.category, order.symbol)]
@@ -366,7 +366,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
             closed = pnl = 0
         else:
-            fee, fee_coin, closed, pnl = _settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
+            fee, fee_coin, closed, pnl = settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -394,7 +394,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         if order.leaves == 0 and not order.quote_qty:
             if order is maker:
-                _finish(ex, account, order, FILLED, ts, events)
+                finish(ex, account, order, FILLED, ts, events)
             else:
                 order.status = FILLED
                 order.hold = 0
@@ -436,7 +436,7 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
     return fee, quote
 
 
-def _settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
+def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
                        rate: int, ts: int, events: list[Event]) -> tuple[int, str, int, int]:
     """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed,
     realised PnL of the closed part before the fee)."""
@@ -544,7 +544,7 @@ def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:
     if order.order_id not in account.open_orders:
         raise _closed_error(order)
     events: list[Event] = []
-    _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser", reason="EC_PerCancelRequest")
+    finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser", reason="EC_PerCancelRequest")
     return events
 
 
@@ -565,7 +565,7 @@ def cancel_all(ex: Exchange, cmd: CancelAll, ts: int) -> list[Event]:
     chosen.sort(key=lambda o: o.order_id)
     events: list[Event] = []
     for order in chosen[:CANCEL_ALL_LIMIT]:
-        _finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser",
+        finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser",
                 reason="EC_PerCancelRequest")
     return events
 

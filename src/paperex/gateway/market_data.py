@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from paperex.core import risk
 from paperex.core.candles import bar_starts, interval_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import trade_serializers as ser
 
 DAY = 86_400_000
 HOUR = 3_600_000
-DEFAULT_FUNDING_RATE = "0.0001"
 
 
 def _stats(st: SymbolState, now: int, span: int) -> tuple[int, int, int, int, int]:
@@ -51,8 +51,6 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
                 "turnover24h": ser.money(turnover), "volume24h": ser.qty(st, volume),
                 "usdIndexPrice": ser.price(st, st.index)}
     prev1h = _stats(st, now, HOUR)[0]
-    interval = inst.funding_interval_min * 60_000
-    next_funding = now - now % interval + interval
     oi_value = st.grid.value(st.mark, st.open_interest)
     return {
         "symbol": inst.symbol,
@@ -68,8 +66,8 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
         "openInterestValue": ser.money(oi_value),
         "turnover24h": ser.money(turnover),
         "volume24h": ser.qty(st, volume),
-        "fundingRate": DEFAULT_FUNDING_RATE,
-        "nextFundingTime": str(next_funding),
+        "fundingRate": ser.money(risk.predicted_rate(st, now)),
+        "nextFundingTime": str(risk.next_funding_time(st, now)),
         "predictedDeliveryPrice": "",
         "basisRate": "",
         "deliveryFeeRate": "",

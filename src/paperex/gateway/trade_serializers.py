@@ -63,7 +63,7 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
         "isLeverage": "0" if o.category == "spot" else "",
         "positionIdx": o.position_idx,
         "orderStatus": o.status,
-        "createType": "" if o.category == "spot" else "CreateByUser",
+        "createType": "" if o.category == "spot" else o.create_type,
         "cancelType": o.cancel_type,
         "rejectReason": o.reject_reason,
         "avgPrice": avg_price(st, o),
@@ -109,24 +109,27 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
     return row
 
 
-def execution(st: SymbolState, e: Execution, order_type: str) -> dict[str, Any]:
+_EXEC_CREATE_TYPES = {"Trade": "CreateByUser", "BustTrade": "CreateByLiq", "Funding": ""}
+
+
+def execution(st: SymbolState, e: Execution) -> dict[str, Any]:
     spot = e.category == "spot"
     row = {
         "symbol": e.symbol,
-        "orderId": ids.order_id(e.order_id, e.category),
+        "orderId": ids.order_id(e.order_id, e.category) if e.order_id else "",  # funding has no order
         "orderLinkId": e.order_link_id,
         "side": SIDE_NAMES[e.side],
         "orderPrice": price(st, e.order_price),
         "orderQty": qty(st, e.order_qty),
         "leavesQty": qty(st, e.leaves),
-        "createType": "" if e.category == "spot" else "CreateByUser",
-        "orderType": order_type,
+        "createType": "" if e.category == "spot" else _EXEC_CREATE_TYPES[e.exec_type],
+        "orderType": e.order_type,
         "stopOrderType": "",
         "execFee": money(e.fee),
         "execId": ids.exec_id(e.exec_id, e.category),
         "execPrice": price(st, e.price),
         "execQty": qty(st, e.qty),
-        "execType": "Trade",
+        "execType": e.exec_type,
         "execValue": money(e.value),
         "execTime": str(e.ts),
         "feeCurrency": e.fee_coin,

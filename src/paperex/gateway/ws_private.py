@@ -78,15 +78,17 @@ class PrivateStreams:
                 if ex is None:
                     continue
                 st = core.symbols[(ex.category, ex.symbol)]
-                row = {"category": ex.category, **ser.execution(st, ex, core.orders[ex.order_id].order_type),
+                row = {"category": ex.category, **ser.execution(st, ex),
                        "execPnl": ser.money(ex.pnl), "isLeverage": "0"}
                 self.outbox[uid].append(("execution", ex.category, row))
+                self.wallet_dirty.add(uid)
+                if ex.exec_type != "Trade":  # execution.fast carries trades only
+                    continue
                 fast = {k: row[k] for k in ("category", "symbol", "orderId", "isMaker", "orderLinkId", "execId",
                                             "execPrice", "execQty", "side", "execTime", "seq")}
                 if ex.is_maker:
                     fast["orderLinkId"] = ""  # Bybit leaves it empty for maker fills
                 self.outbox[uid].append(("execution.fast", ex.category, fast))
-                self.wallet_dirty.add(uid)
             elif isinstance(e, BalanceChanged):
                 self.wallet_dirty.add(uid)
         for uid, category, symbol in positions:

@@ -236,7 +236,8 @@ async def cancel_all(call: Call) -> dict[str, Any]:
         return {"list": [], "success": "1"}  # no conditional orders exist yet
     events = await call.sequencer.submit(CancelAll(uid=call.account.uid, category=category, symbol=symbol,
                                                    base_coin=base_coin, settle_coin=settle_coin))
-    cancelled = [call.core.orders[e.order_id] for e in events if isinstance(e, OrderChanged)]
+    cancelled = [call.core.orders[e.order_id] for e in events
+                 if isinstance(e, OrderChanged) and e.uid == call.account.uid]
     return {"list": [_ack(o) for o in cancelled], "success": "1"}
 
 
@@ -419,25 +420,25 @@ async def executions(call: Call) -> dict[str, Any]:
     rows: list[tuple[int, Execution]] = []  # (position in the account's execution list, execution)
     more = False
     history = call.account.executions
-    if exec_type in (None, "Trade"):
-        # the cursor is a position in the account's append-only list: both sides of a self-trade share an execId
-        top = len(history) if before is None else min(before, len(history))
-        for index in range(top - 1, -1, -1):
-            e = history[index]
-            if e.category != category or not (start <= e.ts <= end):
-                continue
-            if by_id and e.order_id not in order_ids:
-                continue
-            if symbol is not None and e.symbol != symbol:
-                continue
-            inst = call.core.symbols[(e.category, e.symbol)].inst
-            if (base is not None and inst.base_coin != base) or (settle is not None and inst.settle_coin != settle):
-                continue
-            if len(rows) == limit:
-                more = True
-                break
-            rows.append((index, e))
-    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders[e.order_id].order_type)
-           for _, e in rows]
+    # the cursor is a position in the account's append-only list: both sides of a self-trade share an execId
+    top = len(history) if before is None else min(before, len(history))
+    for index in range(top - 1, -1, -1):
+        e = history[index]
+        if e.category != category or not (start <= e.ts <= end):
+            continue
+        if exec_type is not None and e.exec_type != exec_type:
+            continue
+        if by_id and e.order_id not in order_ids:
+            continue
+        if symbol is not None and e.symbol != symbol:
+            continue
+        inst = call.core.symbols[(e.category, e.symbol)].inst
+        if (base is not None and inst.base_coin != base) or (settle is not None and inst.settle_coin != settle):
+            continue
+        if len(rows) == limit:
+            more = True
+            break
+        rows.append((index, e))
+    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e) for _, e in rows]
     return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1][0]}" if more else ""}
 

@@ -1,0 +1,320 @@
+"""Derivatives risk: leverage, liquidation and funding (cross margin, one-way mode, one settle coin at a time).
+
+Liquidation. After every mark-price change, each account holding the symbol is checked: when the equity of
+the settle coin (wallet + unrealised PnL at the mark) is at or below the maintenance margin of its positions
+in that coin (account MM rate >= 100 %), the account is liquidated: its open orders are cancelled
+(``CancelAllBeforeLiq``), and every position in the coin is taken over by the insurance fund at its
+bankruptcy price (``BustTrade``, ``CreateByLiq``), the price at which the account's equity in the coin is
+exactly zero (the loss to zero spread over the positions by value, each price rounded against the account).
+What the rounding leaves in the wallet goes to the fund, or the fund covers it. The fund (an internal
+account labelled ``insurance-fund``) then closes what it took over in the book with reduce-only market
+orders; what the book cannot absorb it keeps. Auto-deleveraging is not modelled: the fund may go negative.
+
+Funding. Every ``fundingInterval`` (aligned to the epoch, e.g. 00:00/08:00/16:00 UTC) each position pays or
+receives position value at the mark x rate; a positive rate means longs pay shorts. The rate is Bybit's
+``P + clamp(I - P, -0.05 %, 0.05 %)`` clamped to the instrument's bounds, with P the time-weighted premium
+of the mark over the index during the interval and I = 0.01 % per 8 hours. Payers round up, receivers
+down; the dust goes to the exchange's fees so money stays conserved to the unit.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from paperex.core import margin, trading
+from paperex.core.accounts import Account
+from paperex.core.book import BUY, SELL
+from paperex.core.commands import PlaceOrder, SetLeverage
+from paperex.core.events import (
+    BalanceChanged,
+    Event,
+    Executed,
+    FundingSettled,
+    Liquidated,
+    OrderAccepted,
+    OrderChanged,
+    PositionChanged,
+)
+from paperex.core.numbers import MONEY_SCALE, RATE_DP
+from paperex.core.orders import CANCELLED, FILLED, Execution, Order
+from paperex.core.positions import DEFAULT_LEVERAGE, Position
+from paperex.core.symbol import SymbolState
+from paperex.errors import ApiError, Code
+
+if TYPE_CHECKING:
+    from paperex.core.engine import Exchange
+
+INSURANCE_LABEL = "insurance-fund"
+RATE_SCALE = 10**RATE_DP
+INTEREST_PER_8H = 10_000  # 0.01 % in 1e-8 units
+PREMIUM_CLAMP = 50_000  # 0.05 %
+
+
+def _hundredths(value: object) -> int:
+    return int(Fraction(str(value)) * 100)
+
+
+# -- leverage ------------------------------------------------------------------------------------------
+def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    if cmd.buy_leverage != cmd.sell_leverage:
+        raise ApiError(Code.PARAM_ERROR, "buyLeverage must equal sellLeverage in one-way mode")
+    lev, inst = cmd.buy_leverage, st.inst
+    lo, hi, step = _hundredths(inst.min_leverage), _hundredths(inst.max_leverage), _hundredths(inst.leverage_step)
+    if not lo <= lev <= hi or (step and (lev - lo) % step):
+        raise ApiError(Code.PARAM_ERROR, f"leverage must be from {inst.min_leverage} to {inst.max_leverage} in "
+                                         f"steps of {inst.leverage_step}")
+    key = (cmd.category, cmd.symbol)
+    pos = account.positions.get(key)
+    if lev == (pos.leverage if pos else DEFAULT_LEVERAGE):
+        raise ApiError(Code.LEVERAGE_NOT_MODIFIED)
+    if pos is not None and pos.size:
+        tier = margin.tier_of(st, margin.position_value(st, pos))
+        if tier is not None and lev > _hundredths(tier.max_leverage):
+            raise ApiError(Code.LEVERAGE_RISK_LIMIT, f"the position's risk tier allows at most {tier.max_leverage}x")
+    # what the change costs: the position's initial margin and the open orders' holds at the new leverage
+    taker = account.fee_rates[cmd.category][0]
+    holds = {}
+    for order in account.open_orders.values():
+        if (order.category, order.symbol) == key and not order.reduce_only:
+            closable = margin.closable_lots(account, pos, order.category, order.symbol, order.side,
+                                            pending_own=order.leaves)
+            holds[order.order_id] = margin.derivatives_hold(st, closable, lev, taker, order.price, order.leaves)
+    extra = sum(h - account.open_orders[oid].hold for oid, h in holds.items())
+    if pos is not None and pos.size:
+        extra += -(-pos.entry_value * 100 // lev) - margin.position_im(pos)
+    coin = inst.settle_coin
+    if extra > 0 and extra > margin.available(ex.symbols, account, coin):
+        raise ApiError(Code.AVAILABLE_MARGIN_INSUFFICIENT, "the new leverage needs more margin than is available")
+    # accepted
+    if pos is None:
+        pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts)
+    pos.leverage = lev
+    for oid, hold in holds.items():
+        order = account.open_orders[oid]
+        account.held[coin] = account.held.get(coin, 0) + hold - order.hold
+        order.hold = hold
+    pos.updated_ts = ts
+    pos.seq = ex.next_seq()
+    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+
+
+# -- liquidation ---------------------------------------------------------------------------------------
+def coin_equity_and_mm(ex: Exchange, account: Account, coin: str) -> tuple[int, int]:
+    """Wallet + unrealised PnL of a settle coin, and the maintenance margin of its positions."""
+    equity, mm = account.balance(coin), 0
+    for key, pos in account.positions.items():
+        st = ex.symbols[key]
+        if pos.size and st.inst.settle_coin == coin:
+            equity += margin.unrealised(st, pos)
+            mm += margin.position_mm(st, pos)
+    return equity, mm
+
+
+def check_liquidations(ex: Exchange, st: SymbolState, ts: int, events: list[Event]) -> None:
+    """Liquidate every account holding ``st`` whose maintenance margin the equity no longer covers."""
+    coin, key = st.inst.settle_coin, st.inst.key
+    for account in list(ex.accounts.values()):
+        pos = account.positions.get(key)
+        if pos is None or not pos.size or account.label == INSURANCE_LABEL:
+            continue
+        equity, mm = coin_equity_and_mm(ex, account, coin)
+        if mm and equity <= mm:
+            liquidate(ex, account, coin, ts, events)
+
+
+def insurance_fund(ex: Exchange, ts: int, events: list[Event]) -> Account:
+    fund = ex.account_labelled(INSURANCE_LABEL)
+    if fund is None:
+        uid = ex.next_uid
+        fund = ex.accounts[uid] = Account(uid=uid, created_at=ts, updated_at=ts, label=INSURANCE_LABEL)
+        ex.next_uid += 1
+    return fund
+
+
+def _exit_ticks(st: SymbolState, pos: Position, exit_value: int) -> int:
+    """The price whose value of the position is ``exit_value``, rounded against the position's holder."""
+    lots = abs(pos.size)
+    grid = st.grid
+    if exit_value <= 0:
+        exact = Fraction(0) if not grid.inverse else Fraction(grid.max_price_ticks)
+    elif grid.inverse:
+        exact = Fraction(lots) * Fraction(grid.step) * MONEY_SCALE / (exit_value * grid.tick_fraction)
+    else:
+        exact = Fraction(exit_value, lots * grid.value_mult)
+    ticks = exact.numerator // exact.denominator if pos.size > 0 else -(-exact.numerator // exact.denominator)
+    return max(1, ticks)
+
+
+def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[Event]) -> None:
+    fund = insurance_fund(ex, ts, events)
+    for order in list(account.open_orders.values()):  # CancelAllBeforeLiq
+        trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeLiq")
+        events.append(OrderChanged(uid=account.uid, order_id=order.order_id, status=order.status))
+    held = [(key, pos) for key, pos in sorted(account.positions.items())
+            if pos.size and ex.symbols[key].inst.settle_coin == coin]
+    equity, _ = coin_equity_and_mm(ex, account, coin)
+    values = [margin.position_value(ex.symbols[key], pos) for key, pos in held]
+    total_value = sum(values) or 1
+    shares = [equity * v // total_value for v in values]
+    shares[-1] += equity - sum(shares)  # the equity to lose, spread over the positions by value
+    taken = []
+    for (key, pos), share in zip(held, shares, strict=True):
+        st = ex.symbols[key]
+        direction, sign = margin.direction(st), (1 if pos.size > 0 else -1)
+        target = margin.unrealised(st, pos) - share  # realised PnL that leaves the coin's equity at zero
+        ticks = _exit_ticks(st, pos, pos.entry_value + direction * sign * target)
+        side, lots = (SELL if pos.size > 0 else BUY), abs(pos.size)
+        _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events)
+        st.liquidations.append((ts, BUY if sign > 0 else SELL, lots, ticks))
+        events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
+        taken.append((st, side, lots))
+    residue = account.balance(coin)  # what the rounding of the bankruptcy prices left
+    if residue:
+        account.credit(coin, -residue)
+        fund.credit(coin, residue)
+        events.append(BalanceChanged(uid=account.uid, coin=coin, change=-residue, balance=account.balance(coin),
+                                     reason="liquidation"))
+        events.append(BalanceChanged(uid=fund.uid, coin=coin, change=residue, balance=fund.balance(coin),
+                                     reason="liquidation"))
+    for st, side, lots in taken:  # the fund closes what it took over in the book
+        remaining = lots
+        while remaining > 0:
+            chunk = min(remaining, st.grid.max_mkt_lots or remaining)
+            try:
+                events += trading.place(ex, PlaceOrder(uid=fund.uid, category=st.inst.category, symbol=st.inst.symbol,
+                                                       side=side, order_type="Market", qty=chunk, reduce_only=True),
+                                        ts)
+            except ApiError:
+                break
+            remaining -= chunk
+
+
+def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, side: int, lots: int, ticks: int,
+                ts: int, events: list[Event]) -> None:
+    """The account's position passes to the fund at the bankruptcy price: a filled liquidation order on each
+    side, no fee, execType ``BustTrade``."""
+    value = st.grid.value(ticks, lots)
+    seq = ex.next_seq()
+    ex.exec_seq += 1
+    for holder, order_side in ((account, side), (fund, -side)):
+        ex.order_seq += 1
+        order = Order(order_id=ex.order_seq, uid=holder.uid, category=st.inst.category, symbol=st.inst.symbol,
+                      side=order_side, order_type="Market", tif="IOC", price=ticks, qty=lots, order_link_id="",
+                      reduce_only=holder is account, close_on_trigger=False, smp_type="None", position_idx=0, ts=ts,
+                      last_price_on_created=st.last if st.last is not None else st.mark)
+        order.create_type = "CreateByLiq"
+        ex.orders[order.order_id] = order
+        holder.order_ids.append(order.order_id)
+        events.append(OrderAccepted(uid=holder.uid, order_id=order.order_id))
+        _fee, _coin, closed, pnl = trading.settle_derivative(ex, st, holder, order, lots, value, 0, ts, events)
+        order.leaves, order.cum_qty, order.cum_value = 0, lots, value
+        order.cum_inv = lots * 10**20 // ticks
+        order.status, order.fee_coin, order.seq, order.updated_ts = FILLED, st.inst.settle_coin, seq, ts
+        execution = Execution(ex.exec_seq, order, ticks, lots, value, 0, st.inst.settle_coin, 0, holder is fund, ts,
+                              seq, st.mark, closed, pnl)
+        execution.leaves = 0
+        execution.exec_type = "BustTrade"
+        holder.executions.append(execution)
+        events.append(Executed(uid=holder.uid, order_id=order.order_id, exec_id=execution.exec_id))
+        events.append(OrderChanged(uid=holder.uid, order_id=order.order_id, status=FILLED))
+
+
+# -- funding -------------------------------------------------------------------------------------------
+def interval_ms(st: SymbolState) -> int:
+    return st.inst.funding_interval_min * 60_000
+
+
+def sample_premium(st: SymbolState, ts: int) -> None:
+    """Accumulate the current premium of the mark over the index until ``ts`` (time-weighted)."""
+    f = st.funding
+    if f.due == 0:
+        return
+    if ts > f.premium_ts:
+        f.premium_sum += f.premium * (ts - f.premium_ts)
+        f.premium_ts = ts
+    f.premium = (st.mark - st.index) * RATE_SCALE // st.index if st.index else 0
+
+
+def predicted_rate(st: SymbolState, now: int) -> int:
+    """The funding rate (1e-8 units) the current interval would settle at, were it to end ``now``."""
+    f = st.funding
+    length = interval_ms(st)
+    start = (f.due - length) if f.due else now - now % length
+    span = max(0, min(now, f.due or now) - start)
+    total = f.premium_sum + f.premium * max(0, min(now, f.due or now) - f.premium_ts) if f.due else 0
+    premium = total // span if span else f.premium
+    interest = INTEREST_PER_8H * st.inst.funding_interval_min // 480
+    rate = premium + max(-PREMIUM_CLAMP, min(PREMIUM_CLAMP, interest - premium))
+    lower = int(st.inst.lower_funding_rate * RATE_SCALE)
+    upper = int(st.inst.upper_funding_rate * RATE_SCALE)
+    return max(lower, min(upper, rate))
+
+
+def next_funding_time(st: SymbolState, now: int) -> int:
+    length = interval_ms(st)
+    return st.funding.due or (now - now % length + length)
+
+
+def settle_funding_until(ex: Exchange, ts: int, events: list[Event]) -> None:
+    """Settle every funding time of every derivatives symbol up to ``ts``."""
+    if ts < ex.next_funding_check:
+        return
+    for st in ex.symbols.values():
+        if not st.inst.is_derivative:
+            continue
+        f = st.funding
+        if f.due == 0:  # the first command seen: start the first interval
+            f.due = ts - ts % interval_ms(st) + interval_ms(st)
+            f.premium_ts = ts
+            f.premium = (st.mark - st.index) * RATE_SCALE // st.index if st.index else 0
+            continue
+        while ts >= f.due:
+            _settle(ex, st, f.due, events)
+    ex.next_funding_check = min(st.funding.due for st in ex.symbols.values() if st.inst.is_derivative)
+
+
+def _settle(ex: Exchange, st: SymbolState, at: int, events: list[Event]) -> None:
+    f = st.funding
+    rate = predicted_rate(st, at)
+    coin, key = st.inst.settle_coin, st.inst.key
+    dust = 0
+    for account in ex.accounts.values():
+        pos = account.positions.get(key)
+        if pos is None or not pos.size:
+            continue
+        value = margin.position_value(st, pos)
+        owed = value * rate * (1 if pos.size > 0 else -1)  # > 0: this position pays (scaled by RATE_SCALE)
+        fee = -(-owed // RATE_SCALE)  # payers round up, receivers down
+        dust += fee  # what the payers paid beyond what the receivers got stays with the exchange
+        account.credit(coin, -fee)
+        pos.cum_realised -= fee
+        pos.cur_realised -= fee
+        pos.updated_ts = at
+        ex.exec_seq += 1
+        execution = Execution.__new__(Execution)
+        for name in Execution.__slots__:
+            setattr(execution, name, 0)
+        execution.exec_id, execution.uid, execution.category, execution.symbol = (ex.exec_seq, account.uid,
+                                                                                  st.inst.category, st.inst.symbol)
+        execution.order_link_id, execution.order_type, execution.side = "", "UNKNOWN", SELL if pos.size > 0 else BUY
+        execution.price, execution.qty, execution.value = st.mark, abs(pos.size), value
+        execution.fee, execution.fee_coin, execution.fee_rate = fee, coin, rate
+        execution.is_maker, execution.ts, execution.seq, execution.mark_price = False, at, ex.next_seq(), st.mark
+        execution.exec_type = "Funding"
+        pos.seq = execution.seq
+        account.executions.append(execution)
+        events.append(Executed(uid=account.uid, order_id=0, exec_id=execution.exec_id))
+        events.append(BalanceChanged(uid=account.uid, coin=coin, change=-fee, balance=account.balance(coin),
+                                     reason="funding"))
+        events.append(PositionChanged(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
+    if dust:
+        ex.fees_collected[coin] = ex.fees_collected.get(coin, 0) + dust
+    f.history.append((at, rate))
+    f.due = at + interval_ms(st)
+    f.premium_sum, f.premium_ts = 0, at
+    events.append(FundingSettled(category=st.inst.category, symbol=st.inst.symbol, rate=rate))
