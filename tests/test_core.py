@@ -114,3 +114,15 @@ def test_units_reject_excess_precision_and_junk() -> None:
     for bad in ("0.000000001", "abc", "NaN", "Infinity", ""):
         with pytest.raises(ValueError):
             to_units(bad)
+
+
+def test_every_command_can_be_journaled() -> None:
+    """The journal decodes commands through ``AnyCommand``: a command missing from it could be applied
+    live but never replayed."""
+    from typing import get_args
+
+    from paperex.core import commands
+
+    defined = {c for c in vars(commands).values() if isinstance(c, type) and issubclass(c, commands.Command)
+               and c is not commands.Command}
+    assert defined == set(get_args(commands.AnyCommand))

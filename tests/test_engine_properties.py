@@ -8,7 +8,17 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, CreateAccount, PlaceOrder, SetPrices
+from paperex.core import risk
+from paperex.core.commands import (
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    CreateAccount,
+    PlaceOrder,
+    SetLeverage,
+    SetPrices,
+    Tick,
+)
 from paperex.core.engine import FIRST_UID, Exchange
 from paperex.core.numbers import to_units
 from paperex.core.orders import CANCELLED, FILLED, NEW, OPEN_STATUSES, PARTIALLY_FILLED, PARTIALLY_FILLED_CANCELED
@@ -86,7 +96,7 @@ def to_command(ex: Exchange, spec: tuple):
 
 
 def check_invariants(ex: Exchange) -> None:
-    deposits = {coin: units * len(UIDS) for coin, units in FUNDING.items()}
+    deposits = dict(ex.deposits)
     held = defaultdict(int)
     signed = defaultdict(int)  # direction x signed entry value per settle coin
     for (category, symbol), sym in ex.symbols.items():
@@ -169,3 +179,80 @@ def test_random_order_flow_keeps_every_invariant(specs) -> None:
     for cmd, ts in outcomes:  # replaying the accepted commands rebuilds the same state
         replayed.apply(cmd, ts)
     assert replayed.digest() == ex.digest()
+
+
+# -- derivatives risk: leverage, liquidation, funding --------------------------------------------------
+RISK_SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD")]
+RISK_FUNDING = {"USDT": to_units("2000"), "BTC": to_units("0.03")}
+STATS = {"liquidations": 0, "funding": 0}  # how often the generated flows reached each mechanism
+
+
+@st.composite
+def a_risk_command(draw):
+    kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2 + ["wait", "cancel_all"]))
+    uid = draw(st.sampled_from(UIDS))
+    category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
+    if kind == "place":
+        return ("place", uid, category, symbol, draw(st.sampled_from([1, -1])),
+                draw(st.sampled_from(["Limit", "Market"])), draw(st.integers(-5, 5)), draw(st.integers(1, 200)),
+                "GTC", draw(st.sampled_from([False, False, True])), "None")
+    if kind == "prices":  # up to +-15 % of the price: enough to liquidate leveraged positions
+        return ("risk_prices", category, symbol, draw(st.integers(-150, 150)), draw(st.integers(-10, 10)))
+    if kind == "leverage":
+        return ("leverage", uid, category, symbol, draw(st.sampled_from([100, 200, 500, 1000, 2500, 5000])))
+    if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
+        return ("wait", draw(st.sampled_from([1, 60_000, 3_600_000, 4 * 3_600_000, 8 * 3_600_000])))
+    return ("cancel_all", uid, category, symbol)
+
+
+def to_risk_command(ex: Exchange, spec: tuple):
+    kind = spec[0]
+    if kind == "risk_prices":
+        _, category, symbol, move, premium = spec
+        sym = ex.symbols[(category, symbol)]
+        index = max(1, sym.index + sym.index * move // 1000)
+        return SetPrices(category=category, symbol=symbol, index=index, mark=index + index * premium // 10_000)
+    if kind == "leverage":
+        _, uid, category, symbol, lev = spec
+        return SetLeverage(uid=uid, category=category, symbol=symbol, buy_leverage=lev, sell_leverage=lev)
+    if kind == "wait":
+        return Tick()
+    return to_command(ex, spec)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(a_risk_command(), min_size=5, max_size=60))
+def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
+    def start() -> Exchange:
+        ex = Exchange(MARKET)
+        for ts, _ in enumerate(UIDS):
+            ex.apply(CreateAccount(balances=dict(RISK_FUNDING)), ts)
+        return ex
+
+    ex, replayed = start(), start()
+    outcomes = []
+    ts = 10
+    for spec in specs:
+        ts += spec[1] if spec[0] == "wait" else 1
+        cmd = to_risk_command(ex, spec)
+        before = ex.digest()
+        try:
+            ex.apply(cmd, ts)
+            outcomes.append((cmd, ts))
+        except ApiError:
+            assert ex.digest() == before, "a rejected command changed the state"
+        check_invariants(ex)
+        STATS["liquidations"] += sum(len(st.liquidations) for st in ex.symbols.values()) > 0
+        STATS["funding"] += sum(len(st.funding.history) for st in ex.symbols.values()) > 0
+        if isinstance(cmd, SetPrices):  # nobody is left holding the symbol below maintenance margin
+            coin = ex.symbols[(cmd.category, cmd.symbol)].inst.settle_coin
+            for account in ex.accounts.values():
+                pos = account.positions.get((cmd.category, cmd.symbol))
+                if account.label == risk.INSURANCE_LABEL or pos is None or not pos.size:
+                    continue
+                equity, mm = risk.coin_equity_and_mm(ex, account, coin)
+                assert equity > mm, "an account was left below maintenance margin"
+    for cmd, at in outcomes:
+        replayed.apply(cmd, at)
+    assert replayed.digest() == ex.digest()
+

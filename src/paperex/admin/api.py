@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
+from paperex.core.commands import Tick
 from paperex.core.numbers import format_decimal, from_units
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
@@ -156,8 +157,9 @@ async def advance_clock(body: dict[str, Any], service: AdminService) -> dict[str
         raise ApiError(Code.PARAM_ERROR, "the exchange runs in real time: start it with [clock] mode = virtual")
     if driver is not None:
         await driver.advance(ms)
-    else:  # no market: only the clock moves
+    else:  # no market: the clock moves, and the time is journaled (funding times that passed settle)
         service.sequencer.clock.set(service.sequencer.clock.now_ms() + ms)
+        await service.sequencer.submit(Tick())
     return {"mode": "virtual", "time": service.sequencer.now_ms()}
 
 

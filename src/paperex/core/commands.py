@@ -107,4 +107,4 @@ class Tick(Command):
 
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
-              | SetPrices | Tick)
+              | SetPrices | SetLeverage | Tick)

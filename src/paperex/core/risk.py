@@ -169,12 +169,16 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         target = margin.unrealised(st, pos) - share  # realised PnL that leaves the coin's equity at zero
         ticks = _exit_ticks(st, pos, pos.entry_value + direction * sign * target)
         side, lots = (SELL if pos.size > 0 else BUY), abs(pos.size)
-        _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events)
-        st.liquidations.append((ts, BUY if sign > 0 else SELL, lots, ticks))
+        last = (pos, _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events))
+        st.liquidations.append((ex.exec_seq, ts, BUY if sign > 0 else SELL, lots, ticks))
         events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
         taken.append((st, side, lots))
     residue = account.balance(coin)  # what the rounding of the bankruptcy prices left
-    if residue:
+    if residue and taken:
+        pos, execution = last  # part of the last liquidation's realised PnL: the account ends at exactly zero
+        execution.pnl -= residue
+        pos.cum_realised -= residue
+        pos.cur_realised -= residue
         account.credit(coin, -residue)
         fund.credit(coin, residue)
         events.append(BalanceChanged(uid=account.uid, coin=coin, change=-residue, balance=account.balance(coin),
@@ -195,9 +199,10 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
 
 
 def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, side: int, lots: int, ticks: int,
-                ts: int, events: list[Event]) -> None:
+                ts: int, events: list[Event]) -> Execution:
     """The account's position passes to the fund at the bankruptcy price: a filled liquidation order on each
-    side, no fee, execType ``BustTrade``."""
+    side, no fee, execType ``BustTrade``. Returns the account's execution."""
+    mine = None
     value = st.grid.value(ticks, lots)
     seq = ex.next_seq()
     ex.exec_seq += 1
@@ -222,6 +227,10 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         holder.executions.append(execution)
         events.append(Executed(uid=holder.uid, order_id=order.order_id, exec_id=execution.exec_id))
         events.append(OrderChanged(uid=holder.uid, order_id=order.order_id, status=FILLED))
+        if holder is account:
+            mine = execution
+    assert mine is not None
+    return mine
 
 
 # -- funding -------------------------------------------------------------------------------------------

@@ -76,8 +76,8 @@ class SymbolState:
         self.band_key: tuple[int, int] | None = None  # (mark, index) the cached band was computed for
         self.band: tuple[int, int] = (0, 0)
         self.funding = FundingState()
-        # (ts, side of the liquidated position: Buy = a long, lots, bankruptcy price ticks)
-        self.liquidations: deque[tuple[int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
+        # (trade id, ts, side of the liquidated position: Buy = a long, lots, bankruptcy price ticks)
+        self.liquidations: deque[tuple[int, int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]

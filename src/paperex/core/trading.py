@@ -150,7 +150,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
         closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
         hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
         free = margin.available(ex.symbols, account, hold_coin)
-        if hold > free:
+        if hold and hold > free:  # closing a position never needs margin
             raise _margin_error(st, closable, leverage, taker, cmd, price, qty, free)
 
     # accepted: from here on nothing raises

@@ -45,6 +45,7 @@ class Topic:
         self.asks: dict[int, int] = {}
         self.u = -1
         self.last_trade = st.tape[-1].exec_id if st.tape else 0
+        self.last_liquidation = st.liquidations[-1][0] if st.liquidations else 0
         self.ticker: dict[str, Any] = {}
         self.bar: tuple[int, list[int]] | None = None
         self.seen: tuple[int, int] | None = None  # (symbol seq, minute) of the last ticker/kline computation
@@ -98,7 +99,7 @@ class Topic:
         if self.kind == "publicTrade":
             return self._trades_update(now)
         if self.kind == "allLiquidation":
-            return []  # accepted so bots can subscribe; paperex does not liquidate yet
+            return self._liquidations_update(now)
         # tickers and candles only change with the symbol (its seq) or the clock's minute: skip the
         # 24-hour statistics and bar aggregation on the flushes where neither moved
         seen = (self.st.seq, now // 60_000)
@@ -141,6 +142,16 @@ class Topic:
                  "p": ser.price(st, t.price), "L": t.tick_direction,
                  "i": ser.ids.exec_id(t.exec_id, st.inst.category), "BT": False, "RPI": False, "seq": t.seq}
                 for t in new]
+        return [orjson.dumps({"topic": self.name, "type": "snapshot", "ts": now, "data": data}).decode()]
+
+    def _liquidations_update(self, now: int) -> list[str]:
+        st = self.st
+        new = [x for x in st.liquidations if x[0] > self.last_liquidation]
+        if not new:
+            return []
+        self.last_liquidation = new[-1][0]
+        data = [{"T": ts, "s": st.inst.symbol, "S": "Buy" if side > 0 else "Sell", "v": ser.qty(st, lots),
+                 "p": ser.price(st, ticks)} for _, ts, side, lots, ticks in new]
         return [orjson.dumps({"topic": self.name, "type": "snapshot", "ts": now, "data": data}).decode()]
 
     def _ticker_fields(self, now: int) -> dict[str, Any]:

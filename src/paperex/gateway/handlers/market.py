@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperex.core import risk
 from paperex.core.candles import INTERVALS
 from paperex.core.instruments import Instrument
+from paperex.core.numbers import from_units
 from paperex.core.symbol import SymbolState
 from paperex.data import load_listings
 from paperex.errors import ApiError, Code
@@ -171,3 +173,41 @@ async def mark_price_kline(call: Call) -> dict[str, Any]:
 @V5.get("/v5/market/index-price-kline", auth=False)
 async def index_price_kline(call: Call) -> dict[str, Any]:
     return await _price_kline(call, "index")
+
+
+@V5.get("/v5/market/funding/history", auth=False)
+async def funding_history(call: Call) -> dict[str, Any]:
+    p = call.params
+    category = p.category(("linear", "inverse"))
+    symbol = p.symbol(required=True)
+    st = call.core.symbols.get((category, symbol or ""))
+    if st is None:
+        raise param_error(f"symbol {symbol} does not exist")
+    start, end = p.int("startTime", lo=0, hi=10**15), p.int("endTime", lo=0, hi=10**15)
+    if start is not None and end is None:
+        raise param_error("endTime is required with startTime")
+    limit = p.limit(200, 200)
+    rows = [(ts, rate) for ts, rate in reversed(st.funding.history)
+            if (start is None or ts >= start) and (end is None or ts <= end)][:limit]
+    return {"category": category, "list": [{"symbol": symbol, "fundingRate": tser.money(rate),
+                                            "fundingRateTimestamp": str(ts)} for ts, rate in rows]}
+
+
+@V5.get("/v5/market/insurance", auth=False)
+async def insurance(call: Call) -> dict[str, Any]:
+    """The insurance fund's balance per coin (one shared pool for every symbol of the coin)."""
+    p = call.params
+    coin = p.str("coin", max_len=20)
+    core = call.core
+    fund = core.account_labelled(risk.INSURANCE_LABEL)
+    coins = sorted({st.inst.settle_coin for st in core.symbols.values() if st.inst.is_derivative})
+    rows = []
+    for c in coins:
+        if coin is not None and c != coin.upper():
+            continue
+        balance = fund.balance(c) if fund else 0
+        symbols = ",".join(sorted(st.inst.symbol for st in core.symbols.values()
+                                  if st.inst.is_derivative and st.inst.settle_coin == c))
+        rows.append({"coin": c, "symbols": symbols, "balance": tser.money(balance),
+                     "value": tser.trim(from_units(balance) * core.coin_usd_price(c))})
+    return {"updatedTime": str(core.last_ts), "list": rows}

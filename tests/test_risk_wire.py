@@ -1,0 +1,161 @@
+"""Derivatives risk through real clients: leverage, liquidation at the bankruptcy price, the insurance fund,
+funding between two accounts. Prices move with the admin API; time with the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import ccxt_sync, make_trader
+from tests.serverproc import ServerProcess
+from tests.test_trading_wire import client, ex, rejected  # noqa: F401  (ex is the fixture)
+
+BTC = {"category": "linear", "symbol": "BTCUSDT"}
+
+
+def set_prices(server: ServerProcess, index: str, mark: str | None = None) -> None:
+    body = {**BTC, "indexPrice": index, **({"markPrice": mark} if mark else {})}
+    reply = server.admin("POST", "/admin/v1/prices", body)
+    assert reply["retCode"] == 0, reply
+
+
+def test_set_leverage_rules(ex) -> None:  # noqa: F811
+    me, other = make_trader(ex, {"USDT": "400000"}), make_trader(ex, {"USDT": "400000", "SOL": "10000"})
+    session, maker = client(ex, me), client(ex, other)
+    assert session.set_leverage(**BTC, buyLeverage="5", sellLeverage="5")["retCode"] == 0
+    row = session.get_positions(**BTC)["result"]["list"][0]
+    assert row["leverage"] == "5" and row["size"] == "0"
+    assert rejected(lambda: session.set_leverage(**BTC, buyLeverage="5", sellLeverage="5")) == (
+        110043, "Set leverage has not been modified.")
+    for bad in ("0.5", "101", "12.345"):
+        assert rejected(lambda b=bad: session.set_leverage(**BTC, buyLeverage=b, sellLeverage=b))[0] == 10001
+    assert rejected(lambda: session.set_leverage(**BTC, buyLeverage="5", sellLeverage="6"))[0] == 10001
+
+    # resting orders are re-costed: 7 bids of 1 BTC at 60000 hold 7 x (12000 IM + 66 fees) at 5x, but
+    # 7 x 60066 = 420,462 at 1x, more than the 400,000 wallet
+    for _ in range(7):
+        session.place_order(**BTC, side="Buy", orderType="Limit", qty="1", price="60000")
+    before = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["totalInitialMargin"]
+    assert rejected(lambda: session.set_leverage(**BTC, buyLeverage="1", sellLeverage="1")) == (
+        110044, "Available margin is insufficient.: the new leverage needs more margin than is available")
+    assert session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["totalInitialMargin"] == before
+    session.set_leverage(**BTC, buyLeverage="50", sellLeverage="50")  # cheaper: the holds shrink
+    after = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["totalInitialMargin"]
+    assert Decimal(after) < Decimal(before)
+
+    # the risk tier caps leverage: 250,000 USDT of SOLUSDT is in tier 2 (limit 200,000 at 100x; 75x above)
+    sol = {"category": "linear", "symbol": "SOLUSDT"}
+    price = maker.get_tickers(**sol)["result"]["list"][0]["markPrice"]
+    lots = (Decimal(250_000) / Decimal(price)).quantize(Decimal("0.1"))
+    maker.place_order(**sol, side="Sell", orderType="Limit", qty=str(lots), price=price)
+    session.place_order(**sol, side="Buy", orderType="Market", qty=str(lots))
+    assert rejected(lambda: session.set_leverage(**sol, buyLeverage="90", sellLeverage="90")) == (
+        110013, "Cannot set leverage due to risk limit level.: the position's risk tier allows at most 75.00x")
+    assert session.set_leverage(**sol, buyLeverage="75", sellLeverage="75")["retCode"] == 0
+    assert session.get_positions(**sol)["result"]["list"][0]["riskId"] == 2
+
+    # ccxt's set_leverage sends the same request
+    trader = ccxt_sync(ex, me.api_key, me.api_secret)
+    trader.load_markets()
+    trader.set_leverage(20, "BTC/USDT:USDT")
+    assert trader.fetch_position("BTC/USDT:USDT")["leverage"] == 20
+
+
+def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
+    """0.1 BTC long from 65000 on 1000 USDT: at a mark of 55000 the equity (996.425 - 1000) no longer covers
+    the maintenance margin; the position goes to the insurance fund at the price where the wallet is zero."""
+    import aiohttp
+
+    me = make_trader(ex, {"USDT": "1000"})
+    mm = make_trader(ex, {"USDT": "1000000"})
+    session, maker = client(ex, me), client(ex, mm)
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    resting = session.place_order(**BTC, side="Buy", orderType="Limit", qty="0.001", price="64000")["result"]
+    wallet = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["coin"][0]["walletBalance"]
+    assert wallet == "996.425"  # the 0.055 % taker fee on 6500
+
+    async def watch_liquidations() -> list[dict]:
+        async with aiohttp.ClientSession() as http, http.ws_connect(
+                ex.base_url.replace("http", "ws") + "/v5/public/linear") as ws:
+            await ws.send_str('{"op":"subscribe","args":["allLiquidation.BTCUSDT"]}')
+            assert orjson.loads((await ws.receive(timeout=5)).data)["success"] is True
+            # the mark falls in two steps: 60000 keeps the account (equity 496.4 > MM 30), 55000 does not
+            await asyncio.to_thread(set_prices, ex, "60000")
+            assert (await asyncio.to_thread(session.get_positions, **BTC))["result"]["list"][0]["size"] == "0.1"
+            await asyncio.to_thread(maker.place_order, **BTC, side="Buy", orderType="Limit", qty="0.1",
+                                    price="55040")  # where the fund will close what it takes over
+            await asyncio.to_thread(set_prices, ex, "55000")
+            while True:
+                frame = orjson.loads((await ws.receive(timeout=5)).data)
+                if frame.get("topic") == "allLiquidation.BTCUSDT":
+                    return frame["data"]
+
+    liquidations = asyncio.run(watch_liquidations())
+    # bankruptcy price: (p - 65000) x 0.1 = -996.425 -> p = 55035.75, rounded down (against the long)
+    assert [(x["S"], x["v"], x["p"]) for x in liquidations] == [("Buy", "0.1", "55035.7")]
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert position["size"] == "0" and position["cumRealisedPnl"] == "-1000"  # everything, fee included
+    coin = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"]
+    assert not coin or Decimal(coin[0]["coin"][0]["walletBalance"]) == 0
+    orders = {o["orderId"]: o for o in session.get_order_history(category="linear")["result"]["list"]}
+    assert orders[resting["orderId"]]["cancelType"] == "CancelAllBeforeLiq"
+    bust = [o for o in orders.values() if o["createType"] == "CreateByLiq"]
+    assert len(bust) == 1 and bust[0]["side"] == "Sell" and bust[0]["orderStatus"] == "Filled"
+    fills = session.get_executions(category="linear", execType="BustTrade")["result"]["list"]
+    assert [(f["execPrice"], f["execQty"], f["execFee"], f["createType"]) for f in fills] == [
+        ("55035.7", "0.1", "0", "CreateByLiq")]
+    # the fund took the position over at 55035.7 and sold it to the 55040 bid (taker fee 0.055 % of 5504):
+    # 0.43 - 3.0272 + the 0.005 the rounding left unpaid by the account
+    insurance = session.get_insurance(coin="USDT")["result"]["list"][0]
+    assert Decimal(insurance["balance"]) == Decimal("0.43") - Decimal("3.0272") - Decimal("0.005")
+    # the maker's 55040 bid bought the 0.1 from the fund, closing the short it sold the account at 65000
+    assert maker.get_positions(**BTC)["result"]["list"][0]["size"] == "0"
+    fund_fill = maker.get_executions(**BTC, limit=1)["result"]["list"][0]
+    assert (fund_fill["execPrice"], fund_fill["isMaker"]) == ("55040", True)
+    health = ex.admin("GET", "/admin/v1/health")["result"]
+    assert health["moneyConserved"] is True
+
+
+@pytest.fixture()
+def virtual(tmp_path: Path):
+    config = tmp_path / "virtual.toml"
+    config.write_text('[clock]\nmode = "virtual"\nstart = "2026-01-01T00:00:00Z"\n[market]\nenabled = false\n')
+    server = ServerProcess(tmp_path / "data", ["--no-demo", "--config", str(config)]).start()
+    yield server
+    server.stop()
+
+
+def test_funding_flows_from_longs_to_shorts(virtual) -> None:
+    long_key, short_key = make_trader(virtual), make_trader(virtual)
+    long_, short = client(virtual, long_key), client(virtual, short_key)
+    short.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    long_.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    ticker = long_.get_tickers(**BTC)["result"]["list"][0]
+    assert ticker["fundingRate"] == "0.0001" and ticker["nextFundingTime"] == "1767254400000"  # 08:00 UTC
+
+    def wallet(session) -> Decimal:
+        return Decimal(session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["coin"][0]
+                       ["walletBalance"])
+
+    before = wallet(long_), wallet(short)
+    # mark 0.1 % over the index for the whole interval: rate = 0.001 + clamp(0.0001 - 0.001, +-0.0005) = 0.0005
+    set_prices(virtual, "65000", "65065")
+    virtual.admin("POST", "/admin/v1/clock/advance", {"ms": 8 * 3_600_000})
+    history = long_.get_funding_rate_history(**BTC)["result"]["list"]
+    assert [(h["fundingRate"], h["fundingRateTimestamp"]) for h in history] == [("0.0005", "1767254400000")]
+    paid = before[0] - wallet(long_)
+    received = wallet(short) - before[1]
+    assert paid == received == Decimal("3.25325")  # 0.1 x 65065 x 0.0005
+    funding = long_.get_executions(category="linear", execType="Funding")["result"]["list"]
+    assert [(f["execFee"], f["execType"], f["orderType"], f["execTime"]) for f in funding] == [
+        ("3.25325", "Funding", "UNKNOWN", "1767254400000")]
+    assert short.get_executions(category="linear", execType="Funding")["result"]["list"][0]["execFee"] == "-3.25325"
+    position = long_.get_positions(**BTC)["result"]["list"][0]
+    assert position["cumRealisedPnl"] == str(Decimal("-3.575") - Decimal("3.25325"))  # fee + funding
+    assert long_.get_tickers(**BTC)["result"]["list"][0]["nextFundingTime"] == "1767283200000"
+    assert virtual.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
