@@ -123,6 +123,7 @@ def check_invariants(ex: Exchange) -> None:
             direction = -1 if sym.grid.inverse else 1
             signed[sym.inst.settle_coin] += direction * pos.signed_entry()
             assert pos.entry_value >= 0 and (pos.size != 0 or pos.entry_value == 0)
+            assert pos.entry_inv >= 0 and (pos.size != 0 or pos.entry_inv == 0)
             # realised PnL: the executions' PnL less their fees, all time and since the position opened
             mine = [e for e in account.executions if (e.category, e.symbol) == key]
             assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"

@@ -46,3 +46,9 @@ def test_position_list(ex) -> None:  # noqa: F811
     assert session.get_positions(category="linear", settleCoin="USDT")["result"]["list"] == []
     inverse = session.get_positions(category="inverse", symbol="BTCUSD")["result"]["list"][0]
     assert inverse["size"] == "0" and inverse["symbol"] == "BTCUSD"
+    # inverse: one fill at 65000 is an entry of exactly 65000 (the coin value 1000/65000 is rounded to 1e-8)
+    coin_margined = client(ex, make_trader(ex, {"BTC": "1"}))
+    maker.place_order(category="inverse", symbol="BTCUSD", side="Sell", orderType="Limit", qty="1000", price="65000")
+    coin_margined.place_order(category="inverse", symbol="BTCUSD", side="Buy", orderType="Market", qty="1000")
+    inverse = coin_margined.get_positions(category="inverse", symbol="BTCUSD")["result"]["list"][0]
+    assert (inverse["size"], inverse["avgPrice"], inverse["positionValue"]) == ("1000", "65000", "0.01538462")

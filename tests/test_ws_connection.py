@@ -167,3 +167,75 @@ def test_depth_one_snapshot_is_resent_while_the_book_is_quiet(tmp_path) -> None:
     assert all(f["type"] == "snapshot" for f in frames)
     assert frames[0]["data"] == frames[1]["data"]
     assert 2_900 <= frames[1]["ts"] - frames[0]["ts"] <= 3_200
+
+
+def test_subscribe_requests_are_checked_like_bybit(tmp_path) -> None:
+    import hashlib
+    import hmac
+
+    from tests.conftest import make_trader
+
+    server = ServerProcess(tmp_path, ["--no-demo"]).start()
+    trader = make_trader(server)
+    expires = int(time.time() * 1000) + 10_000
+    signature = hmac.new(trader.api_secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+
+    async def scenario() -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        async with aiohttp.ClientSession() as http:
+            async def ask(ws, name: str, frame: dict) -> None:
+                await ws.send_str(orjson.dumps(frame).decode())
+                out[name] = orjson.loads((await ws.receive(timeout=5)).data)
+
+            private = await http.ws_connect(ws_url(server, "/v5/private"))
+            await ask(private, "auth", {"op": "auth", "args": [trader.api_key, expires, signature]})
+            await ask(private, "object", {"op": "subscribe", "req_id": "o", "args": [{"x": 1}]})
+            await ask(private, "mixed", {"op": "subscribe", "req_id": "m", "args": ["order", "order.linear"]})
+            await ask(private, "unknown_op", {"op": "teleport", "req_id": "u"})
+            await ask(private, "fine", {"op": "subscribe", "req_id": "f", "args": ["order.linear", "wallet"]})
+            public = await http.ws_connect(ws_url(server, "/v5/public/linear"))
+            await ask(public, "first", {"op": "subscribe", "req_id": "1", "args": ["publicTrade.BTCUSDT"]})
+            await ask(public, "twice", {"op": "subscribe", "req_id": "2", "args": ["publicTrade.BTCUSDT"]})
+            spot = await http.ws_connect(ws_url(server, "/v5/public/spot"))
+            await ask(spot, "eleven", {"op": "subscribe", "req_id": "3",
+                                       "args": [f"kline.{i}.BTCUSDT" for i in (1, 3, 5, 15, 30, 60, 120, 240, 360,
+                                                                              720, "D")]})
+            for ws in (private, public, spot):
+                await ws.close()
+        return out
+
+    try:
+        out = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert out["auth"]["success"] is True
+    assert out["object"]["success"] is False and out["object"]["ret_msg"].startswith("Invalid topic")
+    assert out["mixed"]["success"] is False  # Bybit: all-in-one and categorised topics in one request
+    assert out["unknown_op"]["success"] is False and out["unknown_op"]["req_id"] == "u"
+    assert out["fine"]["success"] is True  # the connection survived the bad requests
+    assert out["first"]["success"] is True
+    assert out["twice"] == {**out["twice"], "success": False,
+                            "ret_msg": "error:already subscribed,topic:publicTrade.BTCUSDT"}
+    assert out["eleven"]["success"] is False  # spot: at most 10 args per request
+
+
+def test_stopping_the_server_closes_websockets_at_once(tmp_path) -> None:
+    server = ServerProcess(tmp_path, ["--no-demo"]).start()
+
+    async def scenario() -> tuple[aiohttp.WSMessage, float]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(ws_url(server, "/v5/public/linear"))
+            await ws.send_str('{"op":"subscribe","args":["kline.1.BTCUSDT"]}')
+            await ws.receive(timeout=5)
+            started = time.monotonic()
+            assert server.proc is not None
+            server.proc.terminate()
+            while True:
+                msg = await ws.receive(timeout=15)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    return msg, time.monotonic() - started
+
+    msg, waited = asyncio.run(scenario())
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001) and waited < 5
+    assert server.proc is not None and server.proc.wait(timeout=10) == 0
+    server.proc = None

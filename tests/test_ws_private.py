@@ -74,6 +74,7 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
                       "curRealisedPnl", "breakEvenPrice", "seq", "riskId"):
             assert listed[field] == last[field], field
         assert listed["curRealisedPnl"] == "-0.258"  # maker fee 0.02 % of 1290 USDT
+        assert last["seq"] == fills[-1]["seq"]  # a fill and the position update it caused share their seq
     finally:
         ws.exit()
 

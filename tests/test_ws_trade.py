@@ -81,6 +81,7 @@ def test_trade_socket_rules(quiet) -> None:  # noqa: F811
             now = str(int(time.time() * 1000))
             out.append(await ask({"reqId": "0", "header": {"X-BAPI-TIMESTAMP": now}, "op": "order.create",
                                   "args": [order]}))  # before auth
+            out.append(await ask({"op": "auth", "args": [trader.api_key, expires]}))  # malformed
             out.append(await ask({"op": "auth", "args": [trader.api_key, expires, signature]}))
             out.append(await ask({"reqId": "1", "header": {"X-BAPI-TIMESTAMP": now}, "op": "order.create",
                                   "args": [order]}))
@@ -91,10 +92,13 @@ def test_trade_socket_rules(quiet) -> None:  # noqa: F811
                                   "args": [order]}))
             out.append(await ask({"reqId": "3", "header": {"X-BAPI-TIMESTAMP": now}, "op": "order.teleport",
                                   "args": [order]}))
+            out.append(await ask({"header": {"X-BAPI-TIMESTAMP": now}, "op": "order.create", "args": [order]}))
         return out
 
-    before, auth, first, again, stale, unknown = asyncio.run(run())
+    before, malformed, auth, first, again, stale, unknown, anonymous = asyncio.run(run())
     assert before["retCode"] == 10007
+    assert (malformed["retCode"], malformed["op"]) == (10001, "auth")
+    assert anonymous["retCode"] == 0 and "reqId" not in anonymous  # echoed only when sent
     assert (auth["retCode"], auth["op"]) == (0, "auth")
     assert first["retCode"] == 0 and first["reqId"] == "1" and first["data"]["orderId"]
     assert (again["retCode"], again["retMsg"].split(":")[0]) == (10014, "Invalid duplicate request.")

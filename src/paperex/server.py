@@ -18,7 +18,7 @@ from paperex.config import Config
 from paperex.data import load_market
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
-from paperex.gateway.ws_client import WS_SETTINGS, WsSettings
+from paperex.gateway.ws_client import WS_CLIENTS, WS_SETTINGS, WsSettings, close_all
 from paperex.gateway.ws_private import PRIVATE, PrivateStreams, private_socket
 from paperex.gateway.ws_public import STREAMS, PublicStreams, public_socket
 from paperex.gateway.ws_trade import trade_socket
@@ -118,6 +118,8 @@ class Node:
 def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[WS_SETTINGS] = ws or WsSettings()
+    app[WS_CLIENTS] = set()
+    app.on_shutdown.append(close_all)
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
     app[ADMIN_TOKEN] = admin_token

@@ -32,8 +32,9 @@ def unrealised(st: SymbolState, pos: Position) -> int:
     return direction(st) * sign * (mark_value - pos.entry_value)
 
 
-def position_im(pos: Position) -> int:
-    return -(-pos.entry_value * 100 // pos.leverage)
+def position_im(st: SymbolState, pos: Position, leverage: int | None = None) -> int:
+    """Initial margin: the position's value at the mark price / leverage (Bybit's IM "by mark price")."""
+    return -(-position_value(st, pos) * 100 // (leverage or pos.leverage))
 
 
 def tier_of(st: SymbolState, value: int) -> RiskTier | None:
@@ -67,7 +68,7 @@ def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coi
     for key, pos in account.positions.items():
         st = symbols[key]
         if pos.size and st.inst.settle_coin == coin:
-            total += unrealised(st, pos) - position_im(pos)
+            total += unrealised(st, pos) - position_im(st, pos)
     return total
 
 

@@ -12,8 +12,8 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 
 class Position:
-    __slots__ = ("category", "created_ts", "cum_realised", "cur_realised", "entry_value", "leverage", "seq", "size",
-                 "symbol", "uid", "updated_ts")
+    __slots__ = ("category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value", "leverage",
+                 "seq", "size", "symbol", "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
         self.uid = uid
@@ -21,6 +21,7 @@ class Position:
         self.symbol = symbol
         self.size = 0  # lots, + long / - short
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
+        self.entry_inv = 0  # sum of lots * 10**20 // price ticks over the held lots: the exact entry price
         self.cum_realised = 0  # all time, fees included (Bybit's cumRealisedPnl)
         self.cur_realised = 0  # since the position was last opened from flat (curRealisedPnl)
         self.leverage = leverage
@@ -31,16 +32,18 @@ class Position:
     def signed_entry(self) -> int:
         return self.entry_value if self.size >= 0 else -self.entry_value
 
-    def apply_fill(self, side: int, lots: int, value: int, direction: int) -> tuple[int, int]:
-        """Add a fill of ``lots`` (``side`` +1 buy / -1 sell) worth ``value``.
+    def apply_fill(self, side: int, lots: int, value: int, direction: int, ticks: int = 0) -> tuple[int, int]:
+        """Add a fill of ``lots`` (``side`` +1 buy / -1 sell) worth ``value`` at ``ticks``.
 
         Returns (realised PnL in settle units, lots closed).
         """
+        inv = lots * 10**20 // ticks if ticks else 0
         if self.size == 0:
             self.cur_realised = 0
         if self.size == 0 or (self.size > 0) == (side > 0):
             self.size += side * lots
             self.entry_value += value
+            self.entry_inv += inv
             return 0, 0
         held = abs(self.size)
         closed = min(held, lots)
@@ -49,6 +52,7 @@ class Position:
         sign = 1 if self.size > 0 else -1
         realised = direction * sign * (exit_value - removed)
         self.entry_value -= removed
+        self.entry_inv -= self.entry_inv * closed // held if closed < held else self.entry_inv
         self.size += side * closed
         self.cum_realised += realised
         self.cur_realised += realised
@@ -56,6 +60,7 @@ class Position:
         if opened:  # the fill flips the position: the rest opens the other way
             self.size += side * opened
             self.entry_value = value - exit_value
+            self.entry_inv = inv * opened // lots
         return realised, closed
 
     def state(self) -> tuple:

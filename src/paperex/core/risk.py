@@ -86,7 +86,7 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
             holds[order.order_id] = margin.derivatives_hold(st, closable, lev, taker, order.price, order.leaves)
     extra = sum(h - account.open_orders[oid].hold for oid, h in holds.items())
     if pos is not None and pos.size:
-        extra += -(-pos.entry_value * 100 // lev) - margin.position_im(pos)
+        extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
     coin = inst.settle_coin
     if extra > 0 and extra > margin.available(ex.symbols, account, coin):
         raise ApiError(Code.AVAILABLE_MARGIN_INSUFFICIENT, "the new leverage needs more margin than is available")
@@ -216,7 +216,8 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         ex.orders[order.order_id] = order
         holder.order_ids.append(order.order_id)
         events.append(OrderAccepted(uid=holder.uid, order_id=order.order_id))
-        _fee, _coin, closed, pnl = trading.settle_derivative(ex, st, holder, order, lots, value, 0, ts, events)
+        _fee, _coin, closed, pnl = trading.settle_derivative(ex, st, holder, order, ticks, lots, value, 0, ts, seq,
+                                                                   events)
         order.leaves, order.cum_qty, order.cum_value = 0, lots, value
         order.cum_inv = lots * 10**20 // ticks
         order.status, order.fee_coin, order.seq, order.updated_ts = FILLED, st.inst.settle_coin, seq, ts

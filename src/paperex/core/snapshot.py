@@ -17,8 +17,9 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 6  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
-# 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType
+FORMAT = 7  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+# 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
+# 7: positions keep the exact inverse entry
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__

@@ -366,7 +366,8 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
             closed = pnl = 0
         else:
-            fee, fee_coin, closed, pnl = settle_derivative(ex, st, account, order, qty, value, rate, ts, events)
+            fee, fee_coin, closed, pnl = settle_derivative(ex, st, account, order, price, qty, value, rate, ts, seq,
+                                                           events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -436,8 +437,8 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
     return fee, quote
 
 
-def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, qty: int, value: int,
-                       rate: int, ts: int, events: list[Event]) -> tuple[int, str, int, int]:
+def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, price: int, qty: int,
+                      value: int, rate: int, ts: int, seq: int, events: list[Event]) -> tuple[int, str, int, int]:
     """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed,
     realised PnL of the closed part before the fee)."""
     coin = st.inst.settle_coin
@@ -446,14 +447,14 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     if pos is None:
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
     before = pos.size
-    realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st))
+    realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
     st.open_interest += max(pos.size, 0) - max(before, 0)  # open interest = the sum of long positions
     fee = fee_of(value, rate)
     account.credit(coin, realised - fee)
     pos.cum_realised -= fee
     pos.cur_realised -= fee
     pos.updated_ts = ts
-    pos.seq = ex.seq + 1
+    pos.seq = seq  # the fill's cross sequence: executions and position updates share it (Bybit)
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
     return fee, coin, closed, realised
 

@@ -16,7 +16,10 @@ BREAK_EVEN_FEE_FLOOR = Decimal("0.00055")  # Bybit's documented floor on the tak
 
 
 def _entry_price(st: SymbolState, pos: Position) -> Decimal:
-    """Average entry price: value / size (linear), size / value (inverse, value in coin)."""
+    """Average entry price: value / size (linear); for inverse the harmonic mean of the fill prices, from
+    the exact per-fill record (the coin value is rounded to 1e-8)."""
+    if st.grid.inverse and pos.entry_inv:
+        return Decimal(abs(pos.size) * 10**20) / Decimal(pos.entry_inv) * st.grid.tick
     contracts = st.grid.qty(abs(pos.size))
     value = Decimal(pos.entry_value) / MONEY_SCALE
     return contracts / value if st.grid.inverse else value / contracts
@@ -41,7 +44,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, stream: bo
         pos.seq = -1
     value = margin.position_value(st, pos)
     tier = margin.tier_of(st, value)
-    im = margin.position_im(pos) if pos.size else 0
+    im = margin.position_im(st, pos)
     mm = margin.position_mm(st, pos)
     if pos.size:
         entry = _entry_price(st, pos)

@@ -35,6 +35,7 @@ class WsSettings:
 
 
 WS_SETTINGS: web.AppKey[WsSettings] = web.AppKey("ws_settings", WsSettings)
+WS_CLIENTS: web.AppKey[set[Client]] = web.AppKey("ws_clients", set)
 
 _ALIVE = re.compile(r"^(\d{1,4})([sm])$")
 MIN_ALIVE_S, MAX_ALIVE_S = 30, 600
@@ -67,6 +68,8 @@ class Client:
         self._loop = asyncio.get_running_loop()
         self.last_active = self._loop.time()
         self._tasks: list[asyncio.Task[None]] = []
+        self.closing: asyncio.Task[None] | None = None
+        self.registry: set[Client] = set()  # the server's open connections (left when the client goes)
 
     # -- sending -------------------------------------------------------------------------------------
     def send(self, frame: dict[str, Any] | str) -> None:
@@ -110,7 +113,7 @@ class Client:
         self.closed_because = reason
         self._queue.clear()
         log.info("closing WebSocket %s: %s", self.conn_id, reason)
-        self._loop.create_task(self._close(code, reason))
+        self.closing = self._loop.create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         for task in self._tasks:
@@ -138,6 +141,7 @@ class Client:
                 if isinstance(frame, dict):
                     yield frame
         finally:
+            self.registry.discard(self)
             for task in self._tasks:
                 task.cancel()
             for task in self._tasks:
@@ -160,4 +164,17 @@ async def accept(request: web.Request, conn_id: str, alive: bool = False) -> Cli
     settings = request.app[WS_SETTINGS]
     ws = web.WebSocketResponse(heartbeat=None, autoping=True, max_msg_size=1 << 20)
     await ws.prepare(request)
-    return Client(request, ws, conn_id, settings, alive_time(request, settings) if alive else settings.idle_timeout_s)
+    client = Client(request, ws, conn_id, settings, alive_time(request, settings) if alive else settings.idle_timeout_s)
+    client.registry = request.app[WS_CLIENTS]
+    client.registry.add(client)
+    return client
+
+
+async def close_all(app: web.Application) -> None:
+    """On shutdown: every client gets a close frame (1001 going away) instead of waiting for a timeout."""
+    clients = list(app[WS_CLIENTS])
+    for client in clients:
+        client.disconnect("server shutting down", WSCloseCode.GOING_AWAY)
+    closing = [c.closing for c in clients if c.closing is not None]
+    if closing:
+        await asyncio.wait(closing, timeout=3)

@@ -38,6 +38,11 @@ _conn_ids = itertools.count(1)
 _msg_ids = itertools.count(1)
 
 
+def _categorised(topic: str) -> bool:
+    """``order.linear`` and ``execution.fast.spot`` are categorised; ``order``, ``execution.fast`` are not."""
+    return topic.count(".") > (1 if topic.startswith("execution.fast") else 0)
+
+
 class Connection:
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -98,6 +103,15 @@ class PrivateStreams:
             self.outbox[uid].append(("position", category, row))
         if self.outbox or self.wallet_dirty:
             self._schedule()
+
+    def forget(self, conn: Connection) -> None:
+        """The connection no longer receives its account's frames (re-authenticated or gone)."""
+        if conn.uid is not None:
+            conns = self.by_uid.get(conn.uid)
+            if conns is not None:
+                conns.discard(conn)
+                if not conns:
+                    del self.by_uid[conn.uid]
 
     # -- sending -------------------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -182,8 +196,7 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
             elif op == "auth":
                 uid, error = verify_auth(streams, frame.get("args"), time.time_ns() // 1_000_000)
                 if uid is not None:
-                    if conn.uid is not None:
-                        streams.by_uid[conn.uid].discard(conn)
+                    streams.forget(conn)
                     conn.uid = uid
                     streams.by_uid[uid].add(conn)
                 reply = {"success": uid is not None, "ret_msg": error, "op": "auth", "conn_id": client.conn_id}
@@ -192,9 +205,12 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                 client.send(reply)
             elif op in ("subscribe", "unsubscribe"):
                 args = frame.get("args") if isinstance(frame.get("args"), list) else []
-                bad = [a for a in args if a not in TOPICS]
+                bad = [a for a in args if not isinstance(a, str) or a not in TOPICS]
+                mixed = len({_categorised(a) for a in args if isinstance(a, str) and a in TOPICS and a != "wallet"}) > 1
                 error = "Request not authorized" if conn.uid is None else (
-                    f"Invalid topic: {', '.join(map(str, bad))}" if bad else "")
+                    f"Invalid topic: {', '.join(map(str, bad))}" if bad else
+                    "All-In-One topic and Categorised topic cannot be in the same subscription request"
+                    if mixed else "")
                 if not error:
                     if op == "subscribe":
                         conn.topics.update(args)
@@ -203,9 +219,9 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                 await after_a_round_trip()
                 client.send({"success": not error, "ret_msg": error, "conn_id": client.conn_id,
                              "req_id": req_id, "op": op})
+            else:
+                client.send({"success": False, "ret_msg": f"error:unknown op {op}", "conn_id": client.conn_id,
+                             "req_id": req_id, "op": op})
     finally:
-        if conn.uid is not None:
-            streams.by_uid[conn.uid].discard(conn)
-            if not streams.by_uid[conn.uid]:
-                del streams.by_uid[conn.uid]
+        streams.forget(conn)
     return client.ws

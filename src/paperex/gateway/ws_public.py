@@ -30,7 +30,9 @@ log = logging.getLogger("paperex.ws")
 
 DEPTHS = (1, 50, 200, 1000)
 FLUSH_S = 0.02
-DEPTH1_RESEND_MS = 3000  # Bybit re-sends an unchanged depth-1 snapshot every 3 s
+DEPTH1_RESEND_MS = 3000
+SPOT_ARGS_PER_REQUEST = 10  # Bybit: spot takes at most 10 args per subscribe request
+ARGS_CHARS_PER_CONNECTION = 21_000  # Bybit re-sends an unchanged depth-1 snapshot every 3 s
 _conn_ids = itertools.count(1)
 
 
@@ -281,12 +283,21 @@ async def public_socket(request: web.Request) -> web.StreamResponse:
             args = frame.get("args") if isinstance(frame.get("args"), list) else []
             topics = [streams.parse(category, a) if isinstance(a, str) else None for a in args]
             bad = [a for a, t in zip(args, topics, strict=True) if t is None]
+            error = f"Invalid topic: {', '.join(map(str, bad))}" if bad else ""
+            if not error and op == "subscribe":
+                already = [t.name for t in topics if t is not None and client in t.subscribers]
+                if already:
+                    error = f"error:already subscribed,topic:{already[0]}"
+                elif category == "spot" and len(args) > SPOT_ARGS_PER_REQUEST:
+                    error = f"error:args count exceeds {SPOT_ARGS_PER_REQUEST} per request"
+                elif sum(len(t.name) for t in mine if client in t.subscribers) + sum(map(len, args)) > \
+                        ARGS_CHARS_PER_CONNECTION:
+                    error = f"error:args exceed {ARGS_CHARS_PER_CONNECTION} characters per connection"
             await after_a_round_trip()
-            client.send({"success": not bad, "ret_msg": ("subscribe" if category == "spot" and op == "subscribe"
-                                                         else "") if not bad
-                         else f"Invalid topic: {', '.join(map(str, bad))}", "conn_id": client.conn_id,
+            ok_msg = "subscribe" if category == "spot" and op == "subscribe" else ""
+            client.send({"success": not error, "ret_msg": error or ok_msg, "conn_id": client.conn_id,
                          "req_id": req_id, "op": op})
-            if bad:
+            if error:
                 continue
             now = streams.sequencer.now_ms()
             for topic in topics:

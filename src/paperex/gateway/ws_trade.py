@@ -79,11 +79,13 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
                 key = streams.sequencer.core.api_keys[frame["args"][0]]
                 principal = Principal(key=key, account=streams.sequencer.core.accounts[uid])
                 send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
-            else:
-                send({"retCode": Code.BAD_SIGNATURE, "retMsg": message(Code.BAD_SIGNATURE, error), "op": "auth",
-                            "connId": conn_id})
+            else:  # a malformed auth is a parameter error; a wrong key, signature or expiry 10004
+                code = Code.PARAM_ERROR if error == "Params Error" else Code.BAD_SIGNATURE
+                send({"retCode": code, "retMsg": message(code, error), "op": "auth", "connId": conn_id})
             continue
-        reply: dict[str, Any] = {"reqId": req_id, "op": op, "connId": conn_id}
+        reply: dict[str, Any] = {"op": op, "connId": conn_id}
+        if req_id is not None:  # Bybit echoes the reqId only when one was sent
+            reply["reqId"] = req_id
         try:
             if op not in OPS:
                 raise param_error(f"unknown op {op}")
