@@ -36,6 +36,8 @@ def test_position_list(ex) -> None:  # noqa: F811
     # maintenance margin at the mark (65000 on a quiet exchange): 6500 x tier-1 MMR 0.5 %
     assert p["markPrice"] == "65000" and p["positionMM"] == "32.5" and p["riskId"] == 1
     assert p["unrealisedPnl"] == "0"
+    # cross margin's estimate: (99996.425 + 6500) / (0.1 x 1.005) = 1059665.92..., at the tick towards the mark
+    assert p["liqPrice"] == "1059665.9"
     # closing: cumRealisedPnl keeps the history, the flat position shows no entry
     maker.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Limit", qty="0.1", price="64500")
     session.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.1",

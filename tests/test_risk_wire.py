@@ -78,6 +78,8 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     resting = session.place_order(**BTC, side="Buy", orderType="Limit", qty="0.001", price="64000")["result"]
     wallet = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["coin"][0]["walletBalance"]
     assert wallet == "996.425"  # the 0.055 % taker fee on 6500
+    # the estimate: equity = MM where (p - 65000) x 0.1 + 996.425 = 0.005 x 0.1 x p -> p = 5503.575 / 0.0995
+    assert session.get_positions(**BTC)["result"]["list"][0]["liqPrice"] == "55312.4"  # 55312.31, towards the mark
 
     async def watch_liquidations() -> list[dict]:
         async with aiohttp.ClientSession() as http, http.ws_connect(
@@ -159,3 +161,42 @@ def test_funding_flows_from_longs_to_shorts(virtual) -> None:
     assert position["cumRealisedPnl"] == str(Decimal("-3.575") - Decimal("3.25325"))  # fee + funding
     assert long_.get_tickers(**BTC)["result"]["list"][0]["nextFundingTime"] == "1767283200000"
     assert virtual.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
+
+
+def test_risk_tiers_and_the_isolated_margin_endpoints(ex) -> None:  # noqa: F811
+    me, other = make_trader(ex, {"USDT": "3000000"}), make_trader(ex, {"USDT": "1000000"})
+    session, maker = client(ex, me), client(ex, other)
+    sol = {"category": "linear", "symbol": "SOLUSDT"}
+    session.set_leverage(**sol, buyLeverage="5", sellLeverage="5")  # the last tier's maximum
+    # SOLUSDT's last tier ends at a position value of 12,000,000 USDT: resting bids count towards it
+    last = session.get_risk_limit(**sol)["result"]["list"][-1]
+    price = Decimal(session.get_tickers(**sol)["result"]["list"][0]["markPrice"])
+    assert (last["riskLimitValue"], price) == ("12000000", Decimal("150"))
+    resting = session.place_order(**sol, side="Buy", orderType="Limit", qty="60000", price="150")["result"]
+    code, msg = rejected(lambda: session.place_order(**sol, side="Buy", orderType="Limit", qty="21000",
+                                                     price="150"))  # 81,000 x 150 = 12,150,000
+    assert code == 110016 and msg.startswith("The quantity of contracts requested exceeds the risk limit")
+    session.cancel_order(**sol, orderId=resting["orderId"])
+    # at 100x only the first tier (200,000) is allowed: an order that would make 250,000 is refused
+    session.set_leverage(**sol, buyLeverage="100", sellLeverage="100")
+    lots = (Decimal(250_000) / price).quantize(Decimal("0.1"))
+    code, msg = rejected(lambda: session.place_order(**sol, side="Buy", orderType="Limit", qty=str(lots),
+                                                     price=str(price)))
+    assert code == 30150 and msg.startswith("Current order leverage exceeds the maximum available")
+
+    # set-risk-limit: tiers follow the position's value, so only the checks remain
+    assert rejected(lambda: session.set_risk_limit(**sol, riskId=999))[0] == 110031
+    assert rejected(lambda: session.set_risk_limit(**sol, riskId=1))[0] == 110075  # flat: already tier 1
+    maker.place_order(**sol, side="Sell", orderType="Limit", qty=str(lots), price=str(price))
+    session.set_leverage(**sol, buyLeverage="20", sellLeverage="20")
+    session.place_order(**sol, side="Buy", orderType="Market", qty=str(lots))  # 250,000: tier 2
+    assert rejected(lambda: session.set_risk_limit(**sol, riskId=1))[0] == 110048  # worth more than tier 1
+    reply = session.set_risk_limit(**sol, riskId=3)["result"]
+    assert reply == {"category": "linear", "riskId": 3, "riskLimitValue": "800000"}
+
+    # the isolated-margin endpoints answer as for a cross-margin account
+    btc = {"category": "linear", "symbol": "BTCUSDT"}
+    assert rejected(lambda: session.add_or_reduce_margin(**btc, margin="10"))[0] == 110033  # no position
+    assert rejected(lambda: session.add_or_reduce_margin(**sol, margin="0"))[0] == 110027
+    assert rejected(lambda: session.add_or_reduce_margin(**sol, margin="10"))[0] == 110015
+    assert rejected(lambda: session.set_auto_add_margin(**sol, autoAddMargin=1))[0] == 110076

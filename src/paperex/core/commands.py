@@ -102,9 +102,19 @@ class SetLeverage(Command):
     sell_leverage: int
 
 
+class SetRiskLimit(Command):
+    """``/v5/position/set-risk-limit``: tiers follow the position's value automatically (Bybit since 2024),
+    so this only checks the tier and lowers the leverage to what it allows."""
+
+    uid: int
+    category: str
+    symbol: str
+    risk_id: int
+
+
 class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
-              | SetPrices | SetLeverage | Tick)
+              | SetPrices | SetLeverage | SetRiskLimit | Tick)

@@ -25,6 +25,7 @@ from paperex.core.commands import (
     PlaceOrder,
     SetLeverage,
     SetPrices,
+    SetRiskLimit,
     Tick,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
@@ -67,6 +68,7 @@ class Exchange:
             CancelAll: lambda c, ts: trading.cancel_all(self, c, ts),  # type: ignore[arg-type]
             SetPrices: self._set_prices,  # type: ignore[dict-item]
             SetLeverage: lambda c, ts: risk.set_leverage(self, c, ts),  # type: ignore[arg-type]
+            SetRiskLimit: lambda c, ts: risk.set_risk_limit(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
 

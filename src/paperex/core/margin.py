@@ -8,6 +8,7 @@ come with the derivatives-risk work.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from paperex.core.grid import fee_of
@@ -91,3 +92,33 @@ def derivatives_hold(st: SymbolState, closable: int, leverage: int, taker_rate: 
         return 0
     value = st.grid.value(ticks, opening)
     return -(-value * 100 // leverage) + 2 * fee_of(value, taker_rate)
+
+
+def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
+                        pos: Position) -> Fraction | None:
+    """Cross margin's estimate: the mark price of this symbol at which the coin's equity (wallet + every
+    position's unrealised PnL) equals the maintenance margin, the other positions held at their marks and
+    the tier and rate of this position's current value. None when no price gets there."""
+    if pos.size == 0:
+        return None
+    coin = st.inst.settle_coin
+    rest = Fraction(account.balance(coin))  # wallet + the others' (UPL - MM), in 1e-8 units
+    for key, other in account.positions.items():
+        other_st = symbols[key]
+        if other is not pos and other.size and other_st.inst.settle_coin == coin:
+            rest += unrealised(other_st, other) - position_mm(other_st, other)
+    rest /= MONEY_SCALE
+    tier = tier_of(st, position_value(st, pos))
+    mmr = Fraction(tier.maintenance_margin_rate) if tier else Fraction(0)
+    ded = Fraction(tier.mm_deduction) if tier and tier.mm_deduction else Fraction(0)
+    q = Fraction(st.grid.qty(abs(pos.size)))
+    entry_value = Fraction(pos.entry_value, MONEY_SCALE)
+    long = pos.size > 0
+    if not st.grid.inverse:  # equity(p) = rest + s(pq - E); mm(p) = mmr pq - ded
+        price = (entry_value - rest - ded) / (q * (1 - mmr)) if long else (rest + entry_value + ded) / (q * (1 + mmr))
+    else:  # contracts q (quote), coin value q/p: equity(p) = rest + s(E - q/p); mm(p) = mmr q/p - ded
+        denominator = rest + entry_value + ded if long else entry_value - rest - ded
+        if denominator <= 0:
+            return None
+        price = q * ((1 + mmr) if long else (1 - mmr)) / denominator
+    return price if price > 0 else None

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from paperex.core import margin, trading
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import PlaceOrder, SetLeverage
+from paperex.core.commands import PlaceOrder, SetLeverage, SetRiskLimit
 from paperex.core.events import (
     BalanceChanged,
     Event,
@@ -101,6 +101,36 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     pos.updated_ts = ts
     pos.seq = ex.next_seq()
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+
+
+def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    tier = next((t for t in st.inst.risk_tiers if t.id == cmd.risk_id), None)
+    if tier is None:
+        raise ApiError(Code.RISK_LIMIT_NOT_FOUND, f"riskId {cmd.risk_id} is not a tier of {cmd.symbol}")
+    key = (cmd.category, cmd.symbol)
+    pos = account.positions.get(key)
+    value = margin.position_value(st, pos) if pos else 0
+    current = margin.tier_of(st, value)
+    if current is not None and current.id == tier.id:
+        raise ApiError(Code.RISK_ID_NOT_MODIFIED)
+    if value > tier.risk_limit_value * MONEY_SCALE:
+        raise ApiError(Code.RISK_LIMIT_VALUE_EXCEEDED, f"the position is worth more than {tier.risk_limit_value}")
+    leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+    cap = _hundredths(tier.max_leverage)
+    if leverage <= cap:
+        return []  # tiers are automatic: nothing changes
+    try:
+        return set_leverage(ex, SetLeverage(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol,
+                                            buy_leverage=cap, sell_leverage=cap), ts)
+    except ApiError as err:
+        if err.code == Code.AVAILABLE_MARGIN_INSUFFICIENT:
+            raise ApiError(Code.RISK_LIMIT_MARGIN_INSUFFICIENT,
+                           f"the tier's {tier.max_leverage}x needs more margin than is available") from None
+        raise
 
 
 # -- liquidation ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
 from paperex.core.grid import fee_of
+from paperex.core.numbers import MONEY_SCALE
 from paperex.core.orders import (
     CANCELLED,
     FILLED,
@@ -146,6 +147,8 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     else:
         hold_coin = st.inst.settle_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+        if not cmd.reduce_only:
+            _check_risk_tier(st, account, pos, cmd.side, qty, price, leverage)
         taker = account.fee_rates[cmd.category][0]
         closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
         hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
@@ -173,6 +176,28 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     events: list[Event] = [OrderAccepted(uid=order.uid, order_id=order.order_id)]
     _execute(ex, st, account, order, ts, events)
     return events
+
+
+def _check_risk_tier(st: SymbolState, account: Account, pos: Position | None, side: int, qty: int, price: int,
+                     leverage: int) -> None:
+    """The position the order could make (with the account's other resting orders on that side) must fit the
+    risk tiers: not beyond the last tier's limit (110016), and within the leverage its tier allows (30150)."""
+    tiers = st.inst.risk_tiers
+    if not tiers:
+        return
+    size = pos.size if pos else 0
+    pending = account.resting.get((st.inst.category, st.inst.symbol, side), 0)
+    worst = abs(size + side * (qty + pending))
+    if worst <= abs(size):
+        return  # it only reduces
+    value = st.grid.value(max(price, st.mark) if not st.grid.inverse else min(price, st.mark), worst)
+    if value > tiers[-1].risk_limit_value * MONEY_SCALE:
+        raise _reject(Code.QTY_EXCEEDS_RISK_LIMIT,
+                      f"the position could reach {st.grid.qty(worst)}, beyond the last tier's limit "
+                      f"{tiers[-1].risk_limit_value}")
+    tier = margin.tier_of(st, value)
+    if tier is not None and leverage > tier.max_leverage * 100:
+        raise _reject(Code.LEVERAGE_ABOVE_TIER, f"the position's tier allows at most {tier.max_leverage}x")
 
 
 def _spot_hold(st: SymbolState, cmd: PlaceOrder, price: int, qty: int) -> tuple[str, int]:

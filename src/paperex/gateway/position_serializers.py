@@ -36,7 +36,19 @@ def _break_even(st: SymbolState, account: Account, pos: Position, entry: Decimal
     return _num((entry * q - realised) / denominator) if denominator else ""
 
 
-def position(st: SymbolState, account: Account, pos: Position | None, stream: bool = False) -> dict[str, Any]:
+def _liq_price(symbols: dict[tuple[str, str], SymbolState], st: SymbolState, account: Account, pos: Position) -> str:
+    """Cross margin's estimated liquidation price at the tick, "" outside the instrument's price range."""
+    estimate = margin.estimated_liq_price(symbols, account, st, pos)
+    if estimate is None:
+        return ""
+    ticks = st.grid.round_ticks(estimate, up=pos.size > 0)  # rounded towards the mark
+    if not st.grid.min_price_ticks <= ticks <= st.grid.max_price_ticks:
+        return ""
+    return price(st, ticks)
+
+
+def position(st: SymbolState, account: Account, pos: Position | None, symbols: dict[tuple[str, str], SymbolState],
+             stream: bool = False) -> dict[str, Any]:
     """One position (``pos`` None: the flat position of a symbol never traded). ``stream``: the WebSocket
     variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
     if pos is None:
@@ -65,7 +77,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, stream: bo
         "leverage": _num(Decimal(pos.leverage) / 100),
         "breakEvenPrice": break_even,
         "markPrice": price(st, st.mark),
-        "liqPrice": "",
+        "liqPrice": _liq_price(symbols, st, account, pos),
         "positionIM": money(im),
         "positionIMByMp": money(im),
         "positionMM": money(mm),
