@@ -124,6 +124,7 @@ def check_invariants(ex: Exchange) -> None:
             signed[sym.inst.settle_coin] += direction * pos.signed_entry()
             assert pos.entry_value >= 0 and (pos.size != 0 or pos.entry_value == 0)
             assert pos.entry_inv >= 0 and (pos.size != 0 or pos.entry_inv == 0)
+            assert pos.open_fees >= 0 and (pos.size != 0 or pos.open_fees == 0)
             # realised PnL: the executions' PnL less their fees, all time and since the position opened
             mine = [e for e in account.executions if (e.category, e.symbol) == key]
             assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"

@@ -45,6 +45,12 @@ def test_position_list(ex) -> None:  # noqa: F811
     closed = session.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
     assert (closed["size"], closed["side"], closed["positionIM"]) == ("0", "", "0")
     assert closed["cumRealisedPnl"] == "42.8775"  # -3.575 + 50 profit - 3.5475 fee (6450 x 0.055 %)
+    (record,) = session.get_closed_pnl(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert (record["side"], record["closedSize"], record["avgEntryPrice"], record["avgExitPrice"]) == (
+        "Buy", "0.1", "65000", "64500")
+    assert (record["cumEntryValue"], record["cumExitValue"], record["openFee"], record["closeFee"]) == (
+        "6500", "6450", "3.575", "3.5475")
+    assert record["closedPnl"] == "42.8775" and record["fillCount"] == "1" and record["execType"] == "Trade"
     assert session.get_positions(category="linear", settleCoin="USDT")["result"]["list"] == []
     inverse = session.get_positions(category="inverse", symbol="BTCUSD")["result"]["list"][0]
     assert inverse["size"] == "0" and inverse["symbol"] == "BTCUSD"

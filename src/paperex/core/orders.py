@@ -115,12 +115,13 @@ class Execution:
     """One account's side of one fill."""
 
     __slots__ = ("category", "closed_qty", "exec_id", "exec_type", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
-                 "mark_price", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "pnl", "price",
+                 "mark_price", "open_fee", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "pnl",
+                 "price",
                  "qty", "seq", "side", "symbol", "ts", "uid", "value")
 
     def __init__(self, exec_id: int, order: Order, price: int, qty: int, value: int, fee: int, fee_coin: str,
                  fee_rate: int, is_maker: bool, ts: int, seq: int, mark_price: int, closed_qty: int,
-                 pnl: int = 0) -> None:
+                 pnl: int = 0, open_fee: int = 0) -> None:
         self.exec_id = exec_id
         self.uid = order.uid
         self.category = order.category
@@ -144,6 +145,7 @@ class Execution:
         self.mark_price = mark_price
         self.closed_qty = closed_qty
         self.pnl = pnl  # realised PnL of the part that closed a position, before the fee
+        self.open_fee = open_fee  # the fees once paid to open the lots this fill closed
         self.exec_type = "Trade"  # BustTrade (liquidation), Funding
 
     def state(self) -> tuple:

@@ -246,13 +246,13 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         ex.orders[order.order_id] = order
         holder.order_ids.append(order.order_id)
         events.append(OrderAccepted(uid=holder.uid, order_id=order.order_id))
-        _fee, _coin, closed, pnl = trading.settle_derivative(ex, st, holder, order, ticks, lots, value, 0, ts, seq,
-                                                                   events)
+        _fee, _coin, closed, pnl, open_fee = trading.settle_derivative(ex, st, holder, order, ticks, lots, value, 0,
+                                                                       ts, seq, events)
         order.leaves, order.cum_qty, order.cum_value = 0, lots, value
         order.cum_inv = lots * 10**20 // ticks
         order.status, order.fee_coin, order.seq, order.updated_ts = FILLED, st.inst.settle_coin, seq, ts
         execution = Execution(ex.exec_seq, order, ticks, lots, value, 0, st.inst.settle_coin, 0, holder is fund, ts,
-                              seq, st.mark, closed, pnl)
+                              seq, st.mark, closed, pnl, open_fee)
         execution.leaves = 0
         execution.exec_type = "BustTrade"
         holder.executions.append(execution)

@@ -389,10 +389,10 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         rate = account.fee_rates[order.category][1 if is_maker else 0]
         if order.category == "spot":
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
-            closed = pnl = 0
+            closed = pnl = open_fee = 0
         else:
-            fee, fee_coin, closed, pnl = settle_derivative(ex, st, account, order, price, qty, value, rate, ts, seq,
-                                                           events)
+            fee, fee_coin, closed, pnl, open_fee = settle_derivative(ex, st, account, order, price, qty, value,
+                                                                     rate, ts, seq, events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -415,7 +415,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         order.updated_ts = ts
         order.seq = seq
         execution = Execution(trade_id, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
-                              st.mark, closed, pnl)
+                              st.mark, closed, pnl, open_fee)
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         if order.leaves == 0 and not order.quote_qty:
@@ -463,9 +463,10 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
 
 
 def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, price: int, qty: int,
-                      value: int, rate: int, ts: int, seq: int, events: list[Event]) -> tuple[int, str, int, int]:
+                      value: int, rate: int, ts: int, seq: int,
+                      events: list[Event]) -> tuple[int, str, int, int, int]:
     """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed,
-    realised PnL of the closed part before the fee)."""
+    realised PnL of the closed part before the fee, the fees paid to open the lots it closed)."""
     coin = st.inst.settle_coin
     key = (order.category, order.symbol)
     pos = account.positions.get(key)
@@ -475,13 +476,19 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
     st.open_interest += max(pos.size, 0) - max(before, 0)  # open interest = the sum of long positions
     fee = fee_of(value, rate)
+    open_fee = 0
+    if closed:  # the closed lots take their share of what opening them cost
+        open_fee = pos.open_fees if closed >= abs(before) else pos.open_fees * closed // abs(before)
+        pos.open_fees -= open_fee
+    if closed < qty:  # the opening part of this fill: its share of the fee
+        pos.open_fees += fee * (qty - closed) // qty
     account.credit(coin, realised - fee)
     pos.cum_realised -= fee
     pos.cur_realised -= fee
     pos.updated_ts = ts
     pos.seq = seq  # the fill's cross sequence: executions and position updates share it (Bybit)
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
-    return fee, coin, closed, realised
+    return fee, coin, closed, realised, open_fee
 
 
 # -- amend and cancel ----------------------------------------------------------------------------------

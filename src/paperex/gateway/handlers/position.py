@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from paperex.core import margin
+from paperex.core.accounts import Account
 from paperex.core.commands import SetLeverage, SetRiskLimit
+from paperex.core.numbers import MONEY_SCALE
+from paperex.core.orders import SIDE_NAMES, Execution, Order
+from paperex.core.positions import DEFAULT_LEVERAGE
+from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
+from paperex.gateway import ids
 from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
 from paperex.gateway.handlers.market import page
+from paperex.gateway.handlers.trade import time_window
 from paperex.gateway.params import param_error
 from paperex.gateway.position_serializers import position
-from paperex.gateway.trade_serializers import trim
+from paperex.gateway.trade_serializers import _num, money, price, qty, trim
 
 POSITION_CATEGORIES = ("linear", "inverse", "option")
 WRITE_POSITION = Permission(write=True, group="ContractTrade", any_of=("Position",))
@@ -113,3 +122,70 @@ async def set_auto_add_margin(call: Call) -> dict[str, Any]:
     if call.params.raw("autoAddMargin") not in (0, 1, "0", "1"):
         raise param_error("autoAddMargin must be 0 or 1")
     raise ApiError(Code.AUTO_ADD_MARGIN_ISOLATED_ONLY, "the account is in cross margin mode")
+
+
+@V5.get("/v5/position/closed-pnl")
+async def closed_pnl(call: Call) -> dict[str, Any]:
+    """One record per order that closed some position, from its fills: closedPnl = the realised PnL less the
+    fees paid to open the closed lots and to close them."""
+    p = call.params
+    category = p.category(("linear", "inverse"))
+    symbol = p.symbol()
+    start, end = time_window(p, call.now_ms)
+    core, account = call.core, call.account
+    groups: dict[int, list[Execution]] = {}
+    fills: dict[int, int] = {}
+    for e in account.executions:
+        if e.category != category or (symbol is not None and e.symbol != symbol) or not e.order_id:
+            continue
+        fills[e.order_id] = fills.get(e.order_id, 0) + 1
+        if e.closed_qty:
+            groups.setdefault(e.order_id, []).append(e)
+    rows = []
+    for order_id, closing in groups.items():
+        updated = closing[-1].ts
+        if start <= updated <= end:
+            rows.append((updated, order_id, closing))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    out = [_closed_pnl_row(core.symbols[(category, core.orders[oid].symbol)], account, core.orders[oid], closing,
+                           fills[oid]) for _, oid, closing in rows]
+    chunk, cursor = page(out, p, default_limit=50, max_limit=100)
+    return {"category": category, "list": chunk, "nextPageCursor": cursor}
+
+
+def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: list[Execution],
+                    fill_count: int) -> dict[str, Any]:
+    lots = sum(e.closed_qty for e in closing)
+    exit_value = sum(e.value * e.closed_qty // e.qty for e in closing)
+    close_fee = sum(e.fee * e.closed_qty // e.qty for e in closing)
+    open_fee = sum(e.open_fee for e in closing)
+    pnl = sum(e.pnl for e in closing)
+    entry_value = exit_value + margin.direction(st) * order.side * pnl
+
+    def avg(value: int) -> str:
+        contracts = st.grid.qty(lots)
+        amount = Decimal(value) / MONEY_SCALE
+        return _num(contracts / amount if st.grid.inverse else amount / contracts) if value else "0"
+
+    pos = account.positions.get((order.category, order.symbol))
+    return {
+        "symbol": order.symbol,
+        "orderId": ids.order_id(order.order_id, order.category),
+        "side": SIDE_NAMES[order.side],
+        "qty": qty(st, order.qty),
+        "orderPrice": price(st, order.price),
+        "orderType": order.order_type,
+        "execType": closing[-1].exec_type,
+        "closedSize": qty(st, lots),
+        "cumEntryValue": money(entry_value),
+        "avgEntryPrice": avg(entry_value),
+        "cumExitValue": money(exit_value),
+        "avgExitPrice": avg(exit_value),
+        "closedPnl": money(pnl - open_fee - close_fee),
+        "fillCount": str(fill_count),
+        "leverage": _num(Decimal(pos.leverage if pos else DEFAULT_LEVERAGE) / 100),
+        "openFee": money(open_fee),
+        "closeFee": money(close_fee),
+        "createdTime": str(order.created_ts),
+        "updatedTime": str(closing[-1].ts),
+    }

@@ -292,7 +292,7 @@ async def cancel_batch(call: Call) -> Reply:
 
 
 # -- queries ------------------------------------------------------------------------------------------
-def _time_window(p: Params, now: int) -> tuple[int, int]:
+def time_window(p: Params, now: int) -> tuple[int, int]:
     start = p.int("startTime", lo=0, hi=10**15)
     end = p.int("endTime", lo=0, hi=10**15)
     if start is None and end is None:
@@ -394,7 +394,7 @@ async def history(call: Call) -> dict[str, Any]:
         return {"category": category, "list": [], "nextPageCursor": ""}
     by_id, found = _by_id(call, p, category)
     symbol, base, settle = _scope(call, p, category, need_scope=False)
-    start, end = _time_window(p, call.now_ms)
+    start, end = time_window(p, call.now_ms)
     if by_id:
         orders = found
     else:
@@ -412,7 +412,7 @@ async def executions(call: Call) -> dict[str, Any]:
     symbol, base, settle = _scope(call, p, category, need_scope=False)
     exec_type = p.enum("execType", ("Trade", "AdlTrade", "Funding", "BustTrade", "Delivery", "Settle",
                                     "BlockTrade", "MovePosition", "FutureSpread"))
-    start, end = _time_window(p, call.now_ms)
+    start, end = time_window(p, call.now_ms)
     limit = p.limit(50, 100)
     before = _cursor(p, "e")
     by_id, found = _by_id(call, p, category)
