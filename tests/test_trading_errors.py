@@ -35,7 +35,10 @@ def limit(session, side="Buy", qty="0.01", price="60000", symbol=S, category="li
      ({"positionIdx": 1}, "position idx not match position mode"),
      ({"timeInForce": "GTX"}, "timeInForce must be one of GTC, IOC, FOK, PostOnly"),
      ({"orderLinkId": "x" * 37}, "orderLinkId must be 1-36 characters of [A-Za-z0-9_-]"),
-     ({"triggerPrice": "61000"}, "triggerPrice is not supported yet by paperex (conditional and TP/SL orders)"),
+     ({"triggerPrice": "61000"}, "triggerDirection must be 1 (rise) or 2 (fall)"),
+     ({"triggerPrice": "66000", "triggerDirection": 2}, "expect Falling, but trigger_price[66000] >= current[65000]"),
+     ({"takeProfit": "59000"}, "TakeProfit:59000 set for Buy should be higher than base_price:60000"),
+     ({"trailingStop": "100"}, "trailingStop is not supported yet by paperex (conditional and TP/SL orders)"),
      ({"reduceOnly": "yes"}, "reduceOnly must be a boolean")],
 )
 def test_parameter_errors(ex, kwargs, detail) -> None:

@@ -55,6 +55,15 @@ class PlaceOrder(Command):
     smp_type: str = "None"
     position_idx: int = 0
     market_unit: str = ""
+    # a conditional order: waits (Untriggered) until the trigger price is reached
+    trigger_price: int = 0  # ticks; 0: an ordinary order
+    trigger_direction: int = 0  # 1: when the price rises to it, 2: falls to it
+    trigger_by: str = "LastPrice"
+    # take profit / stop loss for the whole position, set when the order fills (Full mode)
+    take_profit: int = 0  # ticks, 0: none
+    stop_loss: int = 0
+    tp_trigger_by: str = "LastPrice"
+    sl_trigger_by: str = "LastPrice"
 
 
 class AmendOrder(Command):
@@ -65,6 +74,7 @@ class AmendOrder(Command):
     order_link_id: str | None = None
     qty: int | None = None  # lots
     price: int | None = None  # ticks
+    trigger_price: int | None = None  # ticks (conditional orders not yet triggered)
 
 
 class CancelOrder(Command):
@@ -81,6 +91,7 @@ class CancelAll(Command):
     symbol: str | None = None
     base_coin: str | None = None
     settle_coin: str | None = None
+    order_filter: str = ""  # "": every order, "Order": active ones, "StopOrder": conditional ones
 
 
 class SetPrices(Command):
@@ -112,9 +123,21 @@ class SetRiskLimit(Command):
     risk_id: int
 
 
+class SetTradingStop(Command):
+    """``/v5/position/trading-stop`` in Full mode: None leaves a price as it is, 0 removes it."""
+
+    uid: int
+    category: str
+    symbol: str
+    take_profit: int | None = None
+    stop_loss: int | None = None
+    tp_trigger_by: str = "LastPrice"
+    sl_trigger_by: str = "LastPrice"
+
+
 class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
-              | SetPrices | SetLeverage | SetRiskLimit | Tick)
+              | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | Tick)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from paperex.core import risk, trading
+from paperex.core import risk, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AmendOrder,
@@ -26,6 +26,7 @@ from paperex.core.commands import (
     SetLeverage,
     SetPrices,
     SetRiskLimit,
+    SetTradingStop,
     Tick,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
@@ -58,6 +59,7 @@ class Exchange:
         self.last_ts = 0
         self.applied = 0  # number of accepted commands
         self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
+        self.trigger_uids: set[int] = set()  # derived: accounts with conditional orders or TP/SL to watch
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -69,6 +71,7 @@ class Exchange:
             SetPrices: self._set_prices,  # type: ignore[dict-item]
             SetLeverage: lambda c, ts: risk.set_leverage(self, c, ts),  # type: ignore[arg-type]
             SetRiskLimit: lambda c, ts: risk.set_risk_limit(self, c, ts),  # type: ignore[arg-type]
+            SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
 
@@ -78,6 +81,8 @@ class Exchange:
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         events = handler(command, ts)
+        if self.trigger_uids:  # prices this command moved may fire conditional orders and TP/SL
+            triggers.check_triggers(self, ts, events)
         # funding times that passed settle once the command is accepted (a rejected command changes nothing)
         risk.settle_funding_until(self, ts, events)
         self.last_ts = max(self.last_ts, ts)
@@ -136,7 +141,8 @@ class Exchange:
             "accounts": [
                 [a.uid, a.label, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
-                 [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), a.order_ids,
+                 [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), sorted(a.conditionals),
+                 a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v)]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)

@@ -17,6 +17,9 @@ FILLED = "Filled"
 CANCELLED = "Cancelled"
 PARTIALLY_FILLED_CANCELED = "PartiallyFilledCanceled"  # spot only
 REJECTED = "Rejected"
+UNTRIGGERED = "Untriggered"  # conditional orders waiting for their trigger price
+TRIGGERED = "Triggered"
+DEACTIVATED = "Deactivated"  # a conditional order cancelled before it triggered
 OPEN_STATUSES = (NEW, PARTIALLY_FILLED)
 
 MAX_ACTIVE_ORDERS = 500  # per symbol per account (derivatives) / per account (spot)
@@ -54,11 +57,19 @@ class Order:
         "reject_reason",
         "seq",
         "side",
+        "sl_trigger_by",
         "smp_order_id",
         "smp_type",
         "status",
+        "stop_loss",
+        "stop_order_type",
         "symbol",
+        "take_profit",
         "tif",
+        "tp_trigger_by",
+        "trigger_by",
+        "trigger_direction",
+        "trigger_price",
         "uid",
         "updated_ts",
     )
@@ -100,7 +111,15 @@ class Order:
         self.seq = 0
         self.smp_order_id = 0  # the counterparty order of a self-match prevention
         self.cum_inv = 0  # sum of lots * 10**20 // price ticks: the exact average price of inverse fills
-        self.create_type = "CreateByUser"  # or CreateByLiq (liquidation orders)
+        self.create_type = "CreateByUser"  # or CreateByLiq (liquidation orders), CreateByTakeProfit, ...
+        self.trigger_price = 0  # conditional orders: ticks
+        self.trigger_direction = 0  # 1 rise, 2 fall
+        self.trigger_by = ""
+        self.stop_order_type = ""  # Stop (conditional), TakeProfit, StopLoss (position TP/SL)
+        self.take_profit = 0  # set on the position when the order fills
+        self.stop_loss = 0
+        self.tp_trigger_by = ""
+        self.sl_trigger_by = ""
 
     @property
     def is_open(self) -> bool:

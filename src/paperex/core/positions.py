@@ -13,7 +13,8 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 class Position:
     __slots__ = ("category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value", "leverage",
-                 "open_fees", "seq", "size", "symbol", "uid", "updated_ts")
+                 "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol", "take_profit", "tp_trigger_by",
+                 "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
         self.uid = uid
@@ -21,6 +22,10 @@ class Position:
         self.symbol = symbol
         self.size = 0  # lots, + long / - short
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
+        self.take_profit = 0  # Full-mode TP/SL: ticks, 0 none
+        self.stop_loss = 0
+        self.tp_trigger_by = "LastPrice"
+        self.sl_trigger_by = "LastPrice"
         self.open_fees = 0  # trading fees paid to open the lots held (closed-PnL records take their share)
         self.entry_inv = 0  # sum of lots * 10**20 // price ticks over the held lots: the exact entry price
         self.cum_realised = 0  # all time, fees included (Bybit's cumRealisedPnl)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from paperex.core import margin
+from paperex.core import margin, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
@@ -96,9 +96,8 @@ def _check_qty_price(st: SymbolState, cmd: PlaceOrder, qty: int) -> None:
         raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
 
 
-def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
-    account = ex.account(cmd.uid)
-    st = _symbol(ex, cmd.category, cmd.symbol)
+def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = True) -> None:
+    """The checks that do not depend on the market: type, link id, position index, the grid and limits."""
     spot = cmd.category == "spot"
     if cmd.order_type not in ("Limit", "Market"):
         raise _reject(Code.PARAM_ERROR, "orderType must be Limit or Market")
@@ -109,12 +108,26 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     if cmd.order_link_id:
         if not LINK_ID.match(cmd.order_link_id) or len(cmd.order_link_id) > ORDER_LINK_ID_MAX:
             raise _reject(Code.PARAM_ERROR, "orderLinkId must be 1-36 characters of [A-Za-z0-9_-]")
-        if (cmd.uid, cmd.order_link_id) in ex.link_ids:
+        if (cmd.uid, cmd.order_link_id) in ex.link_ids and new:
             raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
     if not spot and cmd.position_idx != 0:
         raise _reject(Code.PARAM_ERROR, "position idx not match position mode")
     if spot and cmd.order_type == "Market" and cmd.side == SELL and cmd.market_unit == "quoteCoin":
         raise _reject(Code.PARAM_ERROR, "marketUnit quoteCoin is supported for market buys only")
+    if cmd.trigger_price and new and not (cmd.reduce_only and cmd.qty == 0):
+        _check_qty_price(st, cmd, cmd.qty)
+
+
+def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = None) -> list[Event]:
+    """A new order; ``conditional``: a triggered conditional order becoming active under its own id."""
+    if cmd.trigger_price and conditional is None:
+        return triggers.place_conditional(ex, cmd, ts)
+    account = ex.account(cmd.uid)
+    st = _symbol(ex, cmd.category, cmd.symbol)
+    spot = cmd.category == "spot"
+    check_static(ex, st, cmd, new=conditional is None)
+    if conditional is None:
+        triggers.check_order_tpsl(st, cmd, cmd.price)
     key = (cmd.category, cmd.symbol)
     pos = account.positions.get(key)
     qty = cmd.qty
@@ -157,23 +170,31 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
             raise _margin_error(st, closable, leverage, taker, cmd, price, qty, free)
 
     # accepted: from here on nothing raises
-    ex.order_seq += 1
-    order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
-                  order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif, price=price,
-                  qty=qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
-                  close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
-                  ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
-                  market_unit=cmd.market_unit if spot and cmd.order_type == "Market" else "",
-                  quote_qty=qty if spot and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin" else 0)
+    events: list[Event] = []
+    if conditional is not None:  # keeps its id, link id and creation time
+        order = conditional
+        order.price, order.qty, order.leaves, order.status = price, qty, qty, NEW
+        order.tif = "IOC" if cmd.order_type == "Market" else cmd.tif
+        order.updated_ts = ts
+    else:
+        ex.order_seq += 1
+        order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
+                      order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif, price=price,
+                      qty=qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
+                      close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
+                      ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
+                      market_unit=cmd.market_unit if spot and cmd.order_type == "Market" else "",
+                      quote_qty=qty if spot and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin" else 0)
+        triggers.attach_tpsl(order, cmd)
+        ex.orders[order.order_id] = order
+        account.order_ids.append(order.order_id)
+        if order.order_link_id:
+            ex.link_ids[(order.uid, order.order_link_id)] = order.order_id
+        events.append(OrderAccepted(uid=order.uid, order_id=order.order_id))
     if order.quote_qty:
         order.qty = order.leaves = 0  # filled by quote amount: base qty is known only as it fills
     order.hold, order.hold_coin = hold, hold_coin
     account.hold(hold_coin, hold)
-    ex.orders[order.order_id] = order
-    account.order_ids.append(order.order_id)
-    if order.order_link_id:
-        ex.link_ids[(order.uid, order.order_link_id)] = order.order_id
-    events: list[Event] = [OrderAccepted(uid=order.uid, order_id=order.order_id)]
     _execute(ex, st, account, order, ts, events)
     return events
 
@@ -418,6 +439,8 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
                               st.mark, closed, pnl, open_fee)
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
+        if order.take_profit or order.stop_loss:  # the order's TP/SL now guard the position it opened
+            triggers.set_position_tpsl(ex, account, order)
         if order.leaves == 0 and not order.quote_qty:
             if order is maker:
                 finish(ex, account, order, FILLED, ts, events)
@@ -514,6 +537,10 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
     st = _symbol(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
+    if order.order_id in account.conditionals:
+        if cmd.qty is None and cmd.price is None and cmd.trigger_price is None:
+            raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price or triggerPrice")
+        return triggers.amend_conditional(ex, account, order, cmd, ts)
     if not order.is_open or order.order_id not in account.open_orders:
         raise _closed_error(order)
     if cmd.qty is None and cmd.price is None:
@@ -574,9 +601,12 @@ def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
     _symbol(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
+    events: list[Event] = []
+    if order.order_id in account.conditionals:
+        triggers.cancel_conditional(ex, account, order, ts, events)
+        return events
     if order.order_id not in account.open_orders:
         raise _closed_error(order)
-    events: list[Event] = []
     finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser", reason="EC_PerCancelRequest")
     return events
 
@@ -584,7 +614,9 @@ def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:
 def cancel_all(ex: Exchange, cmd: CancelAll, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
     chosen = []
-    for order in account.open_orders.values():
+    pools = {"": (account.open_orders, account.conditionals), "Order": (account.open_orders,),
+             "StopOrder": (account.conditionals,)}[cmd.order_filter]
+    for order in (o for pool in pools for o in pool.values()):
         inst = ex.symbols[(order.category, order.symbol)].inst
         if order.category != cmd.category:
             continue
@@ -598,8 +630,11 @@ def cancel_all(ex: Exchange, cmd: CancelAll, ts: int) -> list[Event]:
     chosen.sort(key=lambda o: o.order_id)
     events: list[Event] = []
     for order in chosen[:CANCEL_ALL_LIMIT]:
-        finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser",
-                reason="EC_PerCancelRequest")
+        if order.order_id in account.conditionals:
+            triggers.cancel_conditional(ex, account, order, ts, events)
+        else:
+            finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelByUser",
+                   reason="EC_PerCancelRequest")
     return events
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from paperex.core import margin
 from paperex.core.accounts import Account
-from paperex.core.commands import SetLeverage, SetRiskLimit
+from paperex.core.commands import SetLeverage, SetRiskLimit, SetTradingStop
 from paperex.core.numbers import MONEY_SCALE
 from paperex.core.orders import SIDE_NAMES, Execution, Order
 from paperex.core.positions import DEFAULT_LEVERAGE
@@ -17,7 +17,8 @@ from paperex.gateway import ids
 from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
 from paperex.gateway.handlers.market import page
-from paperex.gateway.handlers.trade import time_window
+from paperex.gateway.handlers.trade import TRIGGER_BY, time_window
+from paperex.gateway.handlers.trade import _ticks as tick_of
 from paperex.gateway.params import param_error
 from paperex.gateway.position_serializers import position
 from paperex.gateway.trade_serializers import _num, money, price, qty, trim
@@ -189,3 +190,35 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
         "createdTime": str(order.created_ts),
         "updatedTime": str(closing[-1].ts),
     }
+
+
+@V5.post("/v5/position/trading-stop", permission=WRITE_POSITION)
+async def trading_stop(call: Call) -> dict[str, Any]:
+    """Full-mode take profit and stop loss of a position ("0" removes one)."""
+    p = call.params
+    category = p.category(("linear", "inverse"))
+    symbol = p.symbol(required=True)
+    st = call.core.symbols.get((category, symbol or ""))
+    if st is None:
+        raise param_error(f"symbol {symbol} does not exist")
+    p.int("positionIdx", lo=0, hi=0)
+    if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
+        raise param_error("tpslMode Partial is not supported yet by paperex")
+    for name in ("trailingStop", "activePrice", "tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
+        if p.raw(name) not in (None, "", "0"):
+            raise param_error(f"{name} is not supported yet by paperex")
+
+    def price_of(name: str) -> int | None:
+        value = p.decimal(name)
+        if value is None:
+            return None
+        if value < 0:
+            raise param_error(f"{name} must not be negative")
+        return 0 if value == 0 else tick_of(st, value)
+
+    await call.sequencer.submit(SetTradingStop(
+        uid=call.account.uid, category=category, symbol=st.inst.symbol, take_profit=price_of("takeProfit"),
+        stop_loss=price_of("stopLoss"),
+        tp_trigger_by=p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
+        sl_trigger_by=p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice"))
+    return {}

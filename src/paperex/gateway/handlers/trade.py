@@ -28,8 +28,9 @@ WRITE = Permission(write=True)
 BATCH_LIMIT = {"spot": 10}
 BATCH_DEFAULT_LIMIT = 20
 WEEK_MS = 7 * 86_400_000
-UNSUPPORTED = frozenset({"triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop", "orderIv",
-                         "slippageToleranceType", "bboSideType"})
+UNSUPPORTED = frozenset({"trailingStop", "orderIv", "slippageToleranceType", "bboSideType", "tpLimitPrice",
+                         "slLimitPrice"})
+TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
 
 
 def require_trading_permission(call: Call, category: str) -> None:
@@ -119,13 +120,48 @@ def place_command(call: Call, p: Params, category: str) -> PlaceOrder:
         raise param_error("qty or price out of range")
     position_idx = p.int("positionIdx", default=0, lo=0, hi=2)
     assert position_idx is not None
-    return PlaceOrder(
+    conditional = _conditional_params(p, st)
+    return PlaceOrder(**conditional,
         uid=call.account.uid, category=category, symbol=symbol, side=SIDES[side], order_type=order_type, qty=lots,
         price=price, tif=tif, order_link_id=p.str("orderLinkId", max_len=64) or "",
         reduce_only=_bool(p, "reduceOnly"), close_on_trigger=_bool(p, "closeOnTrigger"),
         smp_type=p.enum("smpType", SMP_TYPES, default="None") or "None", position_idx=position_idx,
         market_unit=market_unit,
     )
+
+
+def _optional_ticks(p: Params, st: SymbolState, name: str) -> int:
+    value = p.decimal(name)
+    if value is None or value == 0:
+        return 0
+    if value < 0:
+        raise param_error(f"{name} must be positive")
+    ticks = _ticks(st, value)
+    if ticks > 10**15:
+        raise param_error(f"{name} out of range")
+    return ticks
+
+
+def _conditional_params(p: Params, st: SymbolState) -> dict[str, Any]:
+    """triggerPrice/triggerDirection/triggerBy and the Full-mode takeProfit/stopLoss of an order."""
+    out: dict[str, Any] = {"trigger_price": _optional_ticks(p, st, "triggerPrice"),
+                           "take_profit": _optional_ticks(p, st, "takeProfit"),
+                           "stop_loss": _optional_ticks(p, st, "stopLoss")}
+    if out["trigger_price"]:
+        direction = p.raw("triggerDirection")
+        if direction not in (1, 2, "1", "2"):
+            raise param_error("triggerDirection must be 1 (rise) or 2 (fall)")
+        out["trigger_direction"] = int(direction)
+        out["trigger_by"] = p.enum("triggerBy", TRIGGER_BY, default="LastPrice")
+    if out["take_profit"] or out["stop_loss"]:
+        if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
+            raise param_error("tpslMode Partial is not supported yet by paperex")
+        for name in ("tpOrderType", "slOrderType"):
+            if p.enum(name, ("Market", "Limit"), default="Market") != "Market":
+                raise param_error(f"{name} must be Market in Full mode")
+        out["tp_trigger_by"] = p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice")
+        out["sl_trigger_by"] = p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice")
+    return out
 
 
 def _target(call: Call, p: Params, category: str) -> tuple[str, int | None, str | None]:
@@ -187,9 +223,10 @@ async def amend_one(call: Call, p: Params, category: str) -> Order:
         raise param_error("qty must be positive")
     if price is not None and price <= 0:
         raise param_error("price must be positive")
+    trigger = _optional_ticks(p, st, "triggerPrice")
     command = AmendOrder(uid=call.account.uid, category=category, symbol=symbol, order_id=order_id,
                          order_link_id=link, qty=None if qty is None else _lots(st, qty),
-                         price=None if price is None else _ticks(st, price))
+                         price=None if price is None else _ticks(st, price), trigger_price=trigger or None)
     await _guarded(call, order, command)
     assert order is not None
     return order
@@ -232,10 +269,13 @@ async def cancel_all(call: Call) -> dict[str, Any]:
         raise param_error("symbol, baseCoin or settleCoin is required")
     if symbol is not None:
         _symbol_state(call, category, symbol)
-    if p.enum("orderFilter", ("Order", "StopOrder", "OpenOrder", "tpslOrder")) in ("StopOrder", "tpslOrder"):
-        return {"list": [], "success": "1"}  # no conditional orders exist yet
+    order_filter = p.enum("orderFilter", ("Order", "StopOrder", "OpenOrder", "tpslOrder"))
+    if order_filter == "tpslOrder":
+        return {"list": [], "success": "1"}  # spot TP/SL orders do not exist in paperex
     events = await call.sequencer.submit(CancelAll(uid=call.account.uid, category=category, symbol=symbol,
-                                                   base_coin=base_coin, settle_coin=settle_coin))
+                                                   base_coin=base_coin, settle_coin=settle_coin,
+                                                   order_filter={"OpenOrder": "Order"}.get(order_filter or "",
+                                                                                            order_filter or "")))
     cancelled = [call.core.orders[e.order_id] for e in events
                  if isinstance(e, OrderChanged) and e.uid == call.account.uid]
     return {"list": [_ack(o) for o in cancelled], "success": "1"}
@@ -364,8 +404,8 @@ async def realtime(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(ORDER_CATEGORIES)
     open_only = p.int("openOnly", default=0, lo=0, hi=2)
-    if p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder")) not in (
-            None, "Order"):
+    order_filter = p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder"))
+    if order_filter not in (None, "Order", "StopOrder"):
         return {"category": category, "list": [], "nextPageCursor": ""}
     by_id, found = _by_id(call, p, category)
     symbol, base, settle = _scope(call, p, category, need_scope=not by_id)
@@ -377,7 +417,9 @@ async def realtime(call: Call) -> dict[str, Any]:
         orders = [o for o in closed if o.status not in OPEN_STATUSES
                   and _order_matches(call, o, category, symbol, base, settle)][:500]
     else:
-        orders = sorted((o for o in account.open_orders.values()
+        pools = {None: (account.open_orders, account.conditionals), "Order": (account.open_orders,),
+                 "StopOrder": (account.conditionals,)}[order_filter]
+        orders = sorted((o for pool in pools for o in pool.values()
                          if _order_matches(call, o, category, symbol, base, settle)),
                         key=lambda o: o.order_id, reverse=True)
     return _order_page(call, p, category, orders, default_limit=20)
@@ -389,8 +431,8 @@ async def history(call: Call) -> dict[str, Any]:
     category = p.category(ORDER_CATEGORIES)
     status = p.enum("orderStatus", ("New", "PartiallyFilled", "Untriggered", "Rejected", "PartiallyFilledCanceled",
                                     "Filled", "Cancelled", "Triggered", "Deactivated"))
-    if p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder")) not in (
-            None, "Order"):
+    order_filter = p.enum("orderFilter", ("Order", "StopOrder", "tpslOrder", "OcoOrder", "BidirectionalTpslOrder"))
+    if order_filter not in (None, "Order", "StopOrder"):
         return {"category": category, "list": [], "nextPageCursor": ""}
     by_id, found = _by_id(call, p, category)
     symbol, base, settle = _scope(call, p, category, need_scope=False)
@@ -401,7 +443,8 @@ async def history(call: Call) -> dict[str, Any]:
         orders = [call.core.orders[i] for i in reversed(call.account.order_ids)]
         orders = [o for o in orders if start <= o.created_ts <= end]
     orders = [o for o in orders if _order_matches(call, o, category, symbol, base, settle)
-              and (status is None or o.status == status)]
+              and (status is None or o.status == status)
+              and (order_filter is None or (o.stop_order_type == "Stop") == (order_filter == "StopOrder"))]
     return _order_page(call, p, category, orders, default_limit=20)
 
 

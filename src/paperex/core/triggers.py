@@ -1,0 +1,267 @@
+"""Conditional orders and position take-profit / stop-loss (Full mode).
+
+A conditional order (``triggerPrice``) waits as ``Untriggered`` without holding margin or resting in the
+book. After every command, each waiting order whose trigger price its reference price (``triggerBy``: last,
+mark or index) has reached — rising for ``triggerDirection`` 1, falling for 2 — becomes ``Triggered`` and
+then an ordinary order under the same id (``New``, filled, ...), checked like a new order; one that fails
+those checks ends ``Rejected``. At most 10 wait per symbol and account (110009).
+
+A position's take profit and stop loss (set by ``/v5/position/trading-stop`` or by an order's
+``takeProfit``/``stopLoss`` when it fills) close the whole position with a reduce-only market order
+(``stopOrderType`` TakeProfit/StopLoss, ``createType`` CreateByTakeProfit/CreateByStopLoss) when their
+reference price reaches them; a position that closes loses its TP/SL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paperex.core.book import BUY, SELL
+from paperex.core.commands import AmendOrder, PlaceOrder, SetTradingStop
+from paperex.core.events import Event, OrderAccepted, OrderChanged, PositionChanged
+from paperex.core.orders import DEACTIVATED, REJECTED, TRIGGERED, UNTRIGGERED, Order
+from paperex.core.symbol import SymbolState
+from paperex.errors import ApiError, Code
+
+if TYPE_CHECKING:
+    from paperex.core.accounts import Account
+    from paperex.core.engine import Exchange
+
+MAX_CONDITIONALS = 10  # per symbol and account
+TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
+MAX_ROUNDS = 20  # triggered orders move prices that trigger others: bounded
+
+
+def reference(st: SymbolState, by: str) -> int:
+    if by == "MarkPrice":
+        return st.mark
+    if by == "IndexPrice":
+        return st.index
+    return st.last if st.last is not None else st.mark
+
+
+def _check_trigger_by(*values: str) -> None:
+    for by in values:
+        if by not in TRIGGER_BY:
+            raise ApiError(Code.PARAM_ERROR, f"triggerBy must be one of {', '.join(TRIGGER_BY)}")
+
+
+def _text(st: SymbolState, ticks: int) -> str:
+    text = format(st.grid.price(ticks), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _check_tpsl_sides(st: SymbolState, side: int, base: int, take_profit: int, stop_loss: int, what: str) -> None:
+    """A long's take profit is above the base price and its stop loss below; a short's the other way."""
+    if take_profit and (take_profit <= base if side == BUY else take_profit >= base):
+        raise ApiError(Code.PARAM_ERROR, f"TakeProfit:{_text(st, take_profit)} set for {what} should be "
+                                         f"{'higher' if side == BUY else 'lower'} than base_price:{_text(st, base)}")
+    if stop_loss and (stop_loss >= base if side == BUY else stop_loss <= base):
+        raise ApiError(Code.PARAM_ERROR, f"StopLoss:{_text(st, stop_loss)} set for {what} should be "
+                                         f"{'lower' if side == BUY else 'higher'} than base_price:{_text(st, base)}")
+
+
+def attach_tpsl(order: Order, cmd: PlaceOrder) -> None:
+    order.take_profit, order.stop_loss = cmd.take_profit, cmd.stop_loss
+    if cmd.take_profit or cmd.stop_loss:
+        order.tp_trigger_by, order.sl_trigger_by = cmd.tp_trigger_by, cmd.sl_trigger_by
+
+
+def check_order_tpsl(st: SymbolState, cmd: PlaceOrder, price: int | None) -> None:
+    if not (cmd.take_profit or cmd.stop_loss):
+        return
+    if cmd.category == "spot" or cmd.reduce_only:
+        raise ApiError(Code.PARAM_ERROR, "takeProfit/stopLoss are supported on opening linear and inverse orders")
+    _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
+    base = price or reference(st, "LastPrice")
+    _check_tpsl_sides(st, cmd.side, base, cmd.take_profit, cmd.stop_loss, "Buy" if cmd.side == BUY else "Sell")
+
+
+# -- conditional orders --------------------------------------------------------------------------------
+def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
+    from paperex.core import trading  # the ordinary order checks
+
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None:
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    trading.check_static(ex, st, cmd)  # everything that does not depend on the market at trigger time
+    _check_trigger_by(cmd.trigger_by)
+    if cmd.trigger_direction not in (1, 2):
+        raise ApiError(Code.PARAM_ERROR, "triggerDirection must be 1 (rise) or 2 (fall)")
+    if not 0 < cmd.trigger_price <= st.grid.max_price_ticks:
+        raise ApiError(Code.PARAM_ERROR, "triggerPrice is out of range")
+    current = reference(st, cmd.trigger_by)
+    if cmd.trigger_direction == 1 and cmd.trigger_price <= current:
+        raise ApiError(Code.PARAM_ERROR, f"expect Rising, but trigger_price[{_text(st, cmd.trigger_price)}] "
+                                         f"<= current[{_text(st, current)}]")
+    if cmd.trigger_direction == 2 and cmd.trigger_price >= current:
+        raise ApiError(Code.PARAM_ERROR, f"expect Falling, but trigger_price[{_text(st, cmd.trigger_price)}] "
+                                         f">= current[{_text(st, current)}]")
+    check_order_tpsl(st, cmd, cmd.price)
+    waiting = sum(1 for o in account.conditionals.values() if (o.category, o.symbol) == (cmd.category, cmd.symbol))
+    if waiting >= MAX_CONDITIONALS:
+        raise ApiError(Code.TOO_MANY_STOP_ORDERS)
+    ex.order_seq += 1
+    order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
+                  order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif,
+                  price=cmd.price or 0, qty=cmd.qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
+                  close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
+                  ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
+                  market_unit=cmd.market_unit)
+    order.status = UNTRIGGERED
+    order.trigger_price, order.trigger_direction, order.trigger_by = (cmd.trigger_price, cmd.trigger_direction,
+                                                                      cmd.trigger_by)
+    order.stop_order_type = "Stop"
+    attach_tpsl(order, cmd)
+    order.seq = ex.next_seq()
+    ex.orders[order.order_id] = order
+    account.order_ids.append(order.order_id)
+    account.conditionals[order.order_id] = order
+    if order.order_link_id:
+        ex.link_ids[(order.uid, order.order_link_id)] = order.order_id
+    ex.trigger_uids.add(account.uid)
+    return [OrderAccepted(uid=order.uid, order_id=order.order_id),
+            OrderChanged(uid=order.uid, order_id=order.order_id, status=UNTRIGGERED)]
+
+
+def cancel_conditional(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
+    del account.conditionals[order.order_id]
+    order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByUser", 0
+    order.updated_ts, order.seq = ts, ex.next_seq()
+    events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+
+
+def amend_conditional(ex: Exchange, account: Account, order: Order, cmd: AmendOrder, ts: int) -> list[Event]:
+    st = ex.symbols[(order.category, order.symbol)]
+    trigger = cmd.trigger_price if cmd.trigger_price is not None else order.trigger_price
+    current = reference(st, order.trigger_by)
+    if (order.trigger_direction == 1 and trigger <= current) or (order.trigger_direction == 2 and trigger >= current):
+        raise ApiError(Code.PARAM_ERROR, "the trigger price is already reached")
+    if cmd.qty is not None and not st.grid.min_lots <= cmd.qty <= st.grid.max_lots:
+        raise ApiError(Code.PARAM_ERROR, "qty is out of range")
+    if cmd.price is not None and order.order_type != "Limit":
+        raise ApiError(Code.PARAM_ERROR, "a market order has no price to amend")
+    order.trigger_price = trigger
+    if cmd.qty is not None:
+        order.qty = order.leaves = cmd.qty
+    if cmd.price is not None:
+        order.price = cmd.price
+    order.updated_ts, order.seq = ts, ex.next_seq()
+    return [OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status)]
+
+
+# -- position TP/SL ------------------------------------------------------------------------------------
+def set_position_tpsl(ex: Exchange, account: Account, order: Order) -> None:
+    pos = account.positions.get((order.category, order.symbol))
+    if pos is None or pos.size == 0 or order.reduce_only or (pos.size > 0) != (order.side > 0):
+        return
+    if order.take_profit:
+        pos.take_profit, pos.tp_trigger_by = order.take_profit, order.tp_trigger_by
+    if order.stop_loss:
+        pos.stop_loss, pos.sl_trigger_by = order.stop_loss, order.sl_trigger_by
+    ex.trigger_uids.add(account.uid)
+
+
+def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
+    pos = account.positions.get((cmd.category, cmd.symbol))
+    if pos is None or pos.size == 0:
+        raise ApiError(Code.PARAM_ERROR, "can not set tp/sl/ts for zero position")
+    take_profit = pos.take_profit if cmd.take_profit is None else cmd.take_profit
+    stop_loss = pos.stop_loss if cmd.stop_loss is None else cmd.stop_loss
+    side = BUY if pos.size > 0 else SELL
+    _check_tpsl_sides(st, side, reference(st, "LastPrice"), cmd.take_profit or 0, cmd.stop_loss or 0,
+                      "Buy position" if side == BUY else "Sell position")
+    if (take_profit, stop_loss) == (pos.take_profit, pos.stop_loss) and cmd.take_profit is None \
+            and cmd.stop_loss is None:
+        raise ApiError(Code.PARAM_ERROR, "takeProfit or stopLoss is required")
+    pos.take_profit, pos.stop_loss = take_profit, stop_loss
+    if cmd.take_profit:
+        pos.tp_trigger_by = cmd.tp_trigger_by
+    if cmd.stop_loss:
+        pos.sl_trigger_by = cmd.sl_trigger_by
+    pos.updated_ts, pos.seq = ts, ex.next_seq()
+    ex.trigger_uids.add(account.uid)
+    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+
+
+# -- firing --------------------------------------------------------------------------------------------
+def _reached(st: SymbolState, by: str, price: int, rising: bool) -> bool:
+    ref = reference(st, by)
+    return ref >= price if rising else ref <= price
+
+
+def check_triggers(ex: Exchange, ts: int, events: list[Event]) -> None:
+    """Fire every conditional order and TP/SL whose trigger price has been reached, until none is."""
+    for _ in range(MAX_ROUNDS):
+        fired = False
+        for uid in sorted(ex.trigger_uids):
+            account = ex.accounts[uid]
+            for order in sorted(account.conditionals.values(), key=lambda o: o.order_id):
+                st = ex.symbols[(order.category, order.symbol)]
+                if _reached(st, order.trigger_by, order.trigger_price, order.trigger_direction == 1):
+                    _fire(ex, account, order, ts, events)
+                    fired = True
+            for key, pos in sorted(account.positions.items()):
+                if not (pos.take_profit or pos.stop_loss):
+                    continue
+                if pos.size == 0:  # closed by other means: its TP/SL go with it
+                    pos.take_profit = pos.stop_loss = 0
+                    continue
+                st = ex.symbols[key]
+                long = pos.size > 0
+                kind = ""
+                if pos.take_profit and _reached(st, pos.tp_trigger_by, pos.take_profit, rising=long):
+                    kind = "TakeProfit"
+                elif pos.stop_loss and _reached(st, pos.sl_trigger_by, pos.stop_loss, rising=not long):
+                    kind = "StopLoss"
+                if kind:
+                    pos.take_profit = pos.stop_loss = 0
+                    _close_position(ex, account, st, pos.size, kind, ts, events)
+                    fired = True
+            if not account.conditionals and not any(p.take_profit or p.stop_loss for p in account.positions.values()):
+                ex.trigger_uids.discard(uid)
+        if not fired:
+            return
+
+
+def _fire(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
+    from paperex.core import trading
+
+    del account.conditionals[order.order_id]
+    order.status, order.updated_ts = TRIGGERED, ts
+    events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=TRIGGERED))
+    cmd = PlaceOrder(uid=order.uid, category=order.category, symbol=order.symbol, side=order.side,
+                     order_type=order.order_type, qty=order.qty, price=order.price or None,
+                     tif="GTC" if order.order_type == "Market" else order.tif, reduce_only=order.reduce_only,
+                     close_on_trigger=order.close_on_trigger, smp_type=order.smp_type,
+                     position_idx=order.position_idx, market_unit=order.market_unit)
+    try:
+        events.extend(trading.place(ex, cmd, ts, conditional=order))
+    except ApiError:
+        order.status, order.reject_reason, order.leaves = REJECTED, "EC_InvalidParams", 0
+        order.seq = ex.next_seq()
+        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=REJECTED))
+
+
+def _close_position(ex: Exchange, account: Account, st: SymbolState, size: int, kind: str, ts: int,
+                    events: list[Event]) -> None:
+    from paperex.core import trading
+
+    lots = min(abs(size), st.grid.max_mkt_lots or abs(size))
+    cmd = PlaceOrder(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol,
+                     side=SELL if size > 0 else BUY, order_type="Market", qty=lots, reduce_only=True,
+                     close_on_trigger=True)
+    try:
+        placed = trading.place(ex, cmd, ts)
+    except ApiError:
+        return
+    accepted = next(e for e in placed if isinstance(e, OrderAccepted))
+    order = ex.orders[accepted.order_id]
+    order.stop_order_type, order.create_type = kind, f"CreateBy{kind}"
+    events.extend(placed)
