@@ -124,11 +124,11 @@ def test_snapshot_is_used_and_a_damaged_one_is_skipped(tmp_path) -> None:
         return node.core.digest()
 
     digest = asyncio.run(go())
-    again = Node(tmp_path)
-    assert again.core.digest() == digest and again.sequencer.snapshot_seq == 5
+    again = Node(tmp_path)  # 6 commands: the first is the Tick that starts the funding clock
+    assert again.core.digest() == digest and again.sequencer.snapshot_seq == 6
     asyncio.run(again.close(snapshot=False))
     db = sqlite3.connect(tmp_path / "journal.sqlite3")
-    db.execute("UPDATE snapshots SET body = x'00' WHERE seq = 5")
+    db.execute("UPDATE snapshots SET body = x'00' WHERE seq = 6")
     db.commit()
     db.close()
     third = Node(tmp_path)  # the damaged newest snapshot is skipped: an older one plus the tail
@@ -364,7 +364,8 @@ def test_a_failed_batch_fails_everything_queued_behind_it(tmp_path) -> None:
     outcomes = asyncio.run(go())
     assert all(isinstance(o, ApiError) and o.code == 10016 for o in outcomes)  # none acknowledged
     core, last, _ = restore(load_market(), store)
-    assert last == 1 and len(core.accounts) == 1  # only what was acknowledged, and no gap
+    # only what was acknowledged (the Tick that started the funding clock, then one account), and no gap
+    assert last == 2 and len(core.accounts) == 1
 
 
 def test_a_gap_in_the_journal_refuses_the_start(tmp_path) -> None:
@@ -462,5 +463,5 @@ def test_snapshot_with_candle_sums_beyond_64_bits(tmp_path) -> None:
 
     digest = asyncio.run(go())
     again = Node(tmp_path)
-    assert again.sequencer.snapshot_seq == 1 and again.core.digest() == digest
+    assert again.sequencer.snapshot_seq == 2 and again.core.digest() == digest  # a Tick, then the account
     asyncio.run(again.close(snapshot=False))

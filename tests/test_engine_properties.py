@@ -128,7 +128,7 @@ def check_invariants(ex: Exchange) -> None:
             # realised PnL: the executions' PnL less their fees, all time and since the position opened
             mine = [e for e in account.executions if (e.category, e.symbol) == key]
             assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"
-            assert abs(pos.cur_realised) <= sum(abs(e.pnl) + e.fee for e in mine)
+            assert abs(pos.cur_realised) <= sum(abs(e.pnl) + abs(e.fee) for e in mine)  # funding fees can be < 0
     for coin, deposited in deposits.items():
         wallets = sum(a.balance(coin) for a in ex.accounts.values())
         assert wallets + ex.fees_collected.get(coin, 0) - signed[coin] == deposited, f"{coin} not conserved"

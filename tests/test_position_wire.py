@@ -60,3 +60,7 @@ def test_position_list(ex) -> None:  # noqa: F811
     coin_margined.place_order(category="inverse", symbol="BTCUSD", side="Buy", orderType="Market", qty="1000")
     inverse = coin_margined.get_positions(category="inverse", symbol="BTCUSD")["result"]["list"][0]
     assert (inverse["size"], inverse["avgPrice"], inverse["positionValue"]) == ("1000", "65000", "0.01538462")
+    maker.place_order(category="inverse", symbol="BTCUSD", side="Buy", orderType="Limit", qty="1000", price="64000.5")
+    coin_margined.place_order(category="inverse", symbol="BTCUSD", side="Sell", orderType="Market", qty="1000")
+    (record,) = coin_margined.get_closed_pnl(category="inverse", symbol="BTCUSD")["result"]["list"]
+    assert (record["avgEntryPrice"], record["avgExitPrice"]) == ("65000", "64000.5")  # the fill prices, exactly

@@ -108,6 +108,10 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     assert orders[resting["orderId"]]["cancelType"] == "CancelAllBeforeLiq"
     bust = [o for o in orders.values() if o["createType"] == "CreateByLiq"]
     assert len(bust) == 1 and bust[0]["side"] == "Sell" and bust[0]["orderStatus"] == "Filled"
+    (closed,) = session.get_closed_pnl(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert (closed["execType"], closed["cumEntryValue"], closed["avgEntryPrice"], closed["avgExitPrice"]) == (
+        "BustTrade", "6500", "65000", "55035.7")
+    assert closed["closedPnl"] == "-1000"  # the wallet, fee included
     fills = session.get_executions(category="linear", execType="BustTrade")["result"]["list"]
     assert [(f["execPrice"], f["execQty"], f["execFee"], f["createType"]) for f in fills] == [
         ("55035.7", "0.1", "0", "CreateByLiq")]
@@ -183,6 +187,9 @@ def test_risk_tiers_and_the_isolated_margin_endpoints(ex) -> None:  # noqa: F811
     code, msg = rejected(lambda: session.place_order(**sol, side="Buy", orderType="Limit", qty=str(lots),
                                                      price=str(price)))
     assert code == 30150 and msg.startswith("Current order leverage exceeds the maximum available")
+    small = session.place_order(**sol, side="Buy", orderType="Limit", qty="100", price=str(price))["result"]
+    assert rejected(lambda: session.amend_order(**sol, orderId=small["orderId"], qty=str(lots)))[0] == 30150
+    session.cancel_order(**sol, orderId=small["orderId"])
 
     # set-risk-limit: tiers follow the position's value, so only the checks remain
     assert rejected(lambda: session.set_risk_limit(**sol, riskId=999))[0] == 110031

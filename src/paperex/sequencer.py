@@ -16,7 +16,7 @@ from typing import Protocol
 import msgspec
 
 from paperex.core import snapshot
-from paperex.core.commands import AnyCommand, Command
+from paperex.core.commands import AnyCommand, Command, Tick
 from paperex.core.engine import Exchange
 from paperex.core.events import Event
 from paperex.core.instruments import MarketSpec
@@ -111,6 +111,10 @@ class Sequencer:
             raise ApiError(Code.SERVER_ERROR, "journal unavailable")
         body = encode_command(command)  # before apply: a command that cannot be journaled changes nothing
         ts = self.now_ms() if ts is None else max(ts, self.core.last_ts)
+        if ts >= self.core.next_funding_check and not isinstance(command, Tick):
+            # a funding time passed: it settles in a Tick of its own, journaled before this command, so the
+            # command meets the state after funding (and a rejected command still changes nothing)
+            self.apply_now(Tick(), ts)
         try:
             events = self.core.apply(command, ts)  # raises ApiError on rejection; nothing is journaled
         except ApiError:

@@ -15,7 +15,9 @@ import paperex.gateway.handlers  # noqa: F401  (registers the V5 endpoints)
 from paperex.admin.api import ADMIN, ADMIN_TOKEN, DRIVER, add_admin_routes
 from paperex.admin.service import AdminService, NewKey
 from paperex.config import Config
+from paperex.core.commands import Tick
 from paperex.data import load_market
+from paperex.errors import ApiError
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.gateway.ws_client import WS_CLIENTS, WS_SETTINGS, WsSettings, close_all
@@ -143,6 +145,19 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     return app
 
 
+async def funding_times(sequencer: Sequencer) -> None:
+    """Real time: settle each funding time when it comes, even when no other command arrives (the sequencer
+    journals a Tick for it). Virtual time settles them as the clock is advanced."""
+    while True:
+        wait_ms = sequencer.core.next_funding_check - sequencer.now_ms()
+        await asyncio.sleep(min(max(wait_ms, 0) / 1000 + 0.01, 60))
+        if sequencer.now_ms() >= sequencer.core.next_funding_check:
+            try:
+                await sequencer.submit(Tick())
+            except ApiError:
+                log.exception("funding tick failed")
+
+
 def banner(base_url: str, key: NewKey) -> str:
     return f"""paperex is serving the Bybit V5 API at {base_url}
 demo account uid {key.uid}
@@ -197,9 +212,13 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
         ready.set()
     if driver is not None:
         driver.start()
+    funding = None if config.clock == "virtual" else asyncio.get_running_loop().create_task(
+        funding_times(node.sequencer), name="funding")
     try:
         await stop.wait()
     finally:
+        if funding is not None:
+            funding.cancel()
         if driver is not None:
             await driver.stop()
         await runner.cleanup()

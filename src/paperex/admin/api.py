@@ -19,6 +19,7 @@ from paperex.core.numbers import format_decimal, from_units
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
+from paperex.gateway.position_serializers import position
 from paperex.gateway.rest import read_body
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
@@ -138,7 +139,8 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
         "unifiedMarginStatus": account.unified_margin_status,
         "balances": {c: serializers.format_units(u) for c, u in sorted(account.balances.items())},
         "wallet": wallet["list"][0],
-        "positions": [],
+        "positions": [position(core.symbols[key], account, pos, core.symbols)
+                      for key, pos in sorted(account.positions.items()) if pos.size],
         "apiKeys": [k.api_key for k in core.api_keys.values() if k.uid == account.uid],
     }
 

@@ -81,10 +81,10 @@ class Exchange:
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         events = handler(command, ts)
+        if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)
+            risk.settle_funding_until(self, ts, events)
         if self.trigger_uids:  # prices this command moved may fire conditional orders and TP/SL
             triggers.check_triggers(self, ts, events)
-        # funding times that passed settle once the command is accepted (a rejected command changes nothing)
-        risk.settle_funding_until(self, ts, events)
         self.last_ts = max(self.last_ts, ts)
         self.applied += 1
         return events

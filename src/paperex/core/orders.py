@@ -133,10 +133,10 @@ class Order:
 class Execution:
     """One account's side of one fill."""
 
-    __slots__ = ("category", "closed_qty", "exec_id", "exec_type", "fee", "fee_coin", "fee_rate", "is_maker", "leaves",
-                 "mark_price", "open_fee", "order_id", "order_link_id", "order_price", "order_qty", "order_type", "pnl",
-                 "price",
-                 "qty", "seq", "side", "symbol", "ts", "uid", "value")
+    __slots__ = ("category", "closed_qty", "entry_closed", "entry_inv_closed", "exec_id", "exec_type", "fee",
+                 "fee_coin", "fee_rate", "is_maker", "leaves", "mark_price", "open_fee", "order_id", "order_link_id",
+                 "order_price", "order_qty", "order_type", "pnl", "price", "qty", "seq", "side", "symbol", "ts",
+                 "uid", "value")
 
     def __init__(self, exec_id: int, order: Order, price: int, qty: int, value: int, fee: int, fee_coin: str,
                  fee_rate: int, is_maker: bool, ts: int, seq: int, mark_price: int, closed_qty: int,
@@ -165,6 +165,8 @@ class Execution:
         self.closed_qty = closed_qty
         self.pnl = pnl  # realised PnL of the part that closed a position, before the fee
         self.open_fee = open_fee  # the fees once paid to open the lots this fill closed
+        self.entry_closed = 0  # the entry value of the lots this fill closed
+        self.entry_inv_closed = 0  # and their exact inverse entry record (lots * 10**20 // ticks)
         self.exec_type = "Trade"  # BustTrade (liquidation), Funding
 
     def state(self) -> tuple:

@@ -98,8 +98,7 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
         order = account.open_orders[oid]
         account.held[coin] = account.held.get(coin, 0) + hold - order.hold
         order.hold = hold
-    pos.updated_ts = ts
-    pos.seq = ex.next_seq()
+    pos.updated_ts = ts  # seq stays the last trade's (Bybit)
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
 
 
@@ -189,9 +188,17 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
             if pos.size and ex.symbols[key].inst.settle_coin == coin]
     equity, _ = coin_equity_and_mm(ex, account, coin)
     values = [margin.position_value(ex.symbols[key], pos) for key, pos in held]
-    total_value = sum(values) or 1
-    shares = [equity * v // total_value for v in values]
-    shares[-1] += equity - sum(shares)  # the equity to lose, spread over the positions by value
+    if equity > 0:  # the equity left is lost: spread over the positions by value, each closes below its mark
+        weights = values
+    else:  # bankrupt already: the losing positions close at their bankruptcy prices (better than the mark,
+        # the fund takes the difference), the profitable ones at their marks
+        weights = [max(0, -margin.unrealised(ex.symbols[key], pos)) for key, pos in held]
+        if not any(weights):
+            weights = values
+    total = sum(weights) or 1
+    shares = [equity * w // total for w in weights]
+    last = max(range(len(held)), key=lambda i: weights[i])
+    shares[last] += equity - sum(shares)
     taken = []
     for (key, pos), share in zip(held, shares, strict=True):
         st = ex.symbols[key]
@@ -246,8 +253,8 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         ex.orders[order.order_id] = order
         holder.order_ids.append(order.order_id)
         events.append(OrderAccepted(uid=holder.uid, order_id=order.order_id))
-        _fee, _coin, closed, pnl, open_fee = trading.settle_derivative(ex, st, holder, order, ticks, lots, value, 0,
-                                                                       ts, seq, events)
+        _fee, _coin, closed, pnl, open_fee, entry_closed = trading.settle_derivative(
+            ex, st, holder, order, ticks, lots, value, 0, ts, seq, events)
         order.leaves, order.cum_qty, order.cum_value = 0, lots, value
         order.cum_inv = lots * 10**20 // ticks
         order.status, order.fee_coin, order.seq, order.updated_ts = FILLED, st.inst.settle_coin, seq, ts
@@ -255,6 +262,7 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
                               seq, st.mark, closed, pnl, open_fee)
         execution.leaves = 0
         execution.exec_type = "BustTrade"
+        execution.entry_closed, execution.entry_inv_closed = entry_closed
         holder.executions.append(execution)
         events.append(Executed(uid=holder.uid, order_id=order.order_id, exec_id=execution.exec_id))
         events.append(OrderChanged(uid=holder.uid, order_id=order.order_id, status=FILLED))
@@ -270,13 +278,15 @@ def interval_ms(st: SymbolState) -> int:
 
 
 def sample_premium(st: SymbolState, ts: int) -> None:
-    """Accumulate the current premium of the mark over the index until ``ts`` (time-weighted)."""
+    """Accumulate the current premium of the mark over the index until ``ts`` (time-weighted), never past the
+    interval's funding time (the settlement at that time starts the next interval)."""
     f = st.funding
     if f.due == 0:
         return
-    if ts > f.premium_ts:
-        f.premium_sum += f.premium * (ts - f.premium_ts)
-        f.premium_ts = ts
+    until = min(ts, f.due)
+    if until > f.premium_ts:
+        f.premium_sum += f.premium * (until - f.premium_ts)
+        f.premium_ts = until
     f.premium = (st.mark - st.index) * RATE_SCALE // st.index if st.index else 0
 
 
@@ -313,8 +323,10 @@ def settle_funding_until(ex: Exchange, ts: int, events: list[Event]) -> None:
             f.premium_ts = ts
             f.premium = (st.mark - st.index) * RATE_SCALE // st.index if st.index else 0
             continue
-        while ts >= f.due:
-            _settle(ex, st, f.due, events)
+        if ts >= f.due:
+            while ts >= f.due:
+                _settle(ex, st, f.due, events)
+            check_liquidations(ex, st, ts, events)  # funding paid may leave accounts below maintenance
     ex.next_funding_check = min(st.funding.due for st in ex.symbols.values() if st.inst.is_derivative)
 
 

@@ -17,10 +17,10 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 9  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 10  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
-# 9: conditional orders and TP/SL
+# 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -163,4 +163,6 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         f.due, f.premium, premium_sum, f.premium_ts, history = s["funding"]
         f.premium_sum, f.history = int(premium_sum), [tuple(h) for h in history]  # type: ignore[misc]
         st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
+    dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative]
+    ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
     return ex

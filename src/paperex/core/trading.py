@@ -411,9 +411,10 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         if order.category == "spot":
             fee, fee_coin = _settle_spot(st, account, order, qty, value, rate)
             closed = pnl = open_fee = 0
+            entry_closed = (0, 0)
         else:
-            fee, fee_coin, closed, pnl, open_fee = settle_derivative(ex, st, account, order, price, qty, value,
-                                                                     rate, ts, seq, events)
+            fee, fee_coin, closed, pnl, open_fee, entry_closed = settle_derivative(
+                ex, st, account, order, price, qty, value, rate, ts, seq, events)
         ex.fees_collected[fee_coin] = ex.fees_collected.get(fee_coin, 0) + fee
         # the order
         if order is maker:
@@ -437,6 +438,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         order.seq = seq
         execution = Execution(trade_id, order, price, qty, value, fee, fee_coin, rate, is_maker, ts, seq,
                               st.mark, closed, pnl, open_fee)
+        execution.entry_closed, execution.entry_inv_closed = entry_closed
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         if order.take_profit or order.stop_loss:  # the order's TP/SL now guard the position it opened
@@ -487,16 +489,22 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
 
 def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, price: int, qty: int,
                       value: int, rate: int, ts: int, seq: int,
-                      events: list[Event]) -> tuple[int, str, int, int, int]:
+                      events: list[Event]) -> tuple[int, str, int, int, int, tuple[int, int]]:
     """Position, realised PnL and fee of one side of a derivatives fill: (fee, fee coin, lots closed,
-    realised PnL of the closed part before the fee, the fees paid to open the lots it closed)."""
+    realised PnL of the closed part before the fee, the fees paid to open the lots it closed, and their
+    entry value and exact inverse entry record)."""
     coin = st.inst.settle_coin
     key = (order.category, order.symbol)
     pos = account.positions.get(key)
     if pos is None:
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
-    before = pos.size
+    before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
+    entry_closed = (0, 0)
+    if closed:  # what the closed lots had cost: all of it, or what the partial close removed
+        whole = closed >= abs(before)
+        entry_closed = (value_before if whole else value_before - pos.entry_value,
+                        inv_before if whole else inv_before - pos.entry_inv)
     st.open_interest += max(pos.size, 0) - max(before, 0)  # open interest = the sum of long positions
     fee = fee_of(value, rate)
     open_fee = 0
@@ -511,7 +519,7 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     pos.updated_ts = ts
     pos.seq = seq  # the fill's cross sequence: executions and position updates share it (Bybit)
     events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
-    return fee, coin, closed, realised, open_fee
+    return fee, coin, closed, realised, open_fee, entry_closed
 
 
 # -- amend and cancel ----------------------------------------------------------------------------------
@@ -564,6 +572,8 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     else:
         hold_coin = order.hold_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
+        if not order.reduce_only:  # the resting leaves are counted already: only the change is new
+            _check_risk_tier(st, account, pos, order.side, new_leaves - order.leaves, new_price, leverage)
         closable = margin.closable_lots(account, pos, order.category, order.symbol, order.side,
                                         pending_own=order.leaves)
         new_hold = 0 if order.reduce_only else margin.derivatives_hold(

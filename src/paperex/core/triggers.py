@@ -185,7 +185,7 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
         pos.tp_trigger_by = cmd.tp_trigger_by
     if cmd.stop_loss:
         pos.sl_trigger_by = cmd.sl_trigger_by
-    pos.updated_ts, pos.seq = ts, ex.next_seq()
+    pos.updated_ts = ts  # seq stays the last trade's (Bybit)
     ex.trigger_uids.add(account.uid)
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
 

@@ -53,7 +53,6 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
     variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
     if pos is None:
         pos = Position(account.uid, st.inst.category, st.inst.symbol, 0)
-        pos.seq = -1
     value = margin.position_value(st, pos)
     tier = margin.tier_of(st, value)
     im = margin.position_im(st, pos)
@@ -96,7 +95,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
         "adlRankIndicator": 0,
         "createdTime": str(pos.created_ts),
         "updatedTime": str(pos.updated_ts),
-        "seq": pos.seq,
+        "seq": pos.seq or -1,  # -1: never traded
         "isReduceOnly": False,
         "mmrSysUpdatedTime": "",
         "leverageSysUpdatedTime": "",

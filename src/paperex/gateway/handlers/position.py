@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from paperex.core import margin
 from paperex.core.accounts import Account
 from paperex.core.commands import SetLeverage, SetRiskLimit, SetTradingStop
 from paperex.core.numbers import MONEY_SCALE
@@ -161,12 +160,14 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
     close_fee = sum(e.fee * e.closed_qty // e.qty for e in closing)
     open_fee = sum(e.open_fee for e in closing)
     pnl = sum(e.pnl for e in closing)
-    entry_value = exit_value + margin.direction(st) * order.side * pnl
+    entry_value = sum(e.entry_closed for e in closing)
+    entry_inv = sum(e.entry_inv_closed for e in closing)
+    exit_inv = sum(e.closed_qty * 10**20 // e.price for e in closing)
 
-    def avg(value: int) -> str:
-        contracts = st.grid.qty(lots)
-        amount = Decimal(value) / MONEY_SCALE
-        return _num(contracts / amount if st.grid.inverse else amount / contracts) if value else "0"
+    def avg(value: int, inv: int) -> str:
+        if st.grid.inverse:  # the harmonic mean of the prices, from the exact per-fill record
+            return _num(Decimal(lots * 10**20) / Decimal(inv) * st.grid.tick) if inv else "0"
+        return _num(Decimal(value) / MONEY_SCALE / st.grid.qty(lots)) if value else "0"
 
     pos = account.positions.get((order.category, order.symbol))
     return {
@@ -179,9 +180,9 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
         "execType": closing[-1].exec_type,
         "closedSize": qty(st, lots),
         "cumEntryValue": money(entry_value),
-        "avgEntryPrice": avg(entry_value),
+        "avgEntryPrice": avg(entry_value, entry_inv),
         "cumExitValue": money(exit_value),
-        "avgExitPrice": avg(exit_value),
+        "avgExitPrice": avg(exit_value, exit_inv),
         "closedPnl": money(pnl - open_fee - close_fee),
         "fillCount": str(fill_count),
         "leverage": _num(Decimal(pos.leverage if pos else DEFAULT_LEVERAGE) / 100),
