@@ -17,6 +17,7 @@ from paperex.core.commands import (
     PlaceOrder,
     SetLeverage,
     SetPrices,
+    SetTradingStop,
     Tick,
 )
 from paperex.core.engine import FIRST_UID, Exchange
@@ -186,12 +187,13 @@ def test_random_order_flow_keeps_every_invariant(specs) -> None:
 # -- derivatives risk: leverage, liquidation, funding --------------------------------------------------
 RISK_SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD")]
 RISK_FUNDING = {"USDT": to_units("2000"), "BTC": to_units("0.03")}
-STATS = {"liquidations": 0, "funding": 0}  # how often the generated flows reached each mechanism
+STATS = {"liquidations": 0, "funding": 0, "triggered": 0}  # how often the generated flows reached each mechanism
 
 
 @st.composite
 def a_risk_command(draw):
-    kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2 + ["wait", "cancel_all"]))
+    kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2
+                                + ["wait", "cancel_all", "conditional", "tpsl"]))
     uid = draw(st.sampled_from(UIDS))
     category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
     if kind == "place":
@@ -202,6 +204,12 @@ def a_risk_command(draw):
         return ("risk_prices", category, symbol, draw(st.integers(-150, 150)), draw(st.integers(-10, 10)))
     if kind == "leverage":
         return ("leverage", uid, category, symbol, draw(st.sampled_from([100, 200, 500, 1000, 2500, 5000])))
+    if kind == "conditional":  # a stop order some way from the price, either direction
+        return ("conditional", uid, category, symbol, draw(st.sampled_from([1, -1])), draw(st.integers(1, 50)),
+                draw(st.sampled_from([1, 2])), draw(st.integers(1, 60)),
+                draw(st.sampled_from(["LastPrice", "MarkPrice", "IndexPrice"])))
+    if kind == "tpsl":
+        return ("tpsl", uid, category, symbol, draw(st.integers(0, 60)), draw(st.integers(0, 60)))
     if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
         return ("wait", draw(st.sampled_from([1, 60_000, 3_600_000, 4 * 3_600_000, 8 * 3_600_000])))
     return ("cancel_all", uid, category, symbol)
@@ -219,6 +227,22 @@ def to_risk_command(ex: Exchange, spec: tuple):
         return SetLeverage(uid=uid, category=category, symbol=symbol, buy_leverage=lev, sell_leverage=lev)
     if kind == "wait":
         return Tick()
+    if kind == "conditional":
+        _, uid, category, symbol, side, qty, direction, distance, by = spec
+        sym = ex.symbols[(category, symbol)]
+        lots = qty * max(sym.grid.min_lots, 1) if category != "inverse" else qty * 100
+        trigger = max(1, sym.mark + (1 if direction == 1 else -1) * distance * sym.mark // 1000)
+        return PlaceOrder(uid=uid, category=category, symbol=symbol, side=side, order_type="Market", qty=lots,
+                          trigger_price=trigger, trigger_direction=direction, trigger_by=by)
+    if kind == "tpsl":
+        _, uid, category, symbol, tp, sl = spec
+        sym = ex.symbols[(category, symbol)]
+        pos = ex.accounts[uid].positions.get((category, symbol))
+        sign = 1 if pos is None or pos.size >= 0 else -1
+        return SetTradingStop(uid=uid, category=category, symbol=symbol,
+                              take_profit=max(1, sym.mark + sign * tp * sym.mark // 1000) if tp else None,
+                              stop_loss=max(1, sym.mark - sign * sl * sym.mark // 1000) if sl else None,
+                              tp_trigger_by="MarkPrice", sl_trigger_by="MarkPrice")
     return to_command(ex, spec)
 
 
@@ -246,6 +270,12 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
         check_invariants(ex)
         STATS["liquidations"] += sum(len(st.liquidations) for st in ex.symbols.values()) > 0
         STATS["funding"] += sum(len(st.funding.history) for st in ex.symbols.values()) > 0
+        STATS["triggered"] += any(o.stop_order_type and o.status not in ("Untriggered", "Deactivated")
+                                  for o in ex.orders.values())
+        for account in ex.accounts.values():  # waiting stop orders hold nothing and are not in any book
+            for order in account.conditionals.values():
+                assert order.status == "Untriggered" and order.hold == 0
+                assert order.order_id not in account.open_orders
         if isinstance(cmd, SetPrices):  # nobody is left holding the symbol below maintenance margin
             coin = ex.symbols[(cmd.category, cmd.symbol)].inst.settle_coin
             for account in ex.accounts.values():

@@ -1,0 +1,93 @@
+"""Conditional orders and take-profit / stop-loss through pybit and ccxt, prices moved by the admin API."""
+
+from __future__ import annotations
+
+from tests.conftest import ccxt_sync, make_trader
+from tests.test_risk_wire import BTC, set_prices
+from tests.test_trading_wire import client, ex, rejected  # noqa: F401  (ex is the fixture)
+
+
+def statuses(session, order_id: str) -> str:
+    rows = session.get_order_history(category="linear", orderId=order_id)["result"]["list"]
+    return rows[0]["orderStatus"]
+
+
+def test_a_conditional_order_waits_then_trades(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex)
+    session, maker = client(ex, me), client(ex, mm)
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.5", price="66100")
+    stop = session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1", triggerPrice="66000",
+                               triggerDirection=1, triggerBy="MarkPrice", orderLinkId="breakout")["result"]
+    waiting = session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"]
+    assert [(o["orderId"], o["orderStatus"], o["stopOrderType"], o["triggerPrice"], o["triggerDirection"],
+             o["triggerBy"]) for o in waiting] == [(stop["orderId"], "Untriggered", "Stop", "66000", 1, "MarkPrice")]
+    assert session.get_open_orders(**BTC, orderFilter="Order")["result"]["list"] == []
+    set_prices(ex, "65900")  # not yet
+    assert statuses(session, stop["orderId"]) == "Untriggered"
+    set_prices(ex, "66050")  # the mark reaches 66000: triggered, then a market buy under the same id
+    assert statuses(session, stop["orderId"]) == "Filled"
+    fill = session.get_executions(**BTC, orderId=stop["orderId"])["result"]["list"][0]
+    assert (fill["execPrice"], fill["execQty"]) == ("66100", "0.1")
+    assert session.get_positions(**BTC)["result"]["list"][0]["size"] == "0.1"
+
+    # amend, cancel (Deactivated) and the limit of 10 per symbol
+    for i in range(10):
+        session.place_order(**BTC, side="Sell", orderType="Limit", qty="0.01", price="60000", triggerPrice="61000",
+                            triggerDirection=2, orderLinkId=f"dip-{i}")
+    code, _ = rejected(lambda: session.place_order(**BTC, side="Sell", orderType="Limit", qty="0.01",
+                                                   price="60000", triggerPrice="61000", triggerDirection=2))
+    assert code == 110009
+    session.amend_order(**BTC, orderLinkId="dip-0", triggerPrice="60500")
+    row = session.get_open_orders(**BTC, orderLinkId="dip-0")["result"]["list"][0]
+    assert row["triggerPrice"] == "60500"
+    session.cancel_order(**BTC, orderLinkId="dip-0")
+    assert session.get_order_history(category="linear", orderLinkId="dip-0")["result"]["list"][0][
+        "orderStatus"] == "Deactivated"
+    cancelled = session.cancel_all_orders(**BTC, orderFilter="StopOrder")["result"]["list"]
+    assert len(cancelled) == 9
+    assert session.get_open_orders(**BTC)["result"]["list"] == []
+
+
+def test_take_profit_and_stop_loss_close_the_position(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex)
+    session, maker = client(ex, me), client(ex, mm)
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.2", price="65000")
+    order = session.place_order(**BTC, side="Buy", orderType="Market", qty="0.2", takeProfit="67000",
+                                stopLoss="63000", tpTriggerBy="MarkPrice", slTriggerBy="MarkPrice")["result"]
+    row = session.get_order_history(category="linear", orderId=order["orderId"])["result"]["list"][0]
+    assert (row["takeProfit"], row["stopLoss"], row["tpslMode"]) == ("67000", "63000", "Full")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert (position["takeProfit"], position["stopLoss"]) == ("67000", "63000")
+    # trading-stop moves the stop loss; a stop above the price for a long is refused
+    session.set_trading_stop(**BTC, stopLoss="64000", slTriggerBy="MarkPrice", tpslMode="Full", positionIdx=0)
+    assert session.get_positions(**BTC)["result"]["list"][0]["stopLoss"] == "64000"
+    code, msg = rejected(lambda: session.set_trading_stop(**BTC, stopLoss="66000", positionIdx=0))
+    assert code == 10001 and "StopLoss:66000 set for Buy position should be lower than base_price:65000" in msg
+    # the mark falls to the stop: a reduce-only market sell closes the whole position
+    maker.place_order(**BTC, side="Buy", orderType="Limit", qty="0.2", price="63900")
+    set_prices(ex, "63950")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert (position["size"], position["takeProfit"], position["stopLoss"]) == ("0", "", "")
+    closing = [o for o in session.get_order_history(category="linear")["result"]["list"]
+               if o["createType"] == "CreateByStopLoss"]
+    assert len(closing) == 1 and closing[0]["stopOrderType"] == "StopLoss" and closing[0]["reduceOnly"] is True
+    assert closing[0]["orderStatus"] == "Filled" and closing[0]["avgPrice"] == "63900"
+    rejected_stop = rejected(lambda: session.set_trading_stop(**BTC, takeProfit="70000", positionIdx=0))
+    assert rejected_stop == (10001, "Request parameter error: can not set tp/sl/ts for zero position")
+
+
+def test_ccxt_stop_orders_and_attached_stops(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex)
+    trader = ccxt_sync(ex, me.api_key, me.api_secret)
+    trader.load_markets()
+    symbol = "BTC/USDT:USDT"
+    stop = trader.create_order(symbol, "market", "buy", 0.01, None, {"triggerPrice": 66000,
+                                                                     "triggerDirection": "above"})
+    fetched = trader.fetch_open_orders(symbol, params={"orderFilter": "StopOrder"})
+    assert [o["id"] for o in fetched] == [stop["id"]] and fetched[0]["triggerPrice"] == 66000.0
+    trader.cancel_order(stop["id"], symbol, {"trigger": True})
+    client(ex, mm).place_order(**BTC, side="Sell", orderType="Limit", qty="0.01", price="65000")
+    trader.create_order(symbol, "market", "buy", 0.01, None, {"stopLoss": {"triggerPrice": 63000},
+                                                              "takeProfit": {"triggerPrice": 68000}})
+    position = trader.fetch_position(symbol)
+    assert (position["stopLossPrice"], position["takeProfitPrice"]) == (63000.0, 68000.0)
