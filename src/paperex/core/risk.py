@@ -22,7 +22,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from paperex.core import margin, trading
+from paperex.core import margin, trading, triggers
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import PlaceOrder, SetLeverage, SetRiskLimit
@@ -183,7 +183,11 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
     fund = insurance_fund(ex, ts, events)
     for order in list(account.open_orders.values()):  # CancelAllBeforeLiq
         trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeLiq")
-        events.append(OrderChanged(uid=account.uid, order_id=order.order_id, status=order.status))
+    for order in list(account.conditionals.values()):
+        triggers.cancel_conditional(ex, account, order, ts, events)
+        order.cancel_type = "CancelAllBeforeLiq"
+    for pos in account.positions.values():  # the TP/SL of the positions taken over go too
+        pos.take_profit = pos.stop_loss = 0
     held = [(key, pos) for key, pos in sorted(account.positions.items())
             if pos.size and ex.symbols[key].inst.settle_coin == coin]
     equity, _ = coin_equity_and_mm(ex, account, coin)
