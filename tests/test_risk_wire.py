@@ -207,3 +207,19 @@ def test_risk_tiers_and_the_isolated_margin_endpoints(ex) -> None:  # noqa: F811
     assert rejected(lambda: session.add_or_reduce_margin(**sol, margin="0"))[0] == 110027
     assert rejected(lambda: session.add_or_reduce_margin(**sol, margin="10"))[0] == 110015
     assert rejected(lambda: session.set_auto_add_margin(**sol, autoAddMargin=1))[0] == 110076
+
+
+def test_ccxt_funding_and_position_history(virtual) -> None:
+    long_key, short_key = make_trader(virtual), make_trader(virtual)
+    client(virtual, short_key).place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    trader = ccxt_sync(virtual, long_key.api_key, long_key.api_secret)
+    trader.load_markets()
+    symbol = "BTC/USDT:USDT"
+    trader.create_order(symbol, "market", "buy", 0.1)
+    virtual.admin("POST", "/admin/v1/clock/advance", {"ms": 8 * 3_600_000})
+    rates = trader.fetch_funding_rate_history(symbol)
+    assert [(r["fundingRate"], r["timestamp"]) for r in rates] == [(0.0001, 1767254400000)]
+    client(virtual, short_key).place_order(**BTC, side="Buy", orderType="Limit", qty="0.1", price="65000")
+    trader.create_order(symbol, "market", "sell", 0.1, None, {"reduceOnly": True})
+    (closed,) = trader.fetch_positions_history([symbol])
+    assert closed["symbol"] == symbol and closed["realizedPnl"] < 0  # fees and funding, no price change
