@@ -130,6 +130,15 @@ def check_invariants(ex: Exchange) -> None:
             mine = [e for e in account.executions if (e.category, e.symbol) == key]
             assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"
             assert abs(pos.cur_realised) <= sum(abs(e.pnl) + abs(e.fee) for e in mine)  # funding fees can be < 0
+    for account in ex.accounts.values():  # the transaction log adds up to every wallet, entry by entry
+        if account.label == risk.INSURANCE_LABEL:
+            continue
+        running: dict[str, int] = defaultdict(int)
+        for entry in account.ledger:
+            coin, cash_flow, funding, fee, after = entry[3], entry[10], entry[11], entry[12], entry[14]
+            running[coin] += cash_flow + funding - fee
+            assert running[coin] == after, f"transaction log of {coin} disagrees with its balance"
+        assert {c: v for c, v in running.items() if v} == {c: v for c, v in account.balances.items() if v}
     for coin, deposited in deposits.items():
         wallets = sum(a.balance(coin) for a in ex.accounts.values())
         assert wallets + ex.fees_collected.get(coin, 0) - signed[coin] == deposited, f"{coin} not conserved"

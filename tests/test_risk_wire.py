@@ -112,6 +112,8 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     assert (closed["execType"], closed["cumEntryValue"], closed["avgEntryPrice"], closed["avgExitPrice"]) == (
         "BustTrade", "6500", "65000", "55035.7")
     assert closed["closedPnl"] == "-1000"  # the wallet, fee included
+    (entry,) = session.get_transaction_log(type="LIQUIDATION")["result"]["list"]
+    assert (entry["cashFlow"], entry["cashBalance"], entry["tradePrice"]) == ("-996.425", "0", "55035.7")
     fills = session.get_executions(category="linear", execType="BustTrade")["result"]["list"]
     assert [(f["execPrice"], f["execQty"], f["execFee"], f["createType"]) for f in fills] == [
         ("55035.7", "0.1", "0", "CreateByLiq")]
@@ -164,6 +166,16 @@ def test_funding_flows_from_longs_to_shorts(virtual) -> None:
     position = long_.get_positions(**BTC)["result"]["list"][0]
     assert position["cumRealisedPnl"] == str(Decimal("-3.575") - Decimal("3.25325"))  # fee + funding
     assert long_.get_tickers(**BTC)["result"]["list"][0]["nextFundingTime"] == "1767283200000"
+    # the transaction log: the deposit, the trade, the funding; each with the wallet after it
+    log = long_.get_transaction_log(accountType="UNIFIED", startTime=1767225600000,
+                                    endTime=1767225600000 + 86_400_000)["result"]["list"]
+    assert [(x["type"], x["change"], x["cashBalance"]) for x in log] == [
+        ("SETTLEMENT", "-3.25325", "99993.17175"), ("TRADE", "-3.575", "99996.425"),
+        ("TRANSFER_IN", "100000", "100000")]
+    settlement = log[0]
+    assert (settlement["funding"], settlement["feeRate"], settlement["size"], settlement["side"]) == (
+        "-3.25325", "0.0005", "0.1", "Buy")
+    assert short.get_transaction_log(type="SETTLEMENT")["result"]["list"][0]["funding"] == "3.25325"
     assert virtual.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
 
 

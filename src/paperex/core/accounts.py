@@ -70,6 +70,7 @@ class Account:
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
+    ledger: list[tuple] = field(default_factory=list)  # the transaction log (core.ledger)
     order_ids: list[int] = field(default_factory=list)  # every order, in creation order
     executions: list[Execution] = field(default_factory=list)  # in execution order
     active_count: dict[tuple[str, str], int] = field(default_factory=dict)  # open orders per symbol

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from paperex.core import risk, trading, triggers
+from paperex.core import ledger, risk, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AmendOrder,
@@ -58,6 +58,7 @@ class Exchange:
         self.seq = 0  # cross sequence: every order, execution and position change gets the next one
         self.last_ts = 0
         self.applied = 0  # number of accepted commands
+        self.ledger_seq = 0  # transaction-log entry ids
         self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
         self.trigger_uids: set[int] = set()  # derived: accounts with conditional orders or TP/SL to watch
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
@@ -132,7 +133,7 @@ class Exchange:
         """A hash of the whole mutable state: equal digests mean equal states (replay == live)."""
         state = {
             "counters": [self.next_uid, self.next_key_id, self.order_seq, self.exec_seq, self.seq, self.last_ts,
-                         self.applied],
+                         self.applied, self.ledger_seq],
             "fees": sorted((c, str(v)) for c, v in self.fees_collected.items()),  # sums may pass 64 bits
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
@@ -144,7 +145,7 @@ class Exchange:
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), sorted(a.conditionals),
                  a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
-                 sorted((k, v) for k, v in a.resting.items() if v)]
+                 sorted((k, v) for k, v in a.resting.items() if v), a.ledger]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)
             ],
             "api_keys": [
@@ -180,6 +181,7 @@ class Exchange:
                 self.deposits[coin] = self.deposits.get(coin, 0) + amount
                 events.append(BalanceChanged(uid=uid, coin=coin, change=amount, balance=amount,
                                              reason="deposit"))
+                ledger.record(self, account, ts, "TRANSFER_IN", coin, cash_flow=amount)
         return events
 
     def _create_api_key(self, cmd: CreateApiKey, ts: int) -> list[Event]:
@@ -236,5 +238,6 @@ class Exchange:
         account.balances[cmd.coin] = balance
         self.deposits[cmd.coin] = self.deposits.get(cmd.coin, 0) + cmd.amount
         account.updated_at = ts
+        ledger.record(self, account, ts, "TRANSFER_IN", cmd.coin, cash_flow=cmd.amount)
         return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,
                                reason="deposit")]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from paperex.core import margin, trading, triggers
+from paperex.core import ledger, margin, trading, triggers
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import PlaceOrder, SetLeverage, SetRiskLimit
@@ -190,6 +190,8 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         pos.take_profit = pos.stop_loss = 0
     held = [(key, pos) for key, pos in sorted(account.positions.items())
             if pos.size and ex.symbols[key].inst.settle_coin == coin]
+    wallet_before = account.balance(coin)
+    busts: list[Execution] = []
     equity, _ = coin_equity_and_mm(ex, account, coin)
     values = [margin.position_value(ex.symbols[key], pos) for key, pos in held]
     if equity > 0:  # the equity left is lost: spread over the positions by value, each closes below its mark
@@ -211,6 +213,7 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         ticks = _exit_ticks(st, pos, pos.entry_value + direction * sign * target)
         side, lots = (SELL if pos.size > 0 else BUY), abs(pos.size)
         last = (pos, _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events))
+        busts.append(last[1])
         st.liquidations.append((ex.exec_seq, ts, BUY if sign > 0 else SELL, lots, ticks))
         events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
         taken.append((st, side, lots))
@@ -226,6 +229,12 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
                                      reason="liquidation"))
         events.append(BalanceChanged(uid=fund.uid, coin=coin, change=residue, balance=fund.balance(coin),
                                      reason="liquidation"))
+    balance = wallet_before
+    for e in busts:  # the transaction log, after the rounding has been folded into the last one
+        balance += e.pnl
+        ledger.record(ex, account, ts, "LIQUIDATION", coin, category=e.category, symbol=e.symbol, side=e.side,
+                      qty=e.qty, size_after=0, price=e.price, cash_flow=e.pnl, trade_id=e.exec_id,
+                      order_id=e.order_id, balance=balance)
     for st, side, lots in taken:  # the fund closes what it took over in the book
         remaining = lots
         while remaining > 0:
@@ -357,13 +366,17 @@ def _settle(ex: Exchange, st: SymbolState, at: int, events: list[Event]) -> None
             setattr(execution, name, 0)
         execution.exec_id, execution.uid, execution.category, execution.symbol = (ex.exec_seq, account.uid,
                                                                                   st.inst.category, st.inst.symbol)
-        execution.order_link_id, execution.order_type, execution.side = "", "UNKNOWN", SELL if pos.size > 0 else BUY
+        execution.order_link_id, execution.order_type = "", "UNKNOWN"
+        execution.side = BUY if pos.size > 0 else SELL
         execution.price, execution.qty, execution.value = st.mark, abs(pos.size), value
         execution.fee, execution.fee_coin, execution.fee_rate = fee, coin, rate
         execution.is_maker, execution.ts, execution.seq, execution.mark_price = False, at, ex.next_seq(), st.mark
         execution.exec_type = "Funding"
         pos.seq = execution.seq
         account.executions.append(execution)
+        ledger.record(ex, account, at, "SETTLEMENT", coin, category=st.inst.category, symbol=st.inst.symbol,
+                      side=BUY if pos.size > 0 else SELL, qty=abs(pos.size), size_after=pos.size, price=st.mark,
+                      funding=-fee, fee_rate=rate if pos.size > 0 else -rate, trade_id=execution.exec_id)
         events.append(Executed(uid=account.uid, order_id=0, exec_id=execution.exec_id))
         events.append(BalanceChanged(uid=account.uid, coin=coin, change=-fee, balance=account.balance(coin),
                                      reason="funding"))

@@ -17,13 +17,14 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 10  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 11  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
-# 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed
+# 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
+_LEDGER_TEXT = {2, 3, 4, 5, 17}  # the text fields of a ledger entry (core.ledger)
 _POSITION_FIELDS = Position.__slots__
 _TRADE_FIELDS = PublicTrade.__slots__
 
@@ -82,13 +83,16 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "open_orders": list(a.open_orders), "conditionals": list(a.conditionals), "order_ids": a.order_ids,
             "executions": [_fields(e, _EXEC_FIELDS) for e in a.executions],
             "active_count": [[list(k), v] for k, v in a.active_count.items()],
+            # big sums (cash flows of whale accounts) may pass 64 bits: every int as text
+            "ledger": [[str(x) if isinstance(x, int) else x for x in e] for e in a.ledger],
         })
     keys = [[k.id, k.api_key, k.uid, k.secret, k.rsa_public_key, k.read_only, k.permissions, k.ips, k.note,
              k.created_at] for k in ex.api_keys.values()]
     return {
         "format": FORMAT,
         "instruments": sorted([list(k) for k in ex.symbols]),
-        "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied],
+        "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied,
+                     ex.ledger_seq],
         # exchange-wide sums are not bounded by the per-account cap: kept as decimal strings (msgpack is 64-bit)
         "fees_collected": {c: str(v) for c, v in ex.fees_collected.items()},
         "deposits": {c: str(v) for c, v in ex.deposits.items()},
@@ -105,7 +109,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
     ex = Exchange(market)
     if sorted([list(k) for k in ex.symbols]) != data["instruments"]:
         raise SnapshotError("the snapshot was taken with other instruments")
-    (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied) = data["counters"]
+    (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied,
+     ex.ledger_seq) = data["counters"]
     ex.fees_collected = {c: int(v) for c, v in data["fees_collected"].items()}
     ex.deposits = {c: int(v) for c, v in data["deposits"].items()}
     for values in data["orders"]:
@@ -142,6 +147,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             _set(e, _EXEC_FIELDS, values)
             acc.executions.append(e)
         acc.active_count = {tuple(k): v for k, v in a["active_count"]}  # type: ignore[misc]
+        acc.ledger = [tuple(int(x) if i not in _LEDGER_TEXT else x for i, x in enumerate(e)) for e in a["ledger"]]
         ex.accounts[acc.uid] = acc
     for s in data["symbols"]:
         st = ex.symbols[tuple(s["key"])]  # type: ignore[index]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from paperex.core import margin, triggers
+from paperex.core import ledger, margin, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
@@ -441,6 +441,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         execution.entry_closed, execution.entry_inv_closed = entry_closed
         account.executions.append(execution)
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
+        _log_trade(ex, st, account, order, execution, ts)
         if order.take_profit or order.stop_loss:  # the order's TP/SL now guard the position it opened
             triggers.set_position_tpsl(ex, account, order)
         if order.leaves == 0 and not order.quote_qty:
@@ -485,6 +486,26 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
     account.credit(base, -base_units)
     account.credit(quote, value - fee)
     return fee, quote
+
+
+def _log_trade(ex: Exchange, st: SymbolState, account: Account, order: Order, e: Execution, ts: int,
+               kind: str = "TRADE") -> None:
+    """The fill in the transaction log: one entry (derivatives, settle coin) or one per coin (spot)."""
+    common = {"category": order.category, "symbol": order.symbol, "side": order.side, "price": e.price,
+              "fee_rate": e.fee_rate, "trade_id": e.exec_id, "order_id": order.order_id,
+              "order_link_id": order.order_link_id}
+    if order.category != "spot":
+        pos = account.positions[(order.category, order.symbol)]
+        ledger.record(ex, account, ts, kind, st.inst.settle_coin, qty=e.qty, size_after=pos.size,
+                      cash_flow=e.pnl, fee=e.fee, **common)
+        return
+    base_units = e.qty * st.grid.base_mult
+    base_fee, quote_fee = (e.fee, 0) if e.fee_coin == st.inst.base_coin else (0, e.fee)
+    sign = 1 if order.side == BUY else -1
+    ledger.record(ex, account, ts, kind, st.inst.base_coin, qty=sign * base_units - base_fee,
+                  cash_flow=sign * base_units, fee=base_fee, **common)
+    ledger.record(ex, account, ts, kind, st.inst.quote_coin, qty=-sign * e.value - quote_fee,
+                  cash_flow=-sign * e.value, fee=quote_fee, **common)
 
 
 def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, price: int, qty: int,

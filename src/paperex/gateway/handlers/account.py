@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from paperex.gateway import serializers
+from paperex.core.orders import SIDE_NAMES
+from paperex.gateway import ids, serializers
+from paperex.gateway import trade_serializers as tser
 from paperex.gateway.endpoints import V5, Call
+from paperex.gateway.handlers.market import page
 from paperex.gateway.params import ALL_CATEGORIES, param_error
+from paperex.gateway.trade_serializers import money
 
 
 @V5.get("/v5/account/info")
@@ -41,3 +45,57 @@ async def fee_rate(call: Call) -> dict[str, Any]:
     if category in ("spot", "option"):  # derivatives replies carry no category field
         result = {"category": category, "list": rows}
     return result
+
+
+DAY_MS, WEEK_MS = 86_400_000, 7 * 86_400_000
+
+
+@V5.get("/v5/account/transaction-log")
+async def transaction_log(call: Call) -> dict[str, Any]:
+    """Every change of the account's wallet balances, newest first (core.ledger)."""
+    p = call.params
+    if p.enum("accountType", ("UNIFIED",)) is None and p.raw("accountType") not in (None, ""):
+        raise param_error("accountType only support UNIFIED")
+    category = p.enum("category", ALL_CATEGORIES)
+    currency = p.str("currency", max_len=20)
+    base_coin = p.str("baseCoin", max_len=20)
+    kind = p.str("type", max_len=64)  # TRADE, SETTLEMENT, LIQUIDATION, TRANSFER_IN, ...
+    start = p.int("startTime", lo=0, hi=10**15)
+    end = p.int("endTime", lo=0, hi=10**15)
+    if start is None and end is None:
+        end = call.now_ms
+    if start is None:
+        assert end is not None
+        start = end - DAY_MS
+    elif end is None:
+        end = start + DAY_MS
+    if end < start or end - start > WEEK_MS:
+        raise param_error("the time range must be within 7 days, endTime not before startTime")
+    core = call.core
+    rows = []
+    for entry in reversed(call.account.ledger):
+        (eid, ts, typ, coin, cat, symbol, side, qty, size_after, price, cash_flow, funding, fee, fee_rate, balance,
+         trade_id, order_id, link_id) = entry
+        if not start <= ts <= end or (kind is not None and typ != kind) or (currency and coin != currency):
+            continue
+        if (category is not None and cat != category) or (base_coin is not None and (
+                not symbol or core.symbols[(cat, symbol)].inst.base_coin != base_coin)):
+            continue
+        st = core.symbols.get((cat, symbol)) if symbol else None
+        rows.append({
+            "id": str(eid), "symbol": symbol, "category": cat,
+            "side": SIDE_NAMES.get(side, "None"), "transactionTime": str(ts), "type": typ, "transSubType": "",
+            "qty": (money(qty) if cat == "spot" else tser.qty(st, qty)) if st else "0",
+            "size": tser.qty(st, abs(size_after)) if st and cat != "spot" else "0",
+            "currency": coin, "tradePrice": tser.price(st, price) if st and price else "",
+            "funding": money(funding), "fee": money(fee), "cashFlow": money(cash_flow),
+            "change": money(cash_flow + funding - fee), "cashBalance": money(balance),
+            "feeRate": money(fee_rate) if fee_rate else "", "bonusChange": "",
+            "tradeId": ids.exec_id(trade_id, cat) if trade_id and cat else "",
+            "orderId": ids.order_id(order_id, cat) if order_id and cat else "", "orderLinkId": link_id,
+            "extraFees": "",
+        })
+        if rows[-1]["size"] != "0" and size_after < 0:
+            rows[-1]["size"] = "-" + rows[-1]["size"]
+    chunk, cursor = page(rows, p, default_limit=20, max_limit=50)
+    return {"list": chunk, "nextPageCursor": cursor}
