@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,9 @@ class ApiKey:
         return not self.ips or "*" in self.ips or ip in self.ips
 
 
+LEDGER_KEPT = 10_000  # transaction-log entries per account (Bybit keeps two years; memory is not free)
+
+
 @dataclass(slots=True)
 class Account:
     uid: int
@@ -70,7 +74,8 @@ class Account:
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
-    ledger: list[tuple] = field(default_factory=list)  # the transaction log (core.ledger)
+    # the transaction log (core.ledger): the newest entries; older ones leave it
+    ledger: deque[tuple] = field(default_factory=lambda: deque(maxlen=LEDGER_KEPT))
     order_ids: list[int] = field(default_factory=list)  # every order, in creation order
     executions: list[Execution] = field(default_factory=list)  # in execution order
     active_count: dict[tuple[str, str], int] = field(default_factory=dict)  # open orders per symbol

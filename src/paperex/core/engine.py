@@ -145,7 +145,7 @@ class Exchange:
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), sorted(a.conditionals),
                  a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
-                 sorted((k, v) for k, v in a.resting.items() if v), a.ledger]
+                 sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)
             ],
             "api_keys": [

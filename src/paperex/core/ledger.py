@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from paperex.core.engine import Exchange
 
 Entry = tuple[int, int, str, str, str, str, int, int, int, int, int, int, int, int, int, int, int, str]
-KEPT = 10_000  # per account: older entries leave the log (Bybit keeps two years; memory is not free)
 assert MONEY_DP == 8
 
 
@@ -31,5 +30,3 @@ def record(ex: Exchange, account: Account, ts: int, kind: str, coin: str, *, cat
     after = account.balance(coin) if balance is None else balance
     account.ledger.append((ex.ledger_seq, ts, kind, coin, category, symbol, side, qty, size_after, price, cash_flow,
                            funding, fee, fee_rate, after, trade_id, order_id, order_link_id))
-    if len(account.ledger) > KEPT:
-        del account.ledger[: len(account.ledger) - KEPT]

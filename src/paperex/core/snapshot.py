@@ -147,7 +147,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             _set(e, _EXEC_FIELDS, values)
             acc.executions.append(e)
         acc.active_count = {tuple(k): v for k, v in a["active_count"]}  # type: ignore[misc]
-        acc.ledger = [tuple(int(x) if i not in _LEDGER_TEXT else x for i, x in enumerate(e)) for e in a["ledger"]]
+        acc.ledger.extend(tuple(int(x) if i not in _LEDGER_TEXT else x for i, x in enumerate(e)) for e in a["ledger"])
         ex.accounts[acc.uid] = acc
     for s in data["symbols"]:
         st = ex.symbols[tuple(s["key"])]  # type: ignore[index]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from paperex.core import ledger, margin, triggers
+from paperex.core import margin, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
@@ -491,21 +491,25 @@ def _settle_spot(st: SymbolState, account: Account, order: Order, qty: int, valu
 def _log_trade(ex: Exchange, st: SymbolState, account: Account, order: Order, e: Execution, ts: int,
                kind: str = "TRADE") -> None:
     """The fill in the transaction log: one entry (derivatives, settle coin) or one per coin (spot)."""
-    common = {"category": order.category, "symbol": order.symbol, "side": order.side, "price": e.price,
-              "fee_rate": e.fee_rate, "trade_id": e.exec_id, "order_id": order.order_id,
-              "order_link_id": order.order_link_id}
-    if order.category != "spot":
-        pos = account.positions[(order.category, order.symbol)]
-        ledger.record(ex, account, ts, kind, st.inst.settle_coin, qty=e.qty, size_after=pos.size,
-                      cash_flow=e.pnl, fee=e.fee, **common)
+    # entries built in place (this runs twice per fill): the layout is core.ledger's
+    cat, sym, side, link = order.category, order.symbol, order.side, order.order_link_id
+    log, balances = account.ledger, account.balances
+    if cat != "spot":
+        coin = st.inst.settle_coin
+        ex.ledger_seq += 1
+        log.append((ex.ledger_seq, ts, kind, coin, cat, sym, side, e.qty,
+                    account.positions[(cat, sym)].size, e.price, e.pnl, 0, e.fee, e.fee_rate, balances.get(coin, 0),
+                    e.exec_id, order.order_id, link))
         return
+    base, quote = st.inst.base_coin, st.inst.quote_coin
     base_units = e.qty * st.grid.base_mult
-    base_fee, quote_fee = (e.fee, 0) if e.fee_coin == st.inst.base_coin else (0, e.fee)
-    sign = 1 if order.side == BUY else -1
-    ledger.record(ex, account, ts, kind, st.inst.base_coin, qty=sign * base_units - base_fee,
-                  cash_flow=sign * base_units, fee=base_fee, **common)
-    ledger.record(ex, account, ts, kind, st.inst.quote_coin, qty=-sign * e.value - quote_fee,
-                  cash_flow=-sign * e.value, fee=quote_fee, **common)
+    base_fee, quote_fee = (e.fee, 0) if e.fee_coin == base else (0, e.fee)
+    sign = 1 if side == BUY else -1
+    ex.ledger_seq += 2
+    log.append((ex.ledger_seq - 1, ts, kind, base, cat, sym, side, sign * base_units - base_fee, 0, e.price,
+                sign * base_units, 0, base_fee, e.fee_rate, balances.get(base, 0), e.exec_id, order.order_id, link))
+    log.append((ex.ledger_seq, ts, kind, quote, cat, sym, side, -sign * e.value - quote_fee, 0, e.price,
+                -sign * e.value, 0, quote_fee, e.fee_rate, balances.get(quote, 0), e.exec_id, order.order_id, link))
 
 
 def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Order, price: int, qty: int,
