@@ -8,14 +8,16 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperex.core import risk
+from paperex.core import margin, risk
 from paperex.core.commands import (
+    AddMargin,
     AmendOrder,
     CancelAll,
     CancelOrder,
     CreateAccount,
     PlaceOrder,
     SetLeverage,
+    SetMarginMode,
     SetPrices,
     SetTradingStop,
     Tick,
@@ -202,7 +204,7 @@ STATS = {"liquidations": 0, "funding": 0, "triggered": 0}  # how often the gener
 @st.composite
 def a_risk_command(draw):
     kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2
-                                + ["wait", "cancel_all", "conditional", "tpsl"]))
+                                + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin"]))
     uid = draw(st.sampled_from(UIDS))
     category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
     if kind == "place":
@@ -219,6 +221,10 @@ def a_risk_command(draw):
                 draw(st.sampled_from(["LastPrice", "MarkPrice", "IndexPrice"])))
     if kind == "tpsl":
         return ("tpsl", uid, category, symbol, draw(st.integers(0, 60)), draw(st.integers(0, 60)))
+    if kind == "mode":  # refused while the account holds positions or orders
+        return ("mode", uid, draw(st.sampled_from(["ISOLATED_MARGIN", "REGULAR_MARGIN"])))
+    if kind == "add_margin":
+        return ("add_margin", uid, category, symbol, draw(st.integers(-50, 100)))
     if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
         return ("wait", draw(st.sampled_from([1, 60_000, 3_600_000, 4 * 3_600_000, 8 * 3_600_000])))
     return ("cancel_all", uid, category, symbol)
@@ -236,6 +242,12 @@ def to_risk_command(ex: Exchange, spec: tuple):
         return SetLeverage(uid=uid, category=category, symbol=symbol, buy_leverage=lev, sell_leverage=lev)
     if kind == "wait":
         return Tick()
+    if kind == "mode":
+        return SetMarginMode(uid=spec[1], mode=spec[2])
+    if kind == "add_margin":
+        _, uid, category, symbol, amount = spec
+        return AddMargin(uid=uid, category=category, symbol=symbol, amount=amount * (10**8 if category == "linear"
+                                                                                      else 10**4))
     if kind == "conditional":
         _, uid, category, symbol, side, qty, direction, distance, by = spec
         sym = ex.symbols[(category, symbol)]
@@ -291,7 +303,11 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
                 pos = account.positions.get((cmd.category, cmd.symbol))
                 if account.label == risk.INSURANCE_LABEL or pos is None or not pos.size:
                     continue
-                equity, mm = risk.coin_equity_and_mm(ex, account, coin)
+                if account.margin_mode == "ISOLATED_MARGIN":  # each position on its own margin
+                    sym = ex.symbols[(cmd.category, cmd.symbol)]
+                    equity, mm = pos.margin + margin.unrealised(sym, pos), margin.position_mm(sym, pos)
+                else:
+                    equity, mm = risk.coin_equity_and_mm(ex, account, coin)
                 assert equity > mm, "an account was left below maintenance margin"
     for cmd, at in outcomes:
         replayed.apply(cmd, at)

@@ -235,3 +235,52 @@ def test_ccxt_funding_and_position_history(virtual) -> None:
     trader.create_order(symbol, "market", "sell", 0.1, None, {"reduceOnly": True})
     (closed,) = trader.fetch_positions_history([symbol])
     assert closed["symbol"] == symbol and closed["realizedPnl"] < 0  # fees and funding, no price change
+
+
+def test_isolated_margin(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex, {"USDT": "1000000"})
+    session, maker = client(ex, me), client(ex, mm)
+    small = client(ex, make_trader(ex, {"USDT": "100"}))
+    assert rejected(lambda: small.set_margin_mode(setMarginMode="PORTFOLIO_MARGIN"))[0] == 3400071
+    assert rejected(lambda: session.set_margin_mode(setMarginMode="REGULAR_MARGIN"))[0] == 110026
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    code, msg = rejected(lambda: session.set_margin_mode(setMarginMode="ISOLATED_MARGIN"))
+    assert code == 110073 and "close the derivatives positions and orders first" in msg
+    maker.place_order(**BTC, side="Buy", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Sell", orderType="Market", qty="0.1", reduceOnly=True)
+    assert session.set_margin_mode(setMarginMode="ISOLATED_MARGIN")["result"] == {"reasons": []}
+    assert session.get_account_info()["result"]["marginMode"] == "ISOLATED_MARGIN"
+
+    # 0.1 BTC long at 65000, 10x: 650 of margin; liquidation where 650 + (p - 65000) x 0.1 = 0.5 % x 0.1 x p
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert (position["positionIM"], position["positionBalance"], position["liqPrice"]) == ("650", "650", "58794")
+    session.add_or_reduce_margin(**BTC, margin="100")
+    assert session.get_positions(**BTC)["result"]["list"][0]["liqPrice"] == "57789"  # (6500 - 750) / 0.0995
+    assert rejected(lambda: session.add_or_reduce_margin(**BTC, margin="-200"))[0] == 110078  # only 100 added
+    session.add_or_reduce_margin(**BTC, margin="-100")
+    wallet = Decimal(session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["coin"][0]
+                     ["walletBalance"])
+    # the mark falls below 58794: only this position goes, at 58500 where its 650 are lost; the wallet keeps
+    # everything else (a cross account would have been untouched at this price)
+    set_prices(ex, "58700")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert position["size"] == "0"
+    (bust,) = session.get_executions(category="linear", execType="BustTrade")["result"]["list"]
+    assert bust["execPrice"] == "58500"
+    after = Decimal(session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]["coin"][0]
+                    ["walletBalance"])
+    assert wallet - after == 650
+
+    # auto-add-margin: the next time, the wallet tops the margin up instead
+    set_prices(ex, "65000")
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.set_auto_add_margin(**BTC, autoAddMargin=1)
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    set_prices(ex, "58700")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert position["size"] == "0.1" and position["autoAddMargin"] == 1
+    assert position["positionBalance"] == "1280"  # back to 650 of equity: 650 + 630 of loss covered
+    assert ex.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True

@@ -135,9 +135,33 @@ class SetTradingStop(Command):
     sl_trigger_by: str = "LastPrice"
 
 
+class SetMarginMode(Command):
+    """``/v5/account/set-margin-mode``: REGULAR_MARGIN (cross) or ISOLATED_MARGIN, for the whole account."""
+
+    uid: int
+    mode: str
+
+
+class AddMargin(Command):
+    """``/v5/position/add-margin`` (isolated margin): ``amount`` > 0 adds, < 0 reduces (1e-8 units)."""
+
+    uid: int
+    category: str
+    symbol: str
+    amount: int
+
+
+class SetAutoAddMargin(Command):
+    uid: int
+    category: str
+    symbol: str
+    enabled: bool
+
+
 class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
-              | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | Tick)
+              | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
+              | Tick)

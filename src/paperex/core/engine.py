@@ -15,6 +15,7 @@ import msgspec
 from paperex.core import ledger, risk, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
+    AddMargin,
     AmendOrder,
     CancelAll,
     CancelOrder,
@@ -23,7 +24,9 @@ from paperex.core.commands import (
     CreateApiKey,
     Deposit,
     PlaceOrder,
+    SetAutoAddMargin,
     SetLeverage,
+    SetMarginMode,
     SetPrices,
     SetRiskLimit,
     SetTradingStop,
@@ -72,6 +75,9 @@ class Exchange:
             SetPrices: self._set_prices,  # type: ignore[dict-item]
             SetLeverage: lambda c, ts: risk.set_leverage(self, c, ts),  # type: ignore[arg-type]
             SetRiskLimit: lambda c, ts: risk.set_risk_limit(self, c, ts),  # type: ignore[arg-type]
+            SetMarginMode: lambda c, ts: risk.set_margin_mode(self, c, ts),  # type: ignore[arg-type]
+            AddMargin: lambda c, ts: risk.add_margin(self, c, ts),  # type: ignore[arg-type]
+            SetAutoAddMargin: lambda c, ts: risk.set_auto_add_margin(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }

@@ -64,13 +64,24 @@ def position_mm(st: SymbolState, pos: Position) -> int:
     return max(0, int(value * tier.maintenance_margin_rate) - deduction)
 
 
+ISOLATED = "ISOLATED_MARGIN"
+
+
 def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coin: str) -> int:
+    """Wallet - order holds - position margins (cross: IM at the mark less unrealised PnL; isolated: the
+    margin the position holds, its PnL staying with it)."""
     total = account.balance(coin) - account.held.get(coin, 0)
+    isolated = account.margin_mode == ISOLATED
     for key, pos in account.positions.items():
         st = symbols[key]
         if pos.size and st.inst.settle_coin == coin:
-            total += unrealised(st, pos) - position_im(st, pos)
+            total -= pos.margin if isolated else position_im(st, pos) - unrealised(st, pos)
     return total
+
+
+def isolated_im(pos: Position, leverage: int | None = None) -> int:
+    """Isolated margin's initial margin: the entry value / leverage."""
+    return -(-pos.entry_value * 100 // (leverage or pos.leverage))
 
 
 def closable_lots(account: Account, pos: Position | None, category: str, symbol: str, side: int,
@@ -102,11 +113,14 @@ def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Ac
     if pos.size == 0:
         return None
     coin = st.inst.settle_coin
-    rest = Fraction(account.balance(coin))  # wallet + the others' (UPL - MM), in 1e-8 units
-    for key, other in account.positions.items():
-        other_st = symbols[key]
-        if other is not pos and other.size and other_st.inst.settle_coin == coin:
-            rest += unrealised(other_st, other) - position_mm(other_st, other)
+    if account.margin_mode == ISOLATED:  # the position's own margin is all it has
+        rest = Fraction(pos.margin)
+    else:
+        rest = Fraction(account.balance(coin))  # wallet + the others' (UPL - MM), in 1e-8 units
+        for key, other in account.positions.items():
+            other_st = symbols[key]
+            if other is not pos and other.size and other_st.inst.settle_coin == coin:
+                rest += unrealised(other_st, other) - position_mm(other_st, other)
     rest /= MONEY_SCALE
     tier = tier_of(st, position_value(st, pos))
     mmr = Fraction(tier.maintenance_margin_rate) if tier else Fraction(0)

@@ -12,9 +12,9 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 
 class Position:
-    __slots__ = ("category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value", "leverage",
-                 "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol", "take_profit", "tp_trigger_by",
-                 "uid", "updated_ts")
+    __slots__ = ("auto_add", "category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value",
+                 "leverage", "margin", "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol",
+                 "take_profit", "tp_trigger_by", "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
         self.uid = uid
@@ -22,6 +22,8 @@ class Position:
         self.symbol = symbol
         self.size = 0  # lots, + long / - short
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
+        self.margin = 0  # isolated margin mode: the margin this position holds (IM at entry + what was added)
+        self.auto_add = False  # isolated: top the margin up from the wallet rather than be liquidated
         self.take_profit = 0  # Full-mode TP/SL: ticks, 0 none
         self.stop_loss = 0
         self.tp_trigger_by = "LastPrice"

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING
 from paperex.core import ledger, margin, trading, triggers
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import PlaceOrder, SetLeverage, SetRiskLimit
+from paperex.core.commands import (
+    AddMargin,
+    PlaceOrder,
+    SetAutoAddMargin,
+    SetLeverage,
+    SetMarginMode,
+    SetRiskLimit,
+)
 from paperex.core.events import (
     BalanceChanged,
     Event,
@@ -85,8 +92,16 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
                                             pending_own=order.leaves)
             holds[order.order_id] = margin.derivatives_hold(st, closable, lev, taker, order.price, order.leaves)
     extra = sum(h - account.open_orders[oid].hold for oid, h in holds.items())
+    isolated = account.margin_mode == margin.ISOLATED
+    margin_change = 0
     if pos is not None and pos.size:
-        extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
+        if isolated:  # the position's margin moves with its initial margin (what was added stays)
+            margin_change = margin.isolated_im(pos, lev) - margin.isolated_im(pos)
+            extra += margin_change
+            if pos.margin + margin_change + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
+                raise ApiError(Code.ADJUSTMENT_LIQUIDATES, "the position's margin would not cover its maintenance")
+        else:
+            extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
     coin = inst.settle_coin
     if extra > 0 and extra > margin.available(ex.symbols, account, coin):
         raise ApiError(Code.AVAILABLE_MARGIN_INSUFFICIENT, "the new leverage needs more margin than is available")
@@ -94,6 +109,7 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     if pos is None:
         pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts)
     pos.leverage = lev
+    pos.margin += margin_change
     for oid, hold in holds.items():
         order = account.open_orders[oid]
         account.held[coin] = account.held.get(coin, 0) + hold - order.hold
@@ -132,6 +148,73 @@ def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
         raise
 
 
+# -- margin modes ---------------------------------------------------------------------------------------
+PM_MIN_EQUITY_USD = 1000  # Bybit: portfolio margin needs an equity of at least 1,000 USDC
+
+
+def set_margin_mode(ex: Exchange, cmd: SetMarginMode, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    if cmd.mode not in (margin.ISOLATED, "REGULAR_MARGIN", "PORTFOLIO_MARGIN"):
+        raise ApiError(Code.PARAM_ERROR, "setMarginMode must be ISOLATED_MARGIN, REGULAR_MARGIN or PORTFOLIO_MARGIN")
+    if cmd.mode == account.margin_mode:
+        raise ApiError(Code.MARGIN_MODE_NOT_MODIFIED)
+    if cmd.mode == "PORTFOLIO_MARGIN":
+        equity = sum(Fraction(units, MONEY_SCALE) * Fraction(ex.coin_usd_price(c)) for c, units in
+                     account.balances.items())
+        if equity < PM_MIN_EQUITY_USD:
+            raise ApiError(Code.UPGRADE_NET_ASSET, f"portfolio margin needs an equity of {PM_MIN_EQUITY_USD} USD")
+        raise ApiError(Code.SET_MARGIN_MODE_FAILED, "portfolio margin is not supported by paperex yet")
+    busy = [k for k, p in account.positions.items() if p.size] or [
+        (o.category, o.symbol) for o in [*account.open_orders.values(), *account.conditionals.values()]
+        if o.category != "spot"]
+    if busy:
+        raise ApiError(Code.SET_MARGIN_MODE_FAILED,
+                       f"close the derivatives positions and orders first ({busy[0][1]})")
+    account.margin_mode = cmd.mode
+    account.updated_at = ts
+    return []
+
+
+def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    pos = account.positions.get((cmd.category, cmd.symbol))
+    if pos is None or pos.size == 0:
+        raise ApiError(Code.SET_MARGIN_WITHOUT_POSITION)
+    if cmd.amount == 0:
+        raise ApiError(Code.MARGIN_NOT_MODIFIED)
+    if account.margin_mode != margin.ISOLATED:
+        raise ApiError(Code.POSITION_CROSS_MODE, "margin is added to isolated positions only")
+    if cmd.amount > 0 and cmd.amount > margin.available(ex.symbols, account, st.inst.settle_coin):
+        raise ApiError(Code.ADD_MARGIN_INSUFFICIENT)
+    if cmd.amount < 0:
+        removable = pos.margin - margin.isolated_im(pos)  # only what was added can come back
+        if -cmd.amount > removable:
+            raise ApiError(Code.ADDED_MARGIN_ABOVE_MAX, f"at most {removable} units can be removed")
+        if pos.margin + cmd.amount + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
+            raise ApiError(Code.ADJUSTMENT_LIQUIDATES_NOW)
+    pos.margin += cmd.amount
+    pos.updated_ts = ts
+    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+
+
+def set_auto_add_margin(ex: Exchange, cmd: SetAutoAddMargin, ts: int) -> list[Event]:
+    account = ex.account(cmd.uid)
+    if (cmd.category, cmd.symbol) not in ex.symbols or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    if account.margin_mode != margin.ISOLATED:
+        raise ApiError(Code.AUTO_ADD_MARGIN_ISOLATED_ONLY, "the account is in cross margin mode")
+    key = (cmd.category, cmd.symbol)
+    pos = account.positions.get(key)
+    if pos is None:
+        pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts)
+    pos.auto_add = cmd.enabled
+    pos.updated_ts = ts
+    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+
+
 # -- liquidation ---------------------------------------------------------------------------------------
 def coin_equity_and_mm(ex: Exchange, account: Account, coin: str) -> tuple[int, int]:
     """Wallet + unrealised PnL of a settle coin, and the maintenance margin of its positions."""
@@ -150,6 +233,14 @@ def check_liquidations(ex: Exchange, st: SymbolState, ts: int, events: list[Even
     for account in list(ex.accounts.values()):
         pos = account.positions.get(key)
         if pos is None or not pos.size or account.label == INSURANCE_LABEL:
+            continue
+        if account.margin_mode == margin.ISOLATED:  # each position stands on its own margin
+            equity, mm = pos.margin + margin.unrealised(st, pos), margin.position_mm(st, pos)
+            if mm and equity <= mm and pos.auto_add:
+                _auto_add(ex, account, st, pos, ts, events)
+                equity = pos.margin + margin.unrealised(st, pos)
+            if mm and equity <= mm:
+                liquidate(ex, account, coin, ts, events, only=key)
             continue
         equity, mm = coin_equity_and_mm(ex, account, coin)
         if mm and equity <= mm:
@@ -179,22 +270,42 @@ def _exit_ticks(st: SymbolState, pos: Position, exit_value: int) -> int:
     return max(1, ticks)
 
 
-def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[Event]) -> None:
+def _auto_add(ex: Exchange, account: Account, st: SymbolState, pos: Position, ts: int, events: list[Event]) -> None:
+    """Isolated auto-add-margin: top the margin up from the available balance, back to the initial margin."""
+    coin = st.inst.settle_coin
+    need = margin.isolated_im(pos) - pos.margin - margin.unrealised(st, pos)
+    amount = min(need, margin.available(ex.symbols, account, coin))
+    if amount > 0:
+        pos.margin += amount
+        events.append(PositionChanged(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
+
+
+def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[Event],
+              only: tuple[str, str] | None = None) -> None:
+    """Cross: every position of the coin, the account's equity in it lost. Isolated (``only``): that
+    position, at the price where its margin is lost."""
     fund = insurance_fund(ex, ts, events)
     for order in list(account.open_orders.values()):  # CancelAllBeforeLiq
-        trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeLiq")
+        if only is None or (order.category, order.symbol) == only:
+            trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeLiq")
     for order in list(account.conditionals.values()):
-        triggers.cancel_conditional(ex, account, order, ts, events)
-        order.cancel_type = "CancelAllBeforeLiq"
-    for pos in account.positions.values():  # the TP/SL of the positions taken over go too
-        pos.take_profit = pos.stop_loss = 0
+        if only is None or (order.category, order.symbol) == only:
+            triggers.cancel_conditional(ex, account, order, ts, events)
+            order.cancel_type = "CancelAllBeforeLiq"
     held = [(key, pos) for key, pos in sorted(account.positions.items())
-            if pos.size and ex.symbols[key].inst.settle_coin == coin]
+            if pos.size and ex.symbols[key].inst.settle_coin == coin and (only is None or key == only)]
+    for _, pos in held:  # the TP/SL of the positions taken over go too
+        pos.take_profit = pos.stop_loss = 0
     wallet_before = account.balance(coin)
     busts: list[Execution] = []
-    equity, _ = coin_equity_and_mm(ex, account, coin)
+    if only is not None:
+        equity = held[0][1].margin + margin.unrealised(ex.symbols[only], held[0][1])
+    else:
+        equity, _ = coin_equity_and_mm(ex, account, coin)
     values = [margin.position_value(ex.symbols[key], pos) for key, pos in held]
-    if equity > 0:  # the equity left is lost: spread over the positions by value, each closes below its mark
+    # isolated: exactly the position's margin is lost, whatever the mark; cross with equity left: it is lost,
+    # spread over the positions by value, each closing below its mark
+    if only is not None or equity > 0:
         weights = values
     else:  # bankrupt already: the losing positions close at their bankruptcy prices (better than the mark,
         # the fund takes the difference), the profitable ones at their marks
@@ -203,8 +314,8 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
             weights = values
     total = sum(weights) or 1
     shares = [equity * w // total for w in weights]
-    last = max(range(len(held)), key=lambda i: weights[i])
-    shares[last] += equity - sum(shares)
+    biggest = max(range(len(held)), key=lambda i: weights[i])
+    shares[biggest] += equity - sum(shares)
     taken = []
     for (key, pos), share in zip(held, shares, strict=True):
         st = ex.symbols[key]
@@ -217,7 +328,7 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         st.liquidations.append((ex.exec_seq, ts, BUY if sign > 0 else SELL, lots, ticks))
         events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
         taken.append((st, side, lots))
-    residue = account.balance(coin)  # what the rounding of the bankruptcy prices left
+    residue = account.balance(coin) if only is None else 0  # what the rounding of the bankruptcy prices left
     if residue and taken:
         pos, execution = last  # part of the last liquidation's realised PnL: the account ends at exactly zero
         execution.pnl -= residue

@@ -536,6 +536,11 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     if closed:  # the closed lots take their share of what opening them cost
         open_fee = pos.open_fees if closed >= abs(before) else pos.open_fees * closed // abs(before)
         pos.open_fees -= open_fee
+    if account.margin_mode == margin.ISOLATED:  # the position's margin follows its size
+        if closed:
+            pos.margin -= pos.margin if closed >= abs(before) else pos.margin * closed // abs(before)
+        if closed < qty:
+            pos.margin += -(-value * (qty - closed) * 100 // (qty * pos.leverage))
     if closed < qty:  # the opening part of this fill: its share of the fee
         pos.open_fees += fee * (qty - closed) // qty
     account.credit(coin, realised - fee)

@@ -55,7 +55,8 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
         pos = Position(account.uid, st.inst.category, st.inst.symbol, 0)
     value = margin.position_value(st, pos)
     tier = margin.tier_of(st, value)
-    im = margin.position_im(st, pos)
+    isolated = account.margin_mode == margin.ISOLATED
+    im = pos.margin if isolated else margin.position_im(st, pos)
     mm = margin.position_mm(st, pos)
     if pos.size:
         entry = _entry_price(st, pos)
@@ -71,7 +72,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
         "size": qty(st, abs(pos.size)),
         "avgPrice": avg,
         "positionValue": money(pos.entry_value),
-        "autoAddMargin": 0,
+        "autoAddMargin": int(pos.auto_add),
         "positionStatus": "Normal",
         "leverage": _num(Decimal(pos.leverage) / 100),
         "breakEvenPrice": break_even,

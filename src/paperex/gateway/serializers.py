@@ -133,7 +133,7 @@ def _coin_risk(core: Exchange, account: Account, coin: str) -> dict[str, int]:
             continue
         out["realised"] += pos.cum_realised
         if pos.size:
-            out["position_im"] += margin.position_im(st, pos)
+            out["position_im"] += pos.margin if account.margin_mode == margin.ISOLATED else margin.position_im(st, pos)
             out["position_mm"] += margin.position_mm(st, pos)
             out["upl"] += margin.unrealised(st, pos)
     return out

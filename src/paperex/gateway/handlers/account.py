@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperex.core.commands import SetMarginMode
 from paperex.core.orders import SIDE_NAMES
 from paperex.gateway import ids, serializers
 from paperex.gateway import trade_serializers as tser
+from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
 from paperex.gateway.handlers.market import page
 from paperex.gateway.params import ALL_CATEGORIES, param_error
@@ -99,3 +101,13 @@ async def transaction_log(call: Call) -> dict[str, Any]:
             rows[-1]["size"] = "-" + rows[-1]["size"]
     chunk, cursor = page(rows, p, default_limit=20, max_limit=50)
     return {"list": chunk, "nextPageCursor": cursor}
+
+
+@V5.post("/v5/account/set-margin-mode", permission=Permission(write=True))
+async def set_margin_mode(call: Call) -> dict[str, Any]:
+    """Cross (REGULAR_MARGIN) or isolated margin for every derivatives position of the account."""
+    mode = call.params.enum("setMarginMode", ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN"),
+                            required=True)
+    assert mode is not None
+    await call.sequencer.submit(SetMarginMode(uid=call.account.uid, mode=mode))
+    return {"reasons": []}

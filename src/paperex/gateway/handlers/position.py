@@ -6,12 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from paperex.core.accounts import Account
-from paperex.core.commands import SetLeverage, SetRiskLimit, SetTradingStop
-from paperex.core.numbers import MONEY_SCALE
+from paperex.core.commands import AddMargin, SetAutoAddMargin, SetLeverage, SetRiskLimit, SetTradingStop
+from paperex.core.numbers import MONEY_SCALE, to_units
 from paperex.core.orders import SIDE_NAMES, Execution, Order
 from paperex.core.positions import DEFAULT_LEVERAGE
 from paperex.core.symbol import SymbolState
-from paperex.errors import ApiError, Code
 from paperex.gateway import ids
 from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
@@ -94,34 +93,45 @@ async def set_risk_limit(call: Call) -> dict[str, Any]:
     return {"category": category, "riskId": risk_id, "riskLimitValue": trim(tier.risk_limit_value)}
 
 
-def _held_position(call: Call) -> None:
-    """The checks of the isolated-margin endpoints, for the cross-margin accounts paperex runs."""
+def _symbol_of(call: Call) -> tuple[str, str]:
     p = call.params
     category = p.category(("linear", "inverse"))
     symbol = p.symbol(required=True)
     if (category, symbol) not in call.core.symbols:
         raise param_error(f"symbol {symbol} does not exist")
     p.int("positionIdx", lo=0, hi=0)
+    return category, symbol or ""
 
 
 @V5.post("/v5/position/add-margin", permission=WRITE_POSITION)
 async def add_margin(call: Call) -> dict[str, Any]:
-    _held_position(call)
-    p = call.params
-    if p.decimal("margin", required=True) == 0:
-        raise ApiError(Code.MARGIN_NOT_MODIFIED)
-    pos = call.account.positions.get((p.str("category") or "", p.str("symbol") or ""))
-    if pos is None or pos.size == 0:
-        raise ApiError(Code.SET_MARGIN_WITHOUT_POSITION)
-    raise ApiError(Code.POSITION_CROSS_MODE, "margin is added to isolated positions only")
+    """Isolated margin: add (or, negative, reduce) the margin a position holds."""
+    category, symbol = _symbol_of(call)
+    amount = call.params.decimal("margin", required=True)
+    assert amount is not None
+    try:
+        units = to_units(amount)
+    except ValueError:
+        raise param_error("margin has too many decimals") from None
+    await call.sequencer.submit(AddMargin(uid=call.account.uid, category=category, symbol=symbol, amount=units))
+    st = call.core.symbols[(category, symbol)]
+    row = position(st, call.account, call.account.positions.get((category, symbol)), call.core.symbols)
+    return {"category": category, **{k: row[k] for k in (
+        "symbol", "positionIdx", "riskId", "riskLimitValue", "size", "avgPrice", "liqPrice", "bustPrice",
+        "markPrice", "positionValue", "leverage", "autoAddMargin", "positionStatus", "positionIM", "positionMM",
+        "takeProfit", "stopLoss", "trailingStop", "unrealisedPnl", "cumRealisedPnl", "createdTime",
+        "updatedTime")}}
 
 
 @V5.post("/v5/position/set-auto-add-margin", permission=WRITE_POSITION)
 async def set_auto_add_margin(call: Call) -> dict[str, Any]:
-    _held_position(call)
-    if call.params.raw("autoAddMargin") not in (0, 1, "0", "1"):
+    category, symbol = _symbol_of(call)
+    flag = call.params.raw("autoAddMargin")
+    if flag not in (0, 1, "0", "1"):
         raise param_error("autoAddMargin must be 0 or 1")
-    raise ApiError(Code.AUTO_ADD_MARGIN_ISOLATED_ONLY, "the account is in cross margin mode")
+    await call.sequencer.submit(SetAutoAddMargin(uid=call.account.uid, category=category, symbol=symbol,
+                                                 enabled=int(flag) == 1))
+    return {}
 
 
 @V5.get("/v5/position/closed-pnl")
