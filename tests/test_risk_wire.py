@@ -284,3 +284,23 @@ def test_isolated_margin(ex) -> None:  # noqa: F811
     assert position["size"] == "0.1" and position["autoAddMargin"] == 1
     assert position["positionBalance"] == "1280"  # back to 650 of equity: 650 + 630 of loss covered
     assert ex.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
+
+
+def test_what_the_book_cannot_absorb_is_auto_deleveraged(ex) -> None:  # noqa: F811
+    """A liquidated long with no bid in the book: the fund closes it against the profitable short, at the
+    bankruptcy price (AdlTrade)."""
+    me, other = make_trader(ex, {"USDT": "1000"}), make_trader(ex, {"USDT": "100000"})
+    session, short = client(ex, me), client(ex, other)
+    short.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    assert short.get_positions(**BTC)["result"]["list"][0]["adlRankIndicator"] == 1
+    set_prices(ex, "55000")
+    assert session.get_positions(**BTC)["result"]["list"][0]["size"] == "0"
+    (adl,) = short.get_executions(category="linear", execType="AdlTrade")["result"]["list"]
+    assert (adl["execPrice"], adl["execQty"], adl["side"], adl["createType"]) == ("55035.7", "0.1", "Buy",
+                                                                                   "CreateByAdl")
+    position = short.get_positions(**BTC)["result"]["list"][0]
+    assert position["size"] == "0" and position["adlRankIndicator"] == 0
+    (entry,) = short.get_transaction_log(type="ADL")["result"]["list"]
+    assert entry["cashFlow"] == "996.43"  # (65000 - 55035.7) x 0.1
+    assert ex.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True

@@ -327,7 +327,7 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         busts.append(last[1])
         st.liquidations.append((ex.exec_seq, ts, BUY if sign > 0 else SELL, lots, ticks))
         events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
-        taken.append((st, side, lots))
+        taken.append((st, side, lots, ticks))
     residue = account.balance(coin) if only is None else 0  # what the rounding of the bankruptcy prices left
     if residue and taken:
         pos, execution = last  # part of the last liquidation's realised PnL: the account ends at exactly zero
@@ -346,7 +346,7 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
         ledger.record(ex, account, ts, "LIQUIDATION", coin, category=e.category, symbol=e.symbol, side=e.side,
                       qty=e.qty, size_after=0, price=e.price, cash_flow=e.pnl, trade_id=e.exec_id,
                       order_id=e.order_id, balance=balance)
-    for st, side, lots in taken:  # the fund closes what it took over in the book
+    for st, side, lots, ticks in taken:  # the fund closes what it took over in the book
         remaining = lots
         while remaining > 0:
             chunk = min(remaining, st.grid.max_mkt_lots or remaining)
@@ -357,10 +357,55 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
             except ApiError:
                 break
             remaining -= chunk
+        _auto_deleverage(ex, st, fund, ticks, ts, events)
+
+
+def adl_score(st: SymbolState, pos: Position) -> Fraction:
+    """Bybit's ADL ranking: profit ratio x leverage (losing positions rank by the same formula, last)."""
+    if not pos.size or not pos.entry_value:
+        return Fraction(0)
+    return Fraction(margin.unrealised(st, pos), pos.entry_value) * pos.leverage / 100
+
+
+def adl_rank(ex: Exchange, st: SymbolState, pos: Position) -> int:
+    """``adlRankIndicator``: 1 (last in the queue) to 5 (first), the quintile of the position's score among
+    the positions on its side of the symbol; 0 when flat."""
+    if not pos.size:
+        return 0
+    key, long = st.inst.key, pos.size > 0
+    mine = adl_score(st, pos)
+    scores = [adl_score(st, p) for a in ex.accounts.values() if a.label != INSURANCE_LABEL
+              for p in (a.positions.get(key),) if p is not None and p.size and (p.size > 0) == long]
+    below = sum(1 for s in scores if s < mine)
+    return 1 + min(4, below * 5 // max(1, len(scores)))
+
+
+def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, ts: int,
+                     events: list[Event]) -> None:
+    """What the book could not absorb of a liquidated position is closed against the opposite positions,
+    highest ADL score first, at the bankruptcy price (``AdlTrade``, ``CreateByAdl``)."""
+    key = st.inst.key
+    held = fund.positions.get(key)
+    while held is not None and held.size:
+        long = held.size < 0  # the fund holds a short: longs are deleveraged, and the other way round
+        queue = sorted(((adl_score(st, p), a.uid, a, p) for a in ex.accounts.values() if a is not fund
+                        for p in (a.positions.get(key),) if p is not None and p.size and (p.size > 0) == long),
+                       key=lambda c: (-c[0], c[1]))
+        if not queue:
+            return
+        _, _, account, pos = queue[0]
+        lots = min(abs(pos.size), abs(held.size))
+        side = SELL if pos.size > 0 else BUY
+        e = _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events, exec_type="AdlTrade",
+                        create_type="CreateByAdl")
+        ledger.record(ex, account, ts, "ADL", st.inst.settle_coin, category=e.category, symbol=e.symbol, side=side,
+                      qty=lots, size_after=pos.size, price=ticks, cash_flow=e.pnl, trade_id=e.exec_id,
+                      order_id=e.order_id)
 
 
 def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, side: int, lots: int, ticks: int,
-                ts: int, events: list[Event]) -> Execution:
+                ts: int, events: list[Event], exec_type: str = "BustTrade",
+                create_type: str = "CreateByLiq") -> Execution:
     """The account's position passes to the fund at the bankruptcy price: a filled liquidation order on each
     side, no fee, execType ``BustTrade``. Returns the account's execution."""
     mine = None
@@ -373,7 +418,7 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
                       side=order_side, order_type="Market", tif="IOC", price=ticks, qty=lots, order_link_id="",
                       reduce_only=holder is account, close_on_trigger=False, smp_type="None", position_idx=0, ts=ts,
                       last_price_on_created=st.last if st.last is not None else st.mark)
-        order.create_type = "CreateByLiq"
+        order.create_type = create_type
         ex.orders[order.order_id] = order
         holder.order_ids.append(order.order_id)
         events.append(OrderAccepted(uid=holder.uid, order_id=order.order_id))
@@ -385,7 +430,7 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         execution = Execution(ex.exec_seq, order, ticks, lots, value, 0, st.inst.settle_coin, 0, holder is fund, ts,
                               seq, st.mark, closed, pnl, open_fee)
         execution.leaves = 0
-        execution.exec_type = "BustTrade"
+        execution.exec_type = exec_type
         execution.entry_closed, execution.entry_inv_closed = entry_closed
         holder.executions.append(execution)
         events.append(Executed(uid=holder.uid, order_id=order.order_id, exec_id=execution.exec_id))

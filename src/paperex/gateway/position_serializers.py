@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from paperex.core import margin
+from paperex.core import margin, risk
 from paperex.core.accounts import Account
+from paperex.core.engine import Exchange
 from paperex.core.numbers import MONEY_SCALE, RATE_DP
 from paperex.core.positions import Position
 from paperex.core.symbol import SymbolState
@@ -47,7 +48,7 @@ def _liq_price(symbols: dict[tuple[str, str], SymbolState], st: SymbolState, acc
     return price(st, ticks)
 
 
-def position(st: SymbolState, account: Account, pos: Position | None, symbols: dict[tuple[str, str], SymbolState],
+def position(st: SymbolState, account: Account, pos: Position | None, core: Exchange,
              stream: bool = False) -> dict[str, Any]:
     """One position (``pos`` None: the flat position of a symbol never traded). ``stream``: the WebSocket
     variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
@@ -77,7 +78,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
         "leverage": _num(Decimal(pos.leverage) / 100),
         "breakEvenPrice": break_even,
         "markPrice": price(st, st.mark),
-        "liqPrice": _liq_price(symbols, st, account, pos),
+        "liqPrice": _liq_price(core.symbols, st, account, pos),
         "positionIM": money(im),
         "positionIMByMp": money(im),
         "positionMM": money(mm),
@@ -93,7 +94,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, symbols: d
         "unrealisedPnl": money(margin.unrealised(st, pos)),
         "curRealisedPnl": money(pos.cur_realised),
         "cumRealisedPnl": money(pos.cum_realised),
-        "adlRankIndicator": 0,
+        "adlRankIndicator": risk.adl_rank(core, st, pos),
         "createdTime": str(pos.created_ts),
         "updatedTime": str(pos.updated_ts),
         "seq": pos.seq or -1,  # -1: never traded

@@ -109,7 +109,7 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
     return row
 
 
-_EXEC_CREATE_TYPES = {"Trade": "CreateByUser", "BustTrade": "CreateByLiq", "Funding": ""}
+_EXEC_CREATE_TYPES = {"Trade": "CreateByUser", "BustTrade": "CreateByLiq", "AdlTrade": "CreateByAdl", "Funding": ""}
 
 
 def execution(st: SymbolState, e: Execution) -> dict[str, Any]:

@@ -99,7 +99,7 @@ class PrivateStreams:
         for uid, category, symbol in positions:
             account = core.accounts[uid]
             row = position(core.symbols[(category, symbol)], account, account.positions.get((category, symbol)),
-                           core.symbols, stream=True)
+                           core, stream=True)
             self.outbox[uid].append(("position", category, row))
         if self.outbox or self.wallet_dirty:
             self._schedule()

@@ -39,7 +39,7 @@ async def position_list(call: Call) -> dict[str, Any]:
         st = core.symbols.get((category, symbol))
         if st is None:
             raise param_error(f"symbol {symbol} does not exist")
-        rows = [position(st, account, account.positions.get((category, symbol)), core.symbols)]
+        rows = [position(st, account, account.positions.get((category, symbol)), core)]
         chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
         return {"category": category, "list": chunk, "nextPageCursor": cursor}
     if category == "linear" and settle_coin is None:
@@ -47,7 +47,7 @@ async def position_list(call: Call) -> dict[str, Any]:
     held = sorted((key, pos) for key, pos in account.positions.items()
                   if key[0] == category and pos.size
                   and (settle_coin is None or core.symbols[key].inst.settle_coin == settle_coin))
-    rows = [position(core.symbols[key], account, pos, core.symbols) for key, pos in held]
+    rows = [position(core.symbols[key], account, pos, core) for key, pos in held]
     chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
     return {"category": category, "list": chunk, "nextPageCursor": cursor}
 
@@ -115,7 +115,7 @@ async def add_margin(call: Call) -> dict[str, Any]:
         raise param_error("margin has too many decimals") from None
     await call.sequencer.submit(AddMargin(uid=call.account.uid, category=category, symbol=symbol, amount=units))
     st = call.core.symbols[(category, symbol)]
-    row = position(st, call.account, call.account.positions.get((category, symbol)), call.core.symbols)
+    row = position(st, call.account, call.account.positions.get((category, symbol)), call.core)
     return {"category": category, **{k: row[k] for k in (
         "symbol", "positionIdx", "riskId", "riskLimitValue", "size", "avgPrice", "liqPrice", "bustPrice",
         "markPrice", "positionValue", "leverage", "autoAddMargin", "positionStatus", "positionIM", "positionMM",
