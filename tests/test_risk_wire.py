@@ -304,3 +304,18 @@ def test_what_the_book_cannot_absorb_is_auto_deleveraged(ex) -> None:  # noqa: F
     (entry,) = short.get_transaction_log(type="ADL")["result"]["list"]
     assert entry["cashFlow"] == "996.43"  # (65000 - 55035.7) x 0.1
     assert ex.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
+
+
+def test_ccxt_margin_mode_and_ledger(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex)
+    trader = ccxt_sync(ex, me.api_key, me.api_secret)
+    trader.load_markets()
+    symbol = "BTC/USDT:USDT"
+    trader.set_margin_mode("isolated", symbol)
+    assert trader.fetch_margin_mode(symbol)["marginMode"] == "isolated"
+    client(ex, mm).place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    trader.create_order(symbol, "market", "buy", 0.1)
+    assert trader.fetch_position(symbol)["collateral"] == 650.0  # isolated: the position's own margin
+    ledger = trader.fetch_ledger("USDT")
+    assert [(x["type"], x["amount"], x["after"], x["direction"]) for x in ledger] == [
+        ("transaction", 100000.0, 100000.0, "in"), ("trade", 3.575, 99996.425, "out")]
