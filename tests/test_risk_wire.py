@@ -127,6 +127,8 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     assert (fund_fill["execPrice"], fund_fill["isMaker"]) == ("55040", True)
     health = ex.admin("GET", "/admin/v1/health")["result"]
     assert health["moneyConserved"] is True
+    fund = ex.admin("GET", f"/admin/v1/accounts/{health['insuranceFundUid']}")["result"]
+    assert fund["label"] == "insurance-fund" and fund["positions"] == []  # it sold what it took over
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
 from paperex.core.commands import Tick
+from paperex.core.risk import INSURANCE_LABEL
 from paperex.core.numbers import format_decimal, from_units
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
@@ -176,6 +177,8 @@ async def health(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
         "money": {coin: {k: format_decimal(from_units(v)) if k != "conserved" else bool(v) for k, v in row.items()}
                   for coin, row in money.items()},
         "accepting": seq.writer.failed is None and seq.broken is None,
+        # the internal account liquidations pass positions to (created at the first one)
+        "insuranceFundUid": str(fund.uid) if (fund := seq.core.account_labelled(INSURANCE_LABEL)) else None,
     }
 
 
