@@ -15,8 +15,8 @@ from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
 from paperex.core.commands import Tick
-from paperex.core.risk import INSURANCE_LABEL
 from paperex.core.numbers import format_decimal, from_units
+from paperex.core.risk import INSURANCE_LABEL
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
