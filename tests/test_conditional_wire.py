@@ -91,3 +91,37 @@ def test_ccxt_stop_orders_and_attached_stops(ex) -> None:  # noqa: F811
                                                               "takeProfit": {"triggerPrice": 68000}})
     position = trader.fetch_position(symbol)
     assert (position["stopLossPrice"], position["takeProfitPrice"]) == (63000.0, 68000.0)
+
+
+def test_stops_follow_the_position_and_spot_stops(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex, {"USDT": "100000", "BTC": "1"}), make_trader(ex, {"USDT": "1000000", "BTC": "10"})
+    session, maker = client(ex, me), client(ex, mm)
+    # a reversal drops the old position's TP/SL (a long's take profit would fire at once on the short)
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1", takeProfit="70000", stopLoss="60000")
+    maker.place_order(**BTC, side="Buy", orderType="Limit", qty="0.2", price="64990")
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65100")
+    session.place_order(**BTC, side="Sell", orderType="Market", qty="0.2")
+    position = session.get_positions(**BTC)["result"]["list"][0]
+    assert (position["side"], position["size"], position["takeProfit"], position["stopLoss"]) == ("Sell", "0.1",
+                                                                                                  "", "")
+    # the executions of a stop's closing order say what created it
+    session.set_trading_stop(**BTC, stopLoss="66000", slTriggerBy="MarkPrice", positionIdx=0)
+    set_prices(ex, "66000")
+    closing = [f for f in session.get_executions(**BTC)["result"]["list"] if f["createType"] == "CreateByStopLoss"]
+    assert len(closing) == 1 and closing[0]["stopOrderType"] == "StopLoss" and closing[0]["execPrice"] == "65100"
+    # a conditional order whose checks fail when it triggers is cancelled (Bybit: insufficient margin)
+    poor = client(ex, make_trader(ex, {"USDT": "500"}))
+    stop = poor.place_order(**BTC, side="Buy", orderType="Market", qty="0.1", triggerPrice="66500",
+                            triggerDirection=1, triggerBy="MarkPrice")["result"]
+    set_prices(ex, "66600")
+    row = poor.get_order_history(category="linear", orderId=stop["orderId"])["result"]["list"][0]
+    assert (row["orderStatus"], row["createType"], row["stopOrderType"]) == ("Cancelled", "CreateByStopOrder",
+                                                                             "Stop")
+    # spot: no triggerDirection; the trigger's side of the last price decides
+    spot = {"category": "spot", "symbol": "BTCUSDT"}
+    sell = session.place_order(**spot, side="Sell", orderType="Limit", qty="0.01", price="64000",
+                               triggerPrice="64500", orderFilter="StopOrder")["result"]
+    waiting = session.get_open_orders(**spot, orderFilter="StopOrder")["result"]["list"]
+    assert [(o["orderId"], o["orderStatus"], o["triggerDirection"]) for o in waiting] == [(sell["orderId"],
+                                                                                            "Untriggered", 2)]

@@ -106,7 +106,7 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     assert not coin or Decimal(coin[0]["coin"][0]["walletBalance"]) == 0
     orders = {o["orderId"]: o for o in session.get_order_history(category="linear")["result"]["list"]}
     assert orders[resting["orderId"]]["cancelType"] == "CancelAllBeforeLiq"
-    bust = [o for o in orders.values() if o["createType"] == "CreateByLiq"]
+    bust = [o for o in orders.values() if o["createType"] == "CreateByTakeOver_PassThrough"]
     assert len(bust) == 1 and bust[0]["side"] == "Sell" and bust[0]["orderStatus"] == "Filled"
     (closed,) = session.get_closed_pnl(category="linear", symbol="BTCUSDT")["result"]["list"]
     assert (closed["execType"], closed["cumEntryValue"], closed["avgEntryPrice"], closed["avgExitPrice"]) == (
@@ -116,7 +116,7 @@ def test_liquidation_at_the_bankruptcy_price(ex) -> None:  # noqa: F811
     assert (entry["cashFlow"], entry["cashBalance"], entry["tradePrice"]) == ("-996.425", "0", "55035.7")
     fills = session.get_executions(category="linear", execType="BustTrade")["result"]["list"]
     assert [(f["execPrice"], f["execQty"], f["execFee"], f["createType"]) for f in fills] == [
-        ("55035.7", "0.1", "0", "CreateByLiq")]
+        ("55035.7", "0.1", "0", "CreateByTakeOver_PassThrough")]
     # the fund took the position over at 55035.7 and sold it to the 55040 bid (taker fee 0.055 % of 5504):
     # 0.43 - 3.0272 + the 0.005 the rounding left unpaid by the account
     insurance = session.get_insurance(coin="USDT")["result"]["list"][0]
@@ -300,7 +300,7 @@ def test_what_the_book_cannot_absorb_is_auto_deleveraged(ex) -> None:  # noqa: F
     assert session.get_positions(**BTC)["result"]["list"][0]["size"] == "0"
     (adl,) = short.get_executions(category="linear", execType="AdlTrade")["result"]["list"]
     assert (adl["execPrice"], adl["execQty"], adl["side"], adl["createType"]) == ("55035.7", "0.1", "Buy",
-                                                                                   "CreateByAdl")
+                                                                                   "CreateByAdl_PassThrough")
     position = short.get_positions(**BTC)["result"]["list"][0]
     assert position["size"] == "0" and position["adlRankIndicator"] == 0
     (entry,) = short.get_transaction_log(type="ADL")["result"]["list"]

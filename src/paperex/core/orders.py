@@ -111,7 +111,7 @@ class Order:
         self.seq = 0
         self.smp_order_id = 0  # the counterparty order of a self-match prevention
         self.cum_inv = 0  # sum of lots * 10**20 // price ticks: the exact average price of inverse fills
-        self.create_type = "CreateByUser"  # or CreateByLiq (liquidation orders), CreateByTakeProfit, ...
+        self.create_type = "CreateByUser"  # CreateByStopOrder, CreateByTakeProfit, CreateByTakeOver_PassThrough...
         self.trigger_price = 0  # conditional orders: ticks
         self.trigger_direction = 0  # 1 rise, 2 fall
         self.trigger_by = ""

@@ -4,8 +4,9 @@ Liquidation. After every mark-price change, each account holding the symbol is c
 the settle coin (wallet + unrealised PnL at the mark) is at or below the maintenance margin of its positions
 in that coin (account MM rate >= 100 %), the account is liquidated: its open orders are cancelled
 (``CancelAllBeforeLiq``), and every position in the coin is taken over by the insurance fund at its
-bankruptcy price (``BustTrade``, ``CreateByLiq``), the price at which the account's equity in the coin is
-exactly zero (the loss to zero spread over the positions by value, each price rounded against the account).
+bankruptcy price (``BustTrade``, ``CreateByTakeOver_PassThrough``), the price at which the account's
+equity in the coin is exactly zero (the loss to zero spread over the positions by value, each price rounded
+against the account; in bad debt the losing positions take it).
 What the rounding leaves in the wallet goes to the fund, or the fund covers it. The fund (an internal
 account labelled ``insurance-fund``) then closes what it took over in the book with reduce-only market
 orders; what the book cannot absorb it keeps. Auto-deleveraging is not modelled: the fund may go negative.
@@ -43,7 +44,7 @@ from paperex.core.events import (
     OrderChanged,
     PositionChanged,
 )
-from paperex.core.numbers import MONEY_SCALE, RATE_DP
+from paperex.core.numbers import MONEY_SCALE, RATE_DP, format_units
 from paperex.core.orders import CANCELLED, FILLED, Execution, Order
 from paperex.core.positions import DEFAULT_LEVERAGE, Position
 from paperex.core.symbol import SymbolState
@@ -192,7 +193,8 @@ def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
     if cmd.amount < 0:
         removable = pos.margin - margin.isolated_im(pos)  # only what was added can come back
         if -cmd.amount > removable:
-            raise ApiError(Code.ADDED_MARGIN_ABOVE_MAX, f"at most {removable} units can be removed")
+            raise ApiError(Code.ADDED_MARGIN_ABOVE_MAX,
+                           f"at most {format_units(removable)} {st.inst.settle_coin} can be removed")
         if pos.margin + cmd.amount + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
             raise ApiError(Code.ADJUSTMENT_LIQUIDATES_NOW)
     pos.margin += cmd.amount
@@ -383,7 +385,7 @@ def adl_rank(ex: Exchange, st: SymbolState, pos: Position) -> int:
 def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, ts: int,
                      events: list[Event]) -> None:
     """What the book could not absorb of a liquidated position is closed against the opposite positions,
-    highest ADL score first, at the bankruptcy price (``AdlTrade``, ``CreateByAdl``)."""
+    highest ADL score first, at the bankruptcy price (``AdlTrade``, ``CreateByAdl_PassThrough``)."""
     key = st.inst.key
     held = fund.positions.get(key)
     while held is not None and held.size:
@@ -397,7 +399,7 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
         lots = min(abs(pos.size), abs(held.size))
         side = SELL if pos.size > 0 else BUY
         e = _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events, exec_type="AdlTrade",
-                        create_type="CreateByAdl")
+                        create_type="CreateByAdl_PassThrough")
         ledger.record(ex, account, ts, "ADL", st.inst.settle_coin, category=e.category, symbol=e.symbol, side=side,
                       qty=lots, size_after=pos.size, price=ticks, cash_flow=e.pnl, trade_id=e.exec_id,
                       order_id=e.order_id)
@@ -405,7 +407,7 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
 
 def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, side: int, lots: int, ticks: int,
                 ts: int, events: list[Event], exec_type: str = "BustTrade",
-                create_type: str = "CreateByLiq") -> Execution:
+                create_type: str = "CreateByTakeOver_PassThrough") -> Execution:
     """The account's position passes to the fund at the bankruptcy price: a filled liquidation order on each
     side, no fee, execType ``BustTrade``. Returns the account's execution."""
     mine = None

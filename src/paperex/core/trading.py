@@ -525,6 +525,8 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
     before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
+    if before and (pos.size == 0 or (pos.size > 0) != (before > 0)):  # closed or reversed: its TP/SL go
+        pos.take_profit = pos.stop_loss = 0
     entry_closed = (0, 0)
     if closed:  # what the closed lots had cost: all of it, or what the partial close removed
         whole = closed >= abs(before)

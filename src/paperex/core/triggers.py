@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, PlaceOrder, SetTradingStop
 from paperex.core.events import Event, OrderAccepted, OrderChanged, PositionChanged
-from paperex.core.orders import DEACTIVATED, REJECTED, TRIGGERED, UNTRIGGERED, Order
+from paperex.core.orders import CANCELLED, DEACTIVATED, TRIGGERED, UNTRIGGERED, Order
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
@@ -89,7 +89,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     _check_trigger_by(cmd.trigger_by)
     if cmd.trigger_direction not in (1, 2):
         raise ApiError(Code.PARAM_ERROR, "triggerDirection must be 1 (rise) or 2 (fall)")
-    if not 0 < cmd.trigger_price <= st.grid.max_price_ticks:
+    if cmd.trigger_price <= 0 or (st.grid.max_price_ticks and cmd.trigger_price > st.grid.max_price_ticks):
         raise ApiError(Code.PARAM_ERROR, "triggerPrice is out of range")
     current = reference(st, cmd.trigger_by)
     if cmd.trigger_direction == 1 and cmd.trigger_price <= current:
@@ -113,6 +113,8 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     order.trigger_price, order.trigger_direction, order.trigger_by = (cmd.trigger_price, cmd.trigger_direction,
                                                                       cmd.trigger_by)
     order.stop_order_type = "Stop"
+    if cmd.category != "spot":
+        order.create_type = "CreateByStopOrder"
     attach_tpsl(order, cmd)
     order.seq = ex.next_seq()
     ex.orders[order.order_id] = order
@@ -243,10 +245,11 @@ def _fire(ex: Exchange, account: Account, order: Order, ts: int, events: list[Ev
                      position_idx=order.position_idx, market_unit=order.market_unit)
     try:
         events.extend(trading.place(ex, cmd, ts, conditional=order))
-    except ApiError:
-        order.status, order.reject_reason, order.leaves = REJECTED, "EC_InvalidParams", 0
+    except ApiError:  # Bybit: "if the margin is insufficient after the conditional order is triggered, the
+        # order will be cancelled"
+        order.status, order.leaves = CANCELLED, 0
         order.seq = ex.next_seq()
-        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=REJECTED))
+        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=CANCELLED))
 
 
 def _close_position(ex: Exchange, account: Account, st: SymbolState, size: int, kind: str, ts: int,

@@ -109,10 +109,8 @@ def order(st: SymbolState, o: Order) -> dict[str, Any]:
     return row
 
 
-_EXEC_CREATE_TYPES = {"Trade": "CreateByUser", "BustTrade": "CreateByLiq", "AdlTrade": "CreateByAdl", "Funding": ""}
-
-
-def execution(st: SymbolState, e: Execution) -> dict[str, Any]:
+def execution(st: SymbolState, e: Execution, o: Order | None) -> dict[str, Any]:
+    """``o``: the execution's order (None for funding, which has none)."""
     spot = e.category == "spot"
     row = {
         "symbol": e.symbol,
@@ -122,9 +120,9 @@ def execution(st: SymbolState, e: Execution) -> dict[str, Any]:
         "orderPrice": price(st, e.order_price),
         "orderQty": qty(st, e.order_qty),
         "leavesQty": qty(st, e.leaves),
-        "createType": "" if e.category == "spot" else _EXEC_CREATE_TYPES[e.exec_type],
+        "createType": "" if e.category == "spot" or o is None else o.create_type,
         "orderType": e.order_type,
-        "stopOrderType": "",
+        "stopOrderType": o.stop_order_type if o is not None else "",
         "execFee": money(e.fee),
         "execId": ids.exec_id(e.exec_id, e.category),
         "execPrice": price(st, e.price),

@@ -83,7 +83,7 @@ class PrivateStreams:
                 if ex is None:
                     continue
                 st = core.symbols[(ex.category, ex.symbol)]
-                row = {"category": ex.category, **ser.execution(st, ex),
+                row = {"category": ex.category, **ser.execution(st, ex, core.orders.get(ex.order_id)),
                        "execPnl": ser.money(ex.pnl), "isLeverage": "0"}
                 self.outbox[uid].append(("execution", ex.category, row))
                 self.wallet_dirty.add(uid)

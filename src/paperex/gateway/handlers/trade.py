@@ -149,10 +149,14 @@ def _conditional_params(p: Params, st: SymbolState) -> dict[str, Any]:
                            "stop_loss": _optional_ticks(p, st, "stopLoss")}
     if out["trigger_price"]:
         direction = p.raw("triggerDirection")
-        if direction not in (1, 2, "1", "2"):
+        if st.inst.category == "spot":  # spot has no triggerDirection: the side of the last price decides
+            last = st.last if st.last is not None else st.mark
+            direction = 1 if out["trigger_price"] > last else 2
+        elif direction not in (1, 2, "1", "2"):
             raise param_error("triggerDirection must be 1 (rise) or 2 (fall)")
         out["trigger_direction"] = int(direction)
-        out["trigger_by"] = p.enum("triggerBy", TRIGGER_BY, default="LastPrice")
+        out["trigger_by"] = "LastPrice" if st.inst.category == "spot" else p.enum("triggerBy", TRIGGER_BY,
+                                                                                   default="LastPrice")
     if out["take_profit"] or out["stop_loss"]:
         if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
             raise param_error("tpslMode Partial is not supported yet by paperex")
@@ -482,6 +486,7 @@ async def executions(call: Call) -> dict[str, Any]:
             more = True
             break
         rows.append((index, e))
-    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e) for _, e in rows]
+    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders.get(e.order_id))
+           for _, e in rows]
     return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1][0]}" if more else ""}
 
