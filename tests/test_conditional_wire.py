@@ -58,6 +58,15 @@ def test_take_profit_and_stop_loss_close_the_position(ex) -> None:  # noqa: F811
     assert (row["takeProfit"], row["stopLoss"], row["tpslMode"]) == ("67000", "63000", "Full")
     position = session.get_positions(**BTC)["result"]["list"][0]
     assert (position["takeProfit"], position["stopLoss"]) == ("67000", "63000")
+    # as on Bybit, they are waiting orders too: reduce-only market orders closing the whole position
+    stops = session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"]
+    assert sorted((o["stopOrderType"], o["triggerPrice"], o["triggerDirection"], o["qty"], o["reduceOnly"],
+                   o["createType"]) for o in stops) == [
+        ("StopLoss", "63000", 2, "0", True, "CreateByStopLoss"),
+        ("TakeProfit", "67000", 1, "0", True, "CreateByTakeProfit")]
+    take_profit = next(o for o in stops if o["stopOrderType"] == "TakeProfit")
+    session.cancel_order(**BTC, orderId=take_profit["orderId"])  # cancelling the order removes the TP
+    assert session.get_positions(**BTC)["result"]["list"][0]["takeProfit"] == ""
     # trading-stop moves the stop loss; a stop above the price for a long is refused
     session.set_trading_stop(**BTC, stopLoss="64000", slTriggerBy="MarkPrice", tpslMode="Full", positionIdx=0)
     assert session.get_positions(**BTC)["result"]["list"][0]["stopLoss"] == "64000"

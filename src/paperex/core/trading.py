@@ -443,7 +443,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         _log_trade(ex, st, account, order, execution, ts)
         if order.take_profit or order.stop_loss:  # the order's TP/SL now guard the position it opened
-            triggers.set_position_tpsl(ex, account, order)
+            triggers.set_position_tpsl(ex, account, order, ts, events)
         if order.leaves == 0 and not order.quote_qty:
             if order is maker:
                 finish(ex, account, order, FILLED, ts, events)
@@ -525,8 +525,9 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
     before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
-    if before and (pos.size == 0 or (pos.size > 0) != (before > 0)):  # closed or reversed: its TP/SL go
-        pos.take_profit = pos.stop_loss = 0
+    if before and (pos.size == 0 or (pos.size > 0) != (before > 0)) and (pos.take_profit or pos.stop_loss):
+        pos.take_profit = pos.stop_loss = 0  # closed or reversed: its TP/SL go
+        triggers.sync_position_stops(ex, account, pos, ts, events)
     entry_closed = (0, 0)
     if closed:  # what the closed lots had cost: all of it, or what the partial close removed
         whole = closed >= abs(before)

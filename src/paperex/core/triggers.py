@@ -26,10 +26,12 @@ from paperex.errors import ApiError, Code
 if TYPE_CHECKING:
     from paperex.core.accounts import Account
     from paperex.core.engine import Exchange
+    from paperex.core.positions import Position
 
 MAX_CONDITIONALS = 10  # per symbol and account
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
-MAX_ROUNDS = 20  # triggered orders move prices that trigger others: bounded
+MAX_ROUNDS = 20
+POSITION_STOPS = ("TakeProfit", "StopLoss")  # triggered orders move prices that trigger others: bounded
 
 
 def reference(st: SymbolState, by: str) -> int:
@@ -99,7 +101,8 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
         raise ApiError(Code.PARAM_ERROR, f"expect Falling, but trigger_price[{_text(st, cmd.trigger_price)}] "
                                          f">= current[{_text(st, current)}]")
     check_order_tpsl(st, cmd, cmd.price)
-    waiting = sum(1 for o in account.conditionals.values() if (o.category, o.symbol) == (cmd.category, cmd.symbol))
+    waiting = sum(1 for o in account.conditionals.values()
+                  if (o.category, o.symbol) == (cmd.category, cmd.symbol) and o.stop_order_type == "Stop")
     if waiting >= MAX_CONDITIONALS:
         raise ApiError(Code.TOO_MANY_STOP_ORDERS)
     ex.order_seq += 1
@@ -129,6 +132,13 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
 
 def cancel_conditional(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
     del account.conditionals[order.order_id]
+    if order.stop_order_type in POSITION_STOPS:  # cancelling a position's TP/SL order removes it
+        pos = account.positions.get((order.category, order.symbol))
+        if pos is not None:
+            if order.stop_order_type == "TakeProfit":
+                pos.take_profit = 0
+            else:
+                pos.stop_loss = 0
     order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByUser", 0
     order.updated_ts, order.seq = ts, ex.next_seq()
     events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
@@ -154,7 +164,7 @@ def amend_conditional(ex: Exchange, account: Account, order: Order, cmd: AmendOr
 
 
 # -- position TP/SL ------------------------------------------------------------------------------------
-def set_position_tpsl(ex: Exchange, account: Account, order: Order) -> None:
+def set_position_tpsl(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
     pos = account.positions.get((order.category, order.symbol))
     if pos is None or pos.size == 0 or order.reduce_only or (pos.size > 0) != (order.side > 0):
         return
@@ -162,7 +172,45 @@ def set_position_tpsl(ex: Exchange, account: Account, order: Order) -> None:
         pos.take_profit, pos.tp_trigger_by = order.take_profit, order.tp_trigger_by
     if order.stop_loss:
         pos.stop_loss, pos.sl_trigger_by = order.stop_loss, order.sl_trigger_by
-    ex.trigger_uids.add(account.uid)
+    sync_position_stops(ex, account, pos, ts, events)
+
+
+def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, events: list[Event]) -> None:
+    """A position's Full-mode TP and SL are waiting conditional orders, as on Bybit: ``Untriggered``,
+    ``stopOrderType`` TakeProfit/StopLoss, reduce-only, closing the whole position (qty 0). Make the orders
+    match the position's take_profit / stop_loss (created, re-priced or deactivated)."""
+    st = ex.symbols[(pos.category, pos.symbol)]
+    existing = {o.stop_order_type: o for o in account.conditionals.values()
+                if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in POSITION_STOPS}
+    long = pos.size > 0
+    for kind, price, by, rising in (("TakeProfit", pos.take_profit, pos.tp_trigger_by, long),
+                                    ("StopLoss", pos.stop_loss, pos.sl_trigger_by, not long)):
+        order = existing.get(kind)
+        if not price or not pos.size:
+            if order is not None:
+                del account.conditionals[order.order_id]
+                order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByTpSlTsClear", 0
+                order.updated_ts, order.seq = ts, ex.next_seq()
+                events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+            continue
+        if order is None:
+            ex.order_seq += 1
+            order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
+                          side=SELL if long else BUY, order_type="Market", tif="IOC", price=0, qty=0,
+                          order_link_id="", reduce_only=True, close_on_trigger=True, smp_type="None",
+                          position_idx=0, ts=ts, last_price_on_created=st.last if st.last is not None else st.mark)
+            order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
+            ex.orders[order.order_id] = order
+            account.order_ids.append(order.order_id)
+            account.conditionals[order.order_id] = order
+            events.append(OrderAccepted(uid=order.uid, order_id=order.order_id))
+        elif (order.trigger_price, order.trigger_by) == (price, by):
+            continue
+        order.trigger_price, order.trigger_by, order.trigger_direction = price, by, 1 if rising else 2
+        order.updated_ts, order.seq = ts, ex.next_seq()
+        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+    if account.conditionals:
+        ex.trigger_uids.add(account.uid)
 
 
 def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
@@ -188,8 +236,9 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     if cmd.stop_loss:
         pos.sl_trigger_by = cmd.sl_trigger_by
     pos.updated_ts = ts  # seq stays the last trade's (Bybit)
-    ex.trigger_uids.add(account.uid)
-    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+    events: list[Event] = [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
+    sync_position_stops(ex, account, pos, ts, events)
+    return events
 
 
 # -- firing --------------------------------------------------------------------------------------------
@@ -205,28 +254,17 @@ def check_triggers(ex: Exchange, ts: int, events: list[Event]) -> None:
         for uid in sorted(ex.trigger_uids):
             account = ex.accounts[uid]
             for order in sorted(account.conditionals.values(), key=lambda o: o.order_id):
+                if order.order_id not in account.conditionals:  # a sibling TP/SL that went with this one
+                    continue
                 st = ex.symbols[(order.category, order.symbol)]
                 if _reached(st, order.trigger_by, order.trigger_price, order.trigger_direction == 1):
                     _fire(ex, account, order, ts, events)
+                    if order.stop_order_type in POSITION_STOPS:  # the position closed: the other stop goes too
+                        pos = account.positions[(order.category, order.symbol)]
+                        pos.take_profit = pos.stop_loss = 0
+                        sync_position_stops(ex, account, pos, ts, events)
                     fired = True
-            for key, pos in sorted(account.positions.items()):
-                if not (pos.take_profit or pos.stop_loss):
-                    continue
-                if pos.size == 0:  # closed by other means: its TP/SL go with it
-                    pos.take_profit = pos.stop_loss = 0
-                    continue
-                st = ex.symbols[key]
-                long = pos.size > 0
-                kind = ""
-                if pos.take_profit and _reached(st, pos.tp_trigger_by, pos.take_profit, rising=long):
-                    kind = "TakeProfit"
-                elif pos.stop_loss and _reached(st, pos.sl_trigger_by, pos.stop_loss, rising=not long):
-                    kind = "StopLoss"
-                if kind:
-                    pos.take_profit = pos.stop_loss = 0
-                    _close_position(ex, account, st, pos.size, kind, ts, events)
-                    fired = True
-            if not account.conditionals and not any(p.take_profit or p.stop_loss for p in account.positions.values()):
+            if not account.conditionals:
                 ex.trigger_uids.discard(uid)
         if not fired:
             return
@@ -250,21 +288,3 @@ def _fire(ex: Exchange, account: Account, order: Order, ts: int, events: list[Ev
         order.status, order.leaves = CANCELLED, 0
         order.seq = ex.next_seq()
         events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=CANCELLED))
-
-
-def _close_position(ex: Exchange, account: Account, st: SymbolState, size: int, kind: str, ts: int,
-                    events: list[Event]) -> None:
-    from paperex.core import trading
-
-    lots = min(abs(size), st.grid.max_mkt_lots or abs(size))
-    cmd = PlaceOrder(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol,
-                     side=SELL if size > 0 else BUY, order_type="Market", qty=lots, reduce_only=True,
-                     close_on_trigger=True)
-    try:
-        placed = trading.place(ex, cmd, ts)
-    except ApiError:
-        return
-    accepted = next(e for e in placed if isinstance(e, OrderAccepted))
-    order = ex.orders[accepted.order_id]
-    order.stop_order_type, order.create_type = kind, f"CreateBy{kind}"
-    events.extend(placed)
