@@ -211,8 +211,9 @@ def a_risk_command(draw):
         return ("place", uid, category, symbol, draw(st.sampled_from([1, -1])),
                 draw(st.sampled_from(["Limit", "Market"])), draw(st.integers(-5, 5)), draw(st.integers(1, 200)),
                 "GTC", draw(st.sampled_from([False, False, True])), "None")
-    if kind == "prices":  # up to +-15 % of the price: enough to liquidate leveraged positions
-        return ("risk_prices", category, symbol, draw(st.integers(-150, 150)), draw(st.integers(-10, 10)))
+    if kind == "prices":  # mostly small moves, sometimes a crash or a squeeze that liquidates 10x positions
+        move = draw(st.one_of(st.integers(-150, 150), st.sampled_from([-300, -200, 200, 300])))
+        return ("risk_prices", category, symbol, move, draw(st.integers(-10, 10)))
     if kind == "leverage":
         return ("leverage", uid, category, symbol, draw(st.sampled_from([100, 200, 500, 1000, 2500, 5000])))
     if kind == "conditional":  # a stop order some way from the price, either direction
@@ -279,7 +280,14 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
     ex, replayed = start(), start()
     outcomes = []
     ts = 10
-    for spec in specs:
+    # every flow starts with leveraged positions on both books, so price moves have something to liquidate
+    opening = [("leverage", UIDS[0], "linear", "BTCUSDT", 2500), ("leverage", UIDS[1], "inverse", "BTCUSD", 2500),
+               ("place", UIDS[2], "linear", "BTCUSDT", -1, "Limit", 0, 100, "GTC", False, "None"),
+               ("place", UIDS[0], "linear", "BTCUSDT", 1, "Market", 0, 100, "GTC", False, "None"),
+               ("place", UIDS[2], "inverse", "BTCUSD", 1, "Limit", 0, 5, "GTC", False, "None"),
+               ("place", UIDS[1], "inverse", "BTCUSD", -1, "Market", 0, 5, "GTC", False, "None"),
+               ("risk_prices", "linear", "BTCUSDT", 0, 5), ("wait", 8 * 3_600_000)]  # a premium, then funding
+    for spec in [*opening, *specs]:
         ts += spec[1] if spec[0] == "wait" else 1
         cmd = to_risk_command(ex, spec)
         before = ex.digest()
