@@ -134,3 +134,32 @@ def test_stops_follow_the_position_and_spot_stops(ex) -> None:  # noqa: F811
     waiting = session.get_open_orders(**spot, orderFilter="StopOrder")["result"]["list"]
     assert [(o["orderId"], o["orderStatus"], o["triggerDirection"]) for o in waiting] == [(sell["orderId"],
                                                                                             "Untriggered", 2)]
+
+
+def test_a_trailing_stop_follows_the_last_price(ex) -> None:  # noqa: F811
+    me, mm, mover_key = make_trader(ex), make_trader(ex, {"USDT": "1000000"}), make_trader(ex)
+    session, maker, mover = client(ex, me), client(ex, mm), client(ex, mover_key)
+
+    def trade_at(price: str, side: str = "Buy") -> None:  # the mover trades 0.01 with the maker at price
+        maker.place_order(**BTC, side="Sell" if side == "Buy" else "Buy", orderType="Limit", qty="0.01",
+                          price=price)
+        mover.place_order(**BTC, side=side, orderType="Market", qty="0.01")
+
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
+    session.set_trading_stop(**BTC, trailingStop="500", activePrice="66000", positionIdx=0)
+    assert session.get_positions(**BTC)["result"]["list"][0]["trailingStop"] == "500"
+    (trailing,) = session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"]
+    assert (trailing["stopOrderType"], trailing["triggerPrice"], trailing["createType"]) == (
+        "TrailingStop", "", "CreateByTrailingStop")  # waits for 66000 to start
+    set_prices(ex, "66000")  # the price band follows the mark
+    trade_at("66500")  # started: 500 under the best price so far
+    assert session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"][0]["triggerPrice"] == "66000"
+    trade_at("66200")  # a lower price does not lower it
+    assert session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"][0]["triggerPrice"] == "66000"
+    maker.place_order(**BTC, side="Buy", orderType="Limit", qty="0.1", price="65900")  # where it will sell
+    trade_at("65950", side="Sell")  # 65950 <= 66000: fired, the long is sold to the 65900 bid
+    assert session.get_positions(**BTC)["result"]["list"][0]["size"] == "0"
+    fills = [f for f in session.get_executions(**BTC)["result"]["list"] if f["stopOrderType"] == "TrailingStop"]
+    assert [(f["execPrice"], f["execQty"], f["createType"]) for f in fills] == [("65900", "0.1",
+                                                                                 "CreateByTrailingStop")]

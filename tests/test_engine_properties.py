@@ -264,7 +264,8 @@ def to_risk_command(ex: Exchange, spec: tuple):
         return SetTradingStop(uid=uid, category=category, symbol=symbol,
                               take_profit=max(1, sym.mark + sign * tp * sym.mark // 1000) if tp else None,
                               stop_loss=max(1, sym.mark - sign * sl * sym.mark // 1000) if sl else None,
-                              tp_trigger_by="MarkPrice", sl_trigger_by="MarkPrice")
+                              tp_trigger_by="MarkPrice", sl_trigger_by="MarkPrice",
+                              trailing_stop=sym.mark * (tp + sl) // 2000 if (tp + sl) % 3 == 0 else None)
     return to_command(ex, spec)
 
 

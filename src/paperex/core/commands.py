@@ -133,6 +133,8 @@ class SetTradingStop(Command):
     stop_loss: int | None = None
     tp_trigger_by: str = "LastPrice"
     sl_trigger_by: str = "LastPrice"
+    trailing_stop: int | None = None  # distance in ticks; 0 removes it
+    active_price: int = 0  # ticks: the trailing starts when the last price reaches it (0: at once)
 
 
 class SetMarginMode(Command):

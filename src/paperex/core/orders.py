@@ -67,6 +67,8 @@ class Order:
         "take_profit",
         "tif",
         "tp_trigger_by",
+        "trail",
+        "trail_active",
         "trigger_by",
         "trigger_direction",
         "trigger_price",
@@ -120,6 +122,8 @@ class Order:
         self.stop_loss = 0
         self.tp_trigger_by = ""
         self.sl_trigger_by = ""
+        self.trail = 0  # trailing stop: distance (ticks); its trigger price follows the best price since start
+        self.trail_active = 0  # trailing stop: the price that starts it (0: at once)
 
     @property
     def is_open(self) -> bool:

@@ -14,7 +14,7 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 class Position:
     __slots__ = ("auto_add", "category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value",
                  "leverage", "margin", "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol",
-                 "take_profit", "tp_trigger_by", "uid", "updated_ts")
+                 "take_profit", "tp_trigger_by", "trail_active", "trailing_stop", "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
         self.uid = uid
@@ -24,6 +24,8 @@ class Position:
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
         self.margin = 0  # isolated margin mode: the margin this position holds (IM at entry + what was added)
         self.auto_add = False  # isolated: top the margin up from the wallet rather than be liquidated
+        self.trailing_stop = 0  # trailing stop distance in ticks, 0 none
+        self.trail_active = 0  # the price (ticks) that starts the trailing, 0: at once
         self.take_profit = 0  # Full-mode TP/SL: ticks, 0 none
         self.stop_loss = 0
         self.tp_trigger_by = "LastPrice"

@@ -297,7 +297,7 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
     held = [(key, pos) for key, pos in sorted(account.positions.items())
             if pos.size and ex.symbols[key].inst.settle_coin == coin and (only is None or key == only)]
     for _, pos in held:  # the TP/SL of the positions taken over go too
-        pos.take_profit = pos.stop_loss = 0
+        pos.take_profit = pos.stop_loss = pos.trailing_stop = pos.trail_active = 0
     wallet_before = account.balance(coin)
     busts: list[Execution] = []
     if only is not None:

@@ -17,11 +17,11 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 12  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 13  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
-# 12: isolated margin
+# 12: isolated margin; 13: trailing stops
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__

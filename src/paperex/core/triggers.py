@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 MAX_CONDITIONALS = 10  # per symbol and account
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
 MAX_ROUNDS = 20
-POSITION_STOPS = ("TakeProfit", "StopLoss")  # triggered orders move prices that trigger others: bounded
+POSITION_STOPS = ("TakeProfit", "StopLoss", "TrailingStop")  # triggered orders move prices that trigger others: bounded
 
 
 def reference(st: SymbolState, by: str) -> int:
@@ -137,8 +137,10 @@ def cancel_conditional(ex: Exchange, account: Account, order: Order, ts: int, ev
         if pos is not None:
             if order.stop_order_type == "TakeProfit":
                 pos.take_profit = 0
-            else:
+            elif order.stop_order_type == "StopLoss":
                 pos.stop_loss = 0
+            else:
+                pos.trailing_stop = pos.trail_active = 0
     order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByUser", 0
     order.updated_ts, order.seq = ts, ex.next_seq()
     events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
@@ -184,7 +186,8 @@ def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, 
                 if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in POSITION_STOPS}
     long = pos.size > 0
     for kind, price, by, rising in (("TakeProfit", pos.take_profit, pos.tp_trigger_by, long),
-                                    ("StopLoss", pos.stop_loss, pos.sl_trigger_by, not long)):
+                                    ("StopLoss", pos.stop_loss, pos.sl_trigger_by, not long),
+                                    ("TrailingStop", pos.trailing_stop, "LastPrice", not long)):
         order = existing.get(kind)
         if not price or not pos.size:
             if order is not None:
@@ -204,7 +207,14 @@ def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, 
             account.order_ids.append(order.order_id)
             account.conditionals[order.order_id] = order
             events.append(OrderAccepted(uid=order.uid, order_id=order.order_id))
-        elif (order.trigger_price, order.trigger_by) == (price, by):
+        if kind == "TrailingStop":  # the trigger follows the price from the start (set by _trail)
+            if (order.trail, order.trail_active) != (price, pos.trail_active):
+                order.trail, order.trail_active, order.trigger_price = price, pos.trail_active, 0
+                order.trigger_by, order.trigger_direction = by, 1 if rising else 2
+                order.updated_ts, order.seq = ts, ex.next_seq()
+                events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
+            continue
+        if (order.trigger_price, order.trigger_by) == (price, by):
             continue
         order.trigger_price, order.trigger_by, order.trigger_direction = price, by, 1 if rising else 2
         order.updated_ts, order.seq = ts, ex.next_seq()
@@ -227,9 +237,14 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     side = BUY if pos.size > 0 else SELL
     _check_tpsl_sides(st, side, reference(st, "LastPrice"), cmd.take_profit or 0, cmd.stop_loss or 0,
                       "Buy position" if side == BUY else "Sell position")
-    if (take_profit, stop_loss) == (pos.take_profit, pos.stop_loss) and cmd.take_profit is None \
-            and cmd.stop_loss is None:
-        raise ApiError(Code.PARAM_ERROR, "takeProfit or stopLoss is required")
+    if cmd.take_profit is None and cmd.stop_loss is None and cmd.trailing_stop is None:
+        raise ApiError(Code.PARAM_ERROR, "takeProfit, stopLoss or trailingStop is required")
+    if cmd.trailing_stop is not None:
+        last = reference(st, "LastPrice")
+        if cmd.active_price and (cmd.active_price <= last if side == BUY else cmd.active_price >= last):
+            raise ApiError(Code.PARAM_ERROR, f"activePrice must be {'above' if side == BUY else 'below'} the "
+                                             f"last price {_text(st, last)} for a {'long' if side == BUY else 'short'}")
+        pos.trailing_stop, pos.trail_active = cmd.trailing_stop, cmd.active_price if cmd.trailing_stop else 0
     pos.take_profit, pos.stop_loss = take_profit, stop_loss
     if cmd.take_profit:
         pos.tp_trigger_by = cmd.tp_trigger_by
@@ -257,6 +272,10 @@ def check_triggers(ex: Exchange, ts: int, events: list[Event]) -> None:
                 if order.order_id not in account.conditionals:  # a sibling TP/SL that went with this one
                     continue
                 st = ex.symbols[(order.category, order.symbol)]
+                if order.trail:
+                    _trail(st, order)
+                    if not order.trigger_price:  # not started yet
+                        continue
                 if _reached(st, order.trigger_by, order.trigger_price, order.trigger_direction == 1):
                     _fire(ex, account, order, ts, events)
                     if order.stop_order_type in POSITION_STOPS:  # the position closed: the other stop goes too
@@ -268,6 +287,21 @@ def check_triggers(ex: Exchange, ts: int, events: list[Event]) -> None:
                 ex.trigger_uids.discard(uid)
         if not fired:
             return
+
+
+def _trail(st: SymbolState, order: Order) -> None:
+    """A trailing stop's trigger: the best last price since it started, less (a long's) or plus (a short's)
+    the distance. It starts when the last price reaches the activation price (at once without one)."""
+    ref = reference(st, "LastPrice")
+    long = order.trigger_direction == 2  # it closes a long when the price falls
+    if not order.trigger_price:
+        if order.trail_active and (ref < order.trail_active if long else ref > order.trail_active):
+            return
+        order.trigger_price = max(1, ref - order.trail) if long else ref + order.trail
+    elif long:
+        order.trigger_price = max(order.trigger_price, ref - order.trail)
+    else:
+        order.trigger_price = min(order.trigger_price, ref + order.trail)
 
 
 def _fire(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:

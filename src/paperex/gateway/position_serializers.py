@@ -85,7 +85,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
         "positionMMByMp": money(mm),
         "takeProfit": price(st, pos.take_profit) if pos.take_profit else "",
         "stopLoss": price(st, pos.stop_loss) if pos.stop_loss else "",
-        "trailingStop": "0",
+        "trailingStop": price(st, pos.trailing_stop) if pos.trailing_stop else "0",
         "sessionAvgPrice": "",
         "delta": "",
         "gamma": "",

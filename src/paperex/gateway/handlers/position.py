@@ -215,7 +215,7 @@ async def trading_stop(call: Call) -> dict[str, Any]:
     p.int("positionIdx", lo=0, hi=0)
     if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
         raise param_error("tpslMode Partial is not supported yet by paperex")
-    for name in ("trailingStop", "activePrice", "tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
+    for name in ("tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
         if p.raw(name) not in (None, "", "0"):
             raise param_error(f"{name} is not supported yet by paperex")
 
@@ -231,5 +231,6 @@ async def trading_stop(call: Call) -> dict[str, Any]:
         uid=call.account.uid, category=category, symbol=st.inst.symbol, take_profit=price_of("takeProfit"),
         stop_loss=price_of("stopLoss"),
         tp_trigger_by=p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
-        sl_trigger_by=p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice"))
+        sl_trigger_by=p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
+        trailing_stop=price_of("trailingStop"), active_price=price_of("activePrice") or 0))
     return {}
