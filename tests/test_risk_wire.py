@@ -178,6 +178,7 @@ def test_funding_flows_from_longs_to_shorts(virtual) -> None:
     assert (settlement["funding"], settlement["feeRate"], settlement["size"], settlement["side"]) == (
         "-3.25325", "0.0005", "0.1", "Buy")
     assert short.get_transaction_log(type="SETTLEMENT")["result"]["list"][0]["funding"] == "3.25325"
+    assert rejected(lambda: short.get_transaction_log(type="FUNDING"))[0] == 10001  # not a log type
     assert virtual.admin("GET", "/admin/v1/health")["result"]["moneyConserved"] is True
 
 
