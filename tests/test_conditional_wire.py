@@ -163,3 +163,31 @@ def test_a_trailing_stop_follows_the_last_price(ex) -> None:  # noqa: F811
     fills = [f for f in session.get_executions(**BTC)["result"]["list"] if f["stopOrderType"] == "TrailingStop"]
     assert [(f["execPrice"], f["execQty"], f["createType"]) for f in fills] == [("65900", "0.1",
                                                                                  "CreateByTrailingStop")]
+
+
+def test_partial_take_profit_and_stop_loss_legs(ex) -> None:  # noqa: F811
+    me, mm = make_trader(ex), make_trader(ex, {"USDT": "1000000"})
+    session, maker = client(ex, me), client(ex, mm)
+    maker.place_order(**BTC, side="Sell", orderType="Limit", qty="0.3", price="65000")
+    session.place_order(**BTC, side="Buy", orderType="Market", qty="0.3")
+    session.set_trading_stop(**BTC, tpslMode="Partial", takeProfit="66000", tpSize="0.1", tpOrderType="Limit",
+                             tpLimitPrice="66100", tpTriggerBy="MarkPrice", stopLoss="64000", slSize="0.2",
+                             positionIdx=0)
+    legs = session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"]
+    assert sorted((o["stopOrderType"], o["orderType"], o["qty"], o["price"], o["triggerPrice"]) for o in legs) == [
+        ("PartialStopLoss", "Market", "0.2", "0", "64000"), ("PartialTakeProfit", "Limit", "0.1", "66100", "66000")]
+    assert rejected(lambda: session.set_trading_stop(**BTC, tpslMode="Partial", takeProfit="67000", tpSize="0.4",
+                                                     positionIdx=0))[0] == 110058  # more than the position
+    for _ in range(18):
+        session.set_trading_stop(**BTC, tpslMode="Partial", takeProfit="67000", tpSize="0.001", positionIdx=0)
+    assert rejected(lambda: session.set_trading_stop(**BTC, tpslMode="Partial", takeProfit="67000",
+                                                     tpSize="0.001", positionIdx=0))[0] == 110061  # 20 legs
+    set_prices(ex, "66000")  # the mark reaches the limit TP leg: a reduce-only sell of 0.1 at 66100 rests
+    tp = next(o for o in legs if o["stopOrderType"] == "PartialTakeProfit")
+    row = session.get_open_orders(**BTC, orderId=tp["orderId"])["result"]["list"][0]
+    assert (row["orderStatus"], row["price"], row["qty"], row["reduceOnly"]) == ("New", "66100", "0.1", True)
+    # the position closes by other means: every leg left goes with it
+    maker.place_order(**BTC, side="Buy", orderType="Limit", qty="0.3", price="65900")
+    session.cancel_order(**BTC, orderId=tp["orderId"])
+    session.place_order(**BTC, side="Sell", orderType="Market", qty="0.3", reduceOnly=True)
+    assert session.get_open_orders(**BTC, orderFilter="StopOrder")["result"]["list"] == []

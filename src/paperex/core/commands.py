@@ -135,6 +135,12 @@ class SetTradingStop(Command):
     sl_trigger_by: str = "LastPrice"
     trailing_stop: int | None = None  # distance in ticks; 0 removes it
     active_price: int = 0  # ticks: the trailing starts when the last price reaches it (0: at once)
+    # Partial mode: take_profit / stop_loss add legs of tp_size / sl_size lots (limit orders at *_limit > 0)
+    partial: bool = False
+    tp_size: int = 0
+    sl_size: int = 0
+    tp_limit: int = 0
+    sl_limit: int = 0
 
 
 class SetMarginMode(Command):

@@ -525,10 +525,12 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
     before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
-    if before and (pos.size == 0 or (pos.size > 0) != (before > 0)) and (
-            pos.take_profit or pos.stop_loss or pos.trailing_stop):
-        pos.take_profit = pos.stop_loss = pos.trailing_stop = pos.trail_active = 0  # closed or reversed: stops go
-        triggers.sync_position_stops(ex, account, pos, ts, events)
+    if before and (pos.size == 0 or (pos.size > 0) != (before > 0)):  # closed or reversed: its stops go
+        if pos.take_profit or pos.stop_loss or pos.trailing_stop:
+            pos.take_profit = pos.stop_loss = pos.trailing_stop = pos.trail_active = 0
+            triggers.sync_position_stops(ex, account, pos, ts, events)
+        if account.conditionals:
+            triggers.drop_partial_legs(ex, account, pos, ts, events)
     entry_closed = (0, 0)
     if closed:  # what the closed lots had cost: all of it, or what the partial close removed
         whole = closed >= abs(before)

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 MAX_CONDITIONALS = 10  # per symbol and account
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
 MAX_ROUNDS = 20
-POSITION_STOPS = ("TakeProfit", "StopLoss", "TrailingStop")  # triggered orders move prices that trigger others: bounded
+POSITION_STOPS = ("TakeProfit", "StopLoss", "TrailingStop")
+PARTIAL_STOPS = ("PartialTakeProfit", "PartialStopLoss")
+MAX_PARTIAL_LEGS = 20  # per position (110061)  # triggered orders move prices that trigger others: bounded
 
 
 def reference(st: SymbolState, by: str) -> int:
@@ -232,6 +234,8 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     pos = account.positions.get((cmd.category, cmd.symbol))
     if pos is None or pos.size == 0:
         raise ApiError(Code.PARAM_ERROR, "can not set tp/sl/ts for zero position")
+    if cmd.partial:
+        return _add_partial_legs(ex, account, st, pos, cmd, ts)
     take_profit = pos.take_profit if cmd.take_profit is None else cmd.take_profit
     stop_loss = pos.stop_loss if cmd.stop_loss is None else cmd.stop_loss
     side = BUY if pos.size > 0 else SELL
@@ -254,6 +258,57 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     events: list[Event] = [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
     sync_position_stops(ex, account, pos, ts, events)
     return events
+
+
+def _add_partial_legs(ex: Exchange, account: Account, st: SymbolState, pos: Position, cmd: SetTradingStop,
+                      ts: int) -> list[Event]:
+    """Partial mode: each take profit / stop loss is a leg of its own size, a market or limit reduce-only
+    order waiting for its trigger (``PartialTakeProfit`` / ``PartialStopLoss``)."""
+    side = BUY if pos.size > 0 else SELL
+    legs = [(kind, price, size, limit, by) for kind, price, size, limit, by in (
+        ("PartialTakeProfit", cmd.take_profit or 0, cmd.tp_size, cmd.tp_limit, cmd.tp_trigger_by),
+        ("PartialStopLoss", cmd.stop_loss or 0, cmd.sl_size, cmd.sl_limit, cmd.sl_trigger_by)) if price]
+    if not legs:
+        raise ApiError(Code.PARAM_ERROR, "takeProfit or stopLoss is required")
+    _check_tpsl_sides(st, side, reference(st, "LastPrice"), cmd.take_profit or 0, cmd.stop_loss or 0,
+                      "Buy position" if side == BUY else "Sell position")
+    for _, _, size, _, _ in legs:
+        if size <= 0 or size > abs(pos.size):
+            raise ApiError(Code.TPSL_POSITION_TOO_SMALL)
+    existing = sum(1 for o in account.conditionals.values()
+                   if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in PARTIAL_STOPS)
+    if existing + len(legs) > MAX_PARTIAL_LEGS:
+        raise ApiError(Code.TPSL_PARTIAL_LIMIT)
+    events: list[Event] = []
+    for kind, price, size, limit, by in legs:
+        ex.order_seq += 1
+        order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
+                      side=-side, order_type="Limit" if limit else "Market", tif="GTC" if limit else "IOC",
+                      price=limit, qty=size, order_link_id="", reduce_only=True, close_on_trigger=False,
+                      smp_type="None", position_idx=0, ts=ts,
+                      last_price_on_created=st.last if st.last is not None else st.mark)
+        order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
+        rising = (kind == "PartialTakeProfit") == (side == BUY)
+        order.trigger_price, order.trigger_by, order.trigger_direction = price, by, 1 if rising else 2
+        order.seq = ex.next_seq()
+        ex.orders[order.order_id] = order
+        account.order_ids.append(order.order_id)
+        account.conditionals[order.order_id] = order
+        events += [OrderAccepted(uid=order.uid, order_id=order.order_id),
+                   OrderChanged(uid=order.uid, order_id=order.order_id, status=UNTRIGGERED)]
+    ex.trigger_uids.add(account.uid)
+    pos.updated_ts = ts
+    return events
+
+
+def drop_partial_legs(ex: Exchange, account: Account, pos: Position, ts: int, events: list[Event]) -> None:
+    """The partial TP/SL legs of a position that closed or reversed go with it."""
+    for order in [o for o in account.conditionals.values()
+                  if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in PARTIAL_STOPS]:
+        del account.conditionals[order.order_id]
+        order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByTpSlTsClear", 0
+        order.updated_ts, order.seq = ts, ex.next_seq()
+        events.append(OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status))
 
 
 # -- firing --------------------------------------------------------------------------------------------

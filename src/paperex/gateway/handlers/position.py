@@ -16,6 +16,7 @@ from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
 from paperex.gateway.handlers.market import page
 from paperex.gateway.handlers.trade import TRIGGER_BY, time_window
+from paperex.gateway.handlers.trade import _lots as lots_of
 from paperex.gateway.handlers.trade import _ticks as tick_of
 from paperex.gateway.params import param_error
 from paperex.gateway.position_serializers import position
@@ -213,11 +214,11 @@ async def trading_stop(call: Call) -> dict[str, Any]:
     if st is None:
         raise param_error(f"symbol {symbol} does not exist")
     p.int("positionIdx", lo=0, hi=0)
-    if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
-        raise param_error("tpslMode Partial is not supported yet by paperex")
-    for name in ("tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
-        if p.raw(name) not in (None, "", "0"):
-            raise param_error(f"{name} is not supported yet by paperex")
+    partial = p.enum("tpslMode", ("Full", "Partial"), default="Full") == "Partial"
+    if not partial:
+        for name in ("tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
+            if p.raw(name) not in (None, "", "0"):
+                raise param_error(f"{name} works in Partial mode only")
 
     def price_of(name: str) -> int | None:
         value = p.decimal(name)
@@ -227,7 +228,21 @@ async def trading_stop(call: Call) -> dict[str, Any]:
             raise param_error(f"{name} must not be negative")
         return 0 if value == 0 else tick_of(st, value)
 
-    await call.sequencer.submit(SetTradingStop(
+    legs: dict[str, Any] = {}
+    if partial:
+        for leg, price_name in (("tp", "takeProfit"), ("sl", "stopLoss")):
+            if not price_of(price_name):
+                continue
+            size = p.decimal(f"{leg}Size", required=True)
+            assert size is not None
+            legs[f"{leg}_size"] = lots_of(st, size)
+            kind = p.enum(f"{leg}OrderType", ("Market", "Limit"), default="Market")
+            if kind == "Limit":
+                limit = price_of(f"{leg}LimitPrice")
+                if not limit:
+                    raise param_error(f"{leg}LimitPrice is required for a Limit {leg.upper()} order")
+                legs[f"{leg}_limit"] = limit
+    await call.sequencer.submit(SetTradingStop(partial=partial, **legs,
         uid=call.account.uid, category=category, symbol=st.inst.symbol, take_profit=price_of("takeProfit"),
         stop_loss=price_of("stopLoss"),
         tp_trigger_by=p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
