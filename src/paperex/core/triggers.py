@@ -1,15 +1,17 @@
-"""Conditional orders and position take-profit / stop-loss (Full mode).
+"""Conditional orders and position take-profit / stop-loss / trailing stops.
 
 A conditional order (``triggerPrice``) waits as ``Untriggered`` without holding margin or resting in the
 book. After every command, each waiting order whose trigger price its reference price (``triggerBy``: last,
 mark or index) has reached — rising for ``triggerDirection`` 1, falling for 2 — becomes ``Triggered`` and
 then an ordinary order under the same id (``New``, filled, ...), checked like a new order; one that fails
-those checks ends ``Rejected``. At most 10 wait per symbol and account (110009).
+those checks ends ``Cancelled`` (Bybit: "cancelled if the margin is insufficient after it triggers"). At
+most 10 wait per symbol and account (110009).
 
-A position's take profit and stop loss (set by ``/v5/position/trading-stop`` or by an order's
-``takeProfit``/``stopLoss`` when it fills) close the whole position with a reduce-only market order
-(``stopOrderType`` TakeProfit/StopLoss, ``createType`` CreateByTakeProfit/CreateByStopLoss) when their
-reference price reaches them; a position that closes loses its TP/SL.
+A position's stops are waiting conditional orders too, as on Bybit: Full-mode take profit and stop loss
+(set by ``/v5/position/trading-stop`` or by an order's ``takeProfit``/``stopLoss`` when it fills) and the
+trailing stop close the whole position (qty 0, reduce-only market); Partial-mode legs close their own size,
+market or limit. They fire through the same path; a position that closes or reverses loses them, and
+cancelling one removes it from the position.
 """
 
 from __future__ import annotations
