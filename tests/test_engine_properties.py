@@ -175,6 +175,18 @@ def check_invariants(ex: Exchange) -> None:
             assert order.leaves == 0 and order.hold == 0
 
 
+def apply_checked(ex: Exchange, cmd, ts: int, outcomes: list) -> None:
+    """Apply one command: accepted ones are kept for the replay, a rejected one must change nothing; then
+    every invariant."""
+    before = ex.digest()
+    try:
+        ex.apply(cmd, ts)
+        outcomes.append((cmd, ts))
+    except ApiError:
+        assert ex.digest() == before, "a rejected command changed the state"
+    check_invariants(ex)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(a_command(), min_size=1, max_size=60))
 def test_random_order_flow_keeps_every_invariant(specs) -> None:
@@ -182,14 +194,7 @@ def test_random_order_flow_keeps_every_invariant(specs) -> None:
     replayed = fresh()
     outcomes = []
     for ts, spec in enumerate(specs, start=10):
-        cmd = to_command(ex, spec)
-        before = ex.digest()
-        try:
-            ex.apply(cmd, ts)
-            outcomes.append((cmd, ts))
-        except ApiError:
-            assert ex.digest() == before, "a rejected command changed the state"
-        check_invariants(ex)
+        apply_checked(ex, to_command(ex, spec), ts, outcomes)
     for cmd, ts in outcomes:  # replaying the accepted commands rebuilds the same state
         replayed.apply(cmd, ts)
     assert replayed.digest() == ex.digest()
@@ -291,13 +296,7 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
     for spec in [*opening, *specs]:
         ts += spec[1] if spec[0] == "wait" else 1
         cmd = to_risk_command(ex, spec)
-        before = ex.digest()
-        try:
-            ex.apply(cmd, ts)
-            outcomes.append((cmd, ts))
-        except ApiError:
-            assert ex.digest() == before, "a rejected command changed the state"
-        check_invariants(ex)
+        apply_checked(ex, cmd, ts, outcomes)
         STATS["liquidations"] += sum(len(st.liquidations) for st in ex.symbols.values()) > 0
         STATS["funding"] += sum(len(st.funding.history) for st in ex.symbols.values()) > 0
         STATS["triggered"] += any(o.stop_order_type and o.status not in ("Untriggered", "Deactivated")

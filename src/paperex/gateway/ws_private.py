@@ -97,6 +97,9 @@ class PrivateStreams:
             elif isinstance(e, BalanceChanged):
                 self.wallet_dirty.add(uid)
         for uid, category, symbol in positions:
+            # a position row values the account and ranks it against every other: only for a subscriber
+            if not any(t.startswith("position") for conn in self.by_uid[uid] for t in conn.topics):
+                continue
             account = core.accounts[uid]
             row = position(core.symbols[(category, symbol)], account, account.positions.get((category, symbol)),
                            core, stream=True)

@@ -175,14 +175,22 @@ async def index_price_kline(call: Call) -> dict[str, Any]:
     return await _price_kline(call, "index")
 
 
-@V5.get("/v5/market/funding/history", auth=False)
-async def funding_history(call: Call) -> dict[str, Any]:
+def derivative_symbol(call: Call) -> SymbolState:
+    """The linear or inverse ``category`` + ``symbol`` of a request (both required)."""
     p = call.params
     category = p.category(("linear", "inverse"))
     symbol = p.symbol(required=True)
     st = call.core.symbols.get((category, symbol or ""))
     if st is None:
         raise param_error(f"symbol {symbol} does not exist")
+    return st
+
+
+@V5.get("/v5/market/funding/history", auth=False)
+async def funding_history(call: Call) -> dict[str, Any]:
+    p = call.params
+    st = derivative_symbol(call)
+    category, symbol = st.inst.key
     start, end = p.int("startTime", lo=0, hi=10**15), p.int("endTime", lo=0, hi=10**15)
     if start is not None and end is None:
         raise param_error("endTime is required with startTime")

@@ -14,7 +14,7 @@ from paperex.core.symbol import SymbolState
 from paperex.gateway import ids
 from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
-from paperex.gateway.handlers.market import page
+from paperex.gateway.handlers.market import derivative_symbol, page
 from paperex.gateway.handlers.trade import TRIGGER_BY, time_window
 from paperex.gateway.handlers.trade import _lots as lots_of
 from paperex.gateway.handlers.trade import _ticks as tick_of
@@ -64,12 +64,7 @@ def _leverage(call: Call, name: str) -> int:
 
 @V5.post("/v5/position/set-leverage", permission=WRITE_POSITION)
 async def set_leverage(call: Call) -> dict[str, Any]:
-    p = call.params
-    category = p.category(("linear", "inverse"))
-    symbol = p.symbol(required=True)
-    assert symbol is not None
-    if (category, symbol) not in call.core.symbols:
-        raise param_error(f"symbol {symbol} does not exist")
+    category, symbol = derivative_symbol(call).inst.key
     await call.sequencer.submit(SetLeverage(uid=call.account.uid, category=category, symbol=symbol,
                                             buy_leverage=_leverage(call, "buyLeverage"),
                                             sell_leverage=_leverage(call, "sellLeverage")))
@@ -79,35 +74,29 @@ async def set_leverage(call: Call) -> dict[str, Any]:
 @V5.post("/v5/position/set-risk-limit", permission=WRITE_POSITION)
 async def set_risk_limit(call: Call) -> dict[str, Any]:
     p = call.params
-    category = p.category(("linear", "inverse"))
-    symbol = p.symbol(required=True)
+    st = derivative_symbol(call)
+    category = st.inst.category
     risk_id = p.int("riskId", lo=1, hi=10**6)
     if risk_id is None:
         raise param_error("riskId is required")
     p.int("positionIdx", lo=0, hi=0)
-    st = call.core.symbols.get((category, symbol or ""))
-    if st is None:
-        raise param_error(f"symbol {symbol} does not exist")
     await call.sequencer.submit(SetRiskLimit(uid=call.account.uid, category=category, symbol=st.inst.symbol,
                                              risk_id=risk_id))
     tier = next(t for t in st.inst.risk_tiers if t.id == risk_id)
     return {"category": category, "riskId": risk_id, "riskLimitValue": trim(tier.risk_limit_value)}
 
 
-def _symbol_of(call: Call) -> tuple[str, str]:
-    p = call.params
-    category = p.category(("linear", "inverse"))
-    symbol = p.symbol(required=True)
-    if (category, symbol) not in call.core.symbols:
-        raise param_error(f"symbol {symbol} does not exist")
-    p.int("positionIdx", lo=0, hi=0)
-    return category, symbol or ""
+def _position_symbol(call: Call) -> SymbolState:
+    """The position's symbol (one-way mode: ``positionIdx`` 0 only)."""
+    st = derivative_symbol(call)
+    call.params.int("positionIdx", lo=0, hi=0)
+    return st
 
 
 @V5.post("/v5/position/add-margin", permission=WRITE_POSITION)
 async def add_margin(call: Call) -> dict[str, Any]:
     """Isolated margin: add (or, negative, reduce) the margin a position holds."""
-    category, symbol = _symbol_of(call)
+    category, symbol = _position_symbol(call).inst.key
     amount = call.params.decimal("margin", required=True)
     assert amount is not None
     try:
@@ -126,7 +115,7 @@ async def add_margin(call: Call) -> dict[str, Any]:
 
 @V5.post("/v5/position/set-auto-add-margin", permission=WRITE_POSITION)
 async def set_auto_add_margin(call: Call) -> dict[str, Any]:
-    category, symbol = _symbol_of(call)
+    category, symbol = _position_symbol(call).inst.key
     flag = call.params.raw("autoAddMargin")
     if flag not in (0, 1, "0", "1"):
         raise param_error("autoAddMargin must be 0 or 1")
@@ -208,12 +197,8 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
 async def trading_stop(call: Call) -> dict[str, Any]:
     """Full-mode take profit and stop loss of a position ("0" removes one)."""
     p = call.params
-    category = p.category(("linear", "inverse"))
-    symbol = p.symbol(required=True)
-    st = call.core.symbols.get((category, symbol or ""))
-    if st is None:
-        raise param_error(f"symbol {symbol} does not exist")
-    p.int("positionIdx", lo=0, hi=0)
+    st = _position_symbol(call)
+    category = st.inst.category
     partial = p.enum("tpslMode", ("Full", "Partial"), default="Full") == "Partial"
     if not partial:
         for name in ("tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
