@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperex.core import margin, risk
+from paperex.core import margin, position_mode, risk
 from paperex.core.commands import (
     AddMargin,
     AmendOrder,
@@ -20,6 +21,7 @@ from paperex.core.commands import (
     SetMarginMode,
     SetPrices,
     SetTradingStop,
+    SwitchPositionMode,
     Tick,
 )
 from paperex.core.engine import FIRST_UID, Exchange
@@ -29,7 +31,7 @@ from paperex.data import load_market
 from paperex.errors import ApiError
 
 MARKET = load_market()
-UIDS = [FIRST_UID, FIRST_UID + 1, FIRST_UID + 2]
+UIDS = [FIRST_UID, FIRST_UID + 1, FIRST_UID + 2, FIRST_UID + 3]
 FUNDING = {"USDT": to_units("50000"), "BTC": to_units("2")}
 SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD"), ("spot", "BTCUSDT")]
 
@@ -105,12 +107,13 @@ def check_invariants(ex: Exchange) -> None:
     for (category, symbol), sym in ex.symbols.items():
         bid, ask = sym.book.best_bid(), sym.book.best_ask()
         assert bid is None or ask is None or bid < ask, f"crossed book at rest: {symbol}"
-        net = sum(a.positions[(category, symbol)].size for a in ex.accounts.values()
-                  if (category, symbol) in a.positions)
-        assert net == 0, "positions do not net to zero"
-        longs = sum(max(a.positions[(category, symbol)].size, 0) for a in ex.accounts.values()
-                    if (category, symbol) in a.positions)
-        assert sym.open_interest == longs
+        here = [p for a in ex.accounts.values() for p in a.held_positions(category, symbol)]
+        assert sum(p.size for p in here) == 0, "positions do not net to zero"
+        assert sym.open_interest == sum(max(p.size, 0) for p in here)
+        for p in here:  # a hedge-mode side never flips: the long side long, the short side short
+            assert (p.idx != 1 or p.size >= 0) and (p.idx != 2 or p.size <= 0), "a hedge side flipped"
+            mode = position_mode.mode_of(ex.accounts[p.uid], sym.inst)
+            assert p.size == 0 or p.idx in ((1, 2) if mode == position_mode.HEDGE else (0,))
         in_book = {o.order_id for o in sym.book.orders()}
         open_here = {o.order_id for a in ex.accounts.values() for o in a.open_orders.values()
                      if (o.category, o.symbol) == (category, symbol)}
@@ -122,16 +125,19 @@ def check_invariants(ex: Exchange) -> None:
         for coin, amount in account.held.items():
             assert amount == held[(account.uid, coin)] and amount >= 0, "holds drifted"
         for key, pos in account.positions.items():
-            sym = ex.symbols[key]
+            sym = ex.symbols[key[:2]]
             direction = -1 if sym.grid.inverse else 1
             signed[sym.inst.settle_coin] += direction * pos.signed_entry()
             assert pos.entry_value >= 0 and (pos.size != 0 or pos.entry_value == 0)
             assert pos.entry_inv >= 0 and (pos.size != 0 or pos.entry_inv == 0)
             assert pos.open_fees >= 0 and (pos.size != 0 or pos.open_fees == 0)
             # realised PnL: the executions' PnL less their fees, all time and since the position opened
-            mine = [e for e in account.executions if (e.category, e.symbol) == key]
-            assert pos.cum_realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"
+            mine = [e for e in account.executions if (e.category, e.symbol) == key[:2]]
             assert abs(pos.cur_realised) <= sum(abs(e.pnl) + abs(e.fee) for e in mine)  # funding fees can be < 0
+        for category, symbol in {key[:2] for key in account.positions}:  # both sides of a symbol together
+            mine = [e for e in account.executions if (e.category, e.symbol) == (category, symbol)]
+            realised = sum(p.cum_realised for p in account.held_positions(category, symbol))
+            assert realised == sum(e.pnl - e.fee for e in mine), "cumRealisedPnl drifted"
     for account in ex.accounts.values():  # the transaction log adds up to every wallet, entry by entry
         if account.label == risk.INSURANCE_LABEL:
             continue
@@ -154,7 +160,8 @@ def check_invariants(ex: Exchange) -> None:
             t[2] += e.fee
     for account in ex.accounts.values():  # reduce-only orders never add up to more than their position
         for key, pos in account.positions.items():
-            ro = [o for o in account.open_orders.values() if o.reduce_only and (o.category, o.symbol) == key]
+            ro = [o for o in account.open_orders.values()
+                  if o.reduce_only and (o.category, o.symbol, o.position_idx) == key]
             assert all(pos.size and (pos.size > 0) != (o.side > 0) for o in ro), "a reduce-only order would add"
             assert sum(o.leaves for o in ro) <= abs(pos.size), "reduce-only orders exceed the position"
         resting = defaultdict(int)
@@ -203,13 +210,14 @@ def test_random_order_flow_keeps_every_invariant(specs) -> None:
 # -- derivatives risk: leverage, liquidation, funding --------------------------------------------------
 RISK_SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD")]
 RISK_FUNDING = {"USDT": to_units("2000"), "BTC": to_units("0.03")}
-STATS = {"liquidations": 0, "funding": 0, "triggered": 0}  # how often the generated flows reached each mechanism
+# how often the generated flows reached each mechanism
+STATS = {"liquidations": 0, "funding": 0, "triggered": 0, "hedged": 0}
 
 
 @st.composite
 def a_risk_command(draw):
     kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2
-                                + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin"]))
+                                + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin", "hedge"]))
     uid = draw(st.sampled_from(UIDS))
     category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
     if kind == "place":
@@ -231,6 +239,8 @@ def a_risk_command(draw):
         return ("mode", uid, draw(st.sampled_from(["ISOLATED_MARGIN", "REGULAR_MARGIN"])))
     if kind == "add_margin":
         return ("add_margin", uid, category, symbol, draw(st.integers(-50, 100)))
+    if kind == "hedge":  # refused while the symbol has a position or orders, and for inverse symbols
+        return ("hedge", uid, category, symbol, draw(st.sampled_from([0, 3])), draw(st.booleans()))
     if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
         return ("wait", draw(st.sampled_from([1, 60_000, 3_600_000, 4 * 3_600_000, 8 * 3_600_000])))
     return ("cancel_all", uid, category, symbol)
@@ -250,6 +260,10 @@ def to_risk_command(ex: Exchange, spec: tuple):
         return Tick()
     if kind == "mode":
         return SetMarginMode(uid=spec[1], mode=spec[2])
+    if kind == "hedge":
+        _, uid, category, symbol, mode, by_coin = spec
+        return SwitchPositionMode(uid=uid, category=category, mode=mode, symbol="" if by_coin else symbol,
+                                  coin=ex.symbols[(category, symbol)].inst.settle_coin if by_coin else "")
     if kind == "add_margin":
         _, uid, category, symbol, amount = spec
         return AddMargin(uid=uid, category=category, symbol=symbol, amount=amount * (10**8 if category == "linear"
@@ -264,14 +278,23 @@ def to_risk_command(ex: Exchange, spec: tuple):
     if kind == "tpsl":
         _, uid, category, symbol, tp, sl = spec
         sym = ex.symbols[(category, symbol)]
-        pos = ex.accounts[uid].positions.get((category, symbol))
+        held = [p for p in ex.accounts[uid].held_positions(category, symbol) if p.size]
+        pos = held[(tp + sl) % len(held)] if held else None
         sign = 1 if pos is None or pos.size >= 0 else -1
-        return SetTradingStop(uid=uid, category=category, symbol=symbol,
+        return SetTradingStop(uid=uid, category=category, symbol=symbol, position_idx=pos.idx if pos else 0,
                               take_profit=max(1, sym.mark + sign * tp * sym.mark // 1000) if tp else None,
                               stop_loss=max(1, sym.mark - sign * sl * sym.mark // 1000) if sl else None,
                               tp_trigger_by="MarkPrice", sl_trigger_by="MarkPrice",
                               trailing_stop=sym.mark * (tp + sl) // 2000 if (tp + sl) % 3 == 0 else None)
-    return to_command(ex, spec)
+    cmd = to_command(ex, spec)
+    if isinstance(cmd, PlaceOrder | AddMargin) and cmd.category != "spot":
+        account = ex.accounts[cmd.uid]
+        if position_mode.mode_of(account, ex.symbols[(cmd.category, cmd.symbol)].inst) == position_mode.HEDGE:
+            # hedge mode: a reduce-only order closes the other side, any other opens its own side
+            side = cmd.side if isinstance(cmd, PlaceOrder) else (1 if cmd.amount % 2 else -1)
+            closing = isinstance(cmd, PlaceOrder) and cmd.reduce_only
+            cmd = msgspec.structs.replace(cmd, position_idx=1 if (side > 0) != closing else 2)
+    return cmd
 
 
 @settings(max_examples=150, deadline=None)
@@ -292,13 +315,15 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
                ("place", UIDS[0], "linear", "BTCUSDT", 1, "Market", 0, 100, "GTC", False, "None"),
                ("place", UIDS[2], "inverse", "BTCUSD", 1, "Limit", 0, 5, "GTC", False, "None"),
                ("place", UIDS[1], "inverse", "BTCUSD", -1, "Market", 0, 5, "GTC", False, "None"),
-               ("risk_prices", "linear", "BTCUSDT", 0, 5), ("wait", 8 * 3_600_000)]  # a premium, then funding
+               ("risk_prices", "linear", "BTCUSDT", 0, 5), ("wait", 8 * 3_600_000),  # a premium, then funding
+               ("hedge", UIDS[3], "linear", "BTCUSDT", 3, False)]  # one account trades both sides
     for spec in [*opening, *specs]:
         ts += spec[1] if spec[0] == "wait" else 1
         cmd = to_risk_command(ex, spec)
         apply_checked(ex, cmd, ts, outcomes)
         STATS["liquidations"] += sum(len(st.liquidations) for st in ex.symbols.values()) > 0
         STATS["funding"] += sum(len(st.funding.history) for st in ex.symbols.values()) > 0
+        STATS["hedged"] += any(p.idx and p.size for a in ex.accounts.values() for p in a.positions.values())
         STATS["triggered"] += any(o.stop_order_type and o.status not in ("Untriggered", "Deactivated")
                                   for o in ex.orders.values())
         for account in ex.accounts.values():  # waiting stop orders hold nothing and are not in any book
@@ -308,16 +333,24 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
         if isinstance(cmd, SetPrices):  # nobody is left holding the symbol below maintenance margin
             coin = ex.symbols[(cmd.category, cmd.symbol)].inst.settle_coin
             for account in ex.accounts.values():
-                pos = account.positions.get((cmd.category, cmd.symbol))
-                if account.label == risk.INSURANCE_LABEL or pos is None or not pos.size:
-                    continue
-                if account.margin_mode == "ISOLATED_MARGIN":  # each position on its own margin
-                    sym = ex.symbols[(cmd.category, cmd.symbol)]
-                    equity, mm = pos.margin + margin.unrealised(sym, pos), margin.position_mm(sym, pos)
-                else:
-                    equity, mm = risk.coin_equity_and_mm(ex, account, coin)
-                assert equity > mm, "an account was left below maintenance margin"
+                for pos in account.held_positions(cmd.category, cmd.symbol):
+                    if account.label == risk.INSURANCE_LABEL or not pos.size:
+                        continue
+                    if account.margin_mode == "ISOLATED_MARGIN":  # each position on its own margin
+                        sym = ex.symbols[(cmd.category, cmd.symbol)]
+                        equity, mm = pos.margin + margin.unrealised(sym, pos), margin.position_mm(sym, pos)
+                    else:
+                        equity, mm = risk.coin_equity_and_mm(ex, account, coin)
+                    assert equity > mm, "an account was left below maintenance margin"
     for cmd, at in outcomes:
         replayed.apply(cmd, at)
     assert replayed.digest() == ex.digest()
+
+
+def test_the_risk_flows_reach_every_mechanism() -> None:
+    """The generated flows are worth something only if they get there: liquidations, funding, fired stops
+    and hedge-mode positions all happen in them (counted by the property test, run here if it has not been)."""
+    if not all(STATS.values()):
+        test_liquidation_and_funding_keep_every_invariant()
+    assert all(STATS.values()), STATS
 

@@ -82,14 +82,14 @@ def test_funding_that_breaches_maintenance_margin_liquidates(tmp_path) -> None:
         seq.apply_now(PlaceOrder(uid=me, category="linear", symbol="BTCUSDT", side=1, order_type="Market",
                                  qty=1000), T0)
         prices(seq, T0, "61400", "61700")
-        assert seq.core.accounts[me].positions[("linear", "BTCUSDT")].size == 1000  # still held
+        assert seq.core.accounts[me].positions[("linear", "BTCUSDT", 0)].size == 1000  # still held
         seq.apply_now(CreateAccount(), T0 + 8 * H)  # the first command at 08:00: funding, then the check
 
     node = run(tmp_path, script)
     me = node.core.accounts[min(node.core.accounts)]
     kinds = [e.exec_type for e in me.executions]
     assert kinds == ["Trade", "Funding", "BustTrade"], kinds  # paid funding, then was liquidated
-    assert me.positions[("linear", "BTCUSDT")].size == 0 and me.balance("USDT") == 0
+    assert me.positions[("linear", "BTCUSDT", 0)].size == 0 and me.balance("USDT") == 0
 
 
 def test_bad_debt_is_taken_from_the_losing_positions(tmp_path) -> None:

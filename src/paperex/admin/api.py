@@ -140,7 +140,7 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
         "unifiedMarginStatus": account.unified_margin_status,
         "balances": {c: serializers.format_units(u) for c, u in sorted(account.balances.items())},
         "wallet": wallet["list"][0],
-        "positions": [position(core.symbols[key], account, pos, core)
+        "positions": [position(core.symbols[key[:2]], account, pos, core)
                       for key, pos in sorted(account.positions.items()) if pos.size],
         "apiKeys": [k.api_key for k in core.api_keys.values() if k.uid == account.uid],
     }

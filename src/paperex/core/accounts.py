@@ -71,7 +71,11 @@ class Account:
     label: str = ""
     fee_rates: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_FEE_RATES))
     held: dict[str, int] = field(default_factory=dict)  # coin -> reserved for open orders (margin or spot hold)
-    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    positions: dict[tuple[str, str, int], Position] = field(default_factory=dict)  # (category, symbol, idx)
+    # position mode (``/v5/position/switch-mode``): 3 hedge, 0 one-way; per symbol, and per settle coin for the
+    # symbols never set (Bybit: symbol > coin > one-way)
+    symbol_modes: dict[str, int] = field(default_factory=dict)
+    coin_modes: dict[str, int] = field(default_factory=dict)
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
     # the transaction log (core.ledger): the newest entries; older ones leave it
@@ -82,6 +86,12 @@ class Account:
     # derived from the open orders (rebuilt on load, not part of snapshots or digests):
     resting: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (category, symbol, side) -> leaves
     reduce_only_ids: set[int] = field(default_factory=set)  # open reduce-only orders
+
+    def held_positions(self, category: str, symbol: str) -> list[Position]:
+        """The symbol's positions: one in one-way mode, the long and the short side in hedge mode."""
+        get = self.positions.get
+        return [p for p in (get((category, symbol, 0)), get((category, symbol, 1)), get((category, symbol, 2)))
+                if p is not None]
 
     def rest(self, order: Order, lots: int) -> None:
         key = (order.category, order.symbol, order.side)

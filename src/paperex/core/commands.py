@@ -121,6 +121,7 @@ class SetRiskLimit(Command):
     category: str
     symbol: str
     risk_id: int
+    position_idx: int = 0
 
 
 class SetTradingStop(Command):
@@ -141,6 +142,7 @@ class SetTradingStop(Command):
     sl_size: int = 0
     tp_limit: int = 0
     sl_limit: int = 0
+    position_idx: int = 0
 
 
 class SetMarginMode(Command):
@@ -157,6 +159,7 @@ class AddMargin(Command):
     category: str
     symbol: str
     amount: int
+    position_idx: int = 0
 
 
 class SetAutoAddMargin(Command):
@@ -164,6 +167,17 @@ class SetAutoAddMargin(Command):
     category: str
     symbol: str
     enabled: bool
+    position_idx: int = 0
+
+
+class SwitchPositionMode(Command):
+    """``/v5/position/switch-mode``: one symbol, or (``symbol`` empty) every symbol settled in ``coin``."""
+
+    uid: int
+    category: str
+    mode: int
+    symbol: str = ""
+    coin: str = ""
 
 
 class Tick(Command):
@@ -172,4 +186,4 @@ class Tick(Command):
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
-              | Tick)
+              | SwitchPositionMode | Tick)

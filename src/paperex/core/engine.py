@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from paperex.core import ledger, risk, trading, triggers
+from paperex.core import ledger, position_mode, risk, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -30,6 +30,7 @@ from paperex.core.commands import (
     SetPrices,
     SetRiskLimit,
     SetTradingStop,
+    SwitchPositionMode,
     Tick,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
@@ -78,6 +79,7 @@ class Exchange:
             SetMarginMode: lambda c, ts: risk.set_margin_mode(self, c, ts),  # type: ignore[arg-type]
             AddMargin: lambda c, ts: risk.add_margin(self, c, ts),  # type: ignore[arg-type]
             SetAutoAddMargin: lambda c, ts: risk.set_auto_add_margin(self, c, ts),  # type: ignore[arg-type]
+            SwitchPositionMode: lambda c, ts: position_mode.switch_mode(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
@@ -127,7 +129,7 @@ class Exchange:
                          "wallets": sum(a.balance(coin) for a in self.accounts.values()), "entry": 0}
         for account in self.accounts.values():
             for key, pos in account.positions.items():
-                st = self.symbols[key]
+                st = self.symbols[key[:2]]
                 direction = -1 if st.grid.inverse else 1
                 out.setdefault(st.inst.settle_coin, {"deposits": 0, "fees": 0, "wallets": 0, "entry": 0})
                 out[st.inst.settle_coin]["entry"] += direction * pos.signed_entry()
@@ -148,7 +150,8 @@ class Exchange:
             "accounts": [
                 [a.uid, a.label, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
-                 [p.state() for _, p in sorted(a.positions.items())], sorted(a.open_orders), sorted(a.conditionals),
+                 [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
+                 sorted(a.coin_modes.items()), sorted(a.open_orders), sorted(a.conditionals),
                  a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]

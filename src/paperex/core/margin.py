@@ -73,7 +73,7 @@ def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coi
     total = account.balance(coin) - account.held.get(coin, 0)
     isolated = account.margin_mode == ISOLATED
     for key, pos in account.positions.items():
-        st = symbols[key]
+        st = symbols[key[:2]]
         if pos.size and st.inst.settle_coin == coin:
             total -= pos.margin if isolated else position_im(st, pos) - unrealised(st, pos)
     return total
@@ -88,8 +88,8 @@ def closable_lots(account: Account, pos: Position | None, category: str, symbol:
                   pending_own: int = 0) -> int:
     """How much of the position a new ``side`` order can still close: the position less what the
     account's other resting orders on that side would already close (``pending_own``: the order's own
-    resting leaves, when re-costing it)."""
-    if pos is None or pos.size == 0 or (pos.size > 0) == (side > 0):
+    resting leaves, when re-costing it). A hedge-mode side is closed only by its reduce-only orders."""
+    if pos is None or pos.size == 0 or pos.idx or (pos.size > 0) == (side > 0):
         return 0
     pending = account.resting.get((category, symbol, side), 0) - pending_own
     return max(0, abs(pos.size) - pending)
@@ -118,7 +118,7 @@ def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Ac
     else:
         rest = Fraction(account.balance(coin))  # wallet + the others' (UPL - MM), in 1e-8 units
         for key, other in account.positions.items():
-            other_st = symbols[key]
+            other_st = symbols[key[:2]]
             if other is not pos and other.size and other_st.inst.settle_coin == coin:
                 rest += unrealised(other_st, other) - position_mm(other_st, other)
     rest /= MONEY_SCALE

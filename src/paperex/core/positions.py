@@ -1,9 +1,12 @@
-"""Positions (one-way mode): a signed size in lots and the entry value of that size in settle units.
+"""Positions: a signed size in lots and the entry value of that size in settle units.
 
 Realised PnL = direction x (exit value - entry value removed), direction +1 for linear and -1 for inverse
 (an inverse long gains coin when the price rises, i.e. when the coin value of its contracts falls).
 The entry value removed on a partial close is floored, so sum(wallets) - direction x sum(signed entry
 values) + fees stays exactly equal to deposits: money is conserved to the unit.
+
+A position is keyed by (category, symbol, idx): ``idx`` 0 in one-way mode, 1 (long) and 2 (short) in hedge
+mode, where the orders that close a side are reduce-only and so never flip it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 class Position:
     __slots__ = ("auto_add", "category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value",
-                 "leverage", "margin", "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol",
+                 "idx", "leverage", "margin", "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol",
                  "take_profit", "tp_trigger_by", "trail_active", "trailing_stop", "uid", "updated_ts")
 
-    def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE) -> None:
+    def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE,
+                 idx: int = 0) -> None:
         self.uid = uid
         self.category = category
         self.symbol = symbol
+        self.idx = idx  # positionIdx
         self.size = 0  # lots, + long / - short
         self.entry_value = 0  # settle units, >= 0, value of |size| at entry
         self.margin = 0  # isolated margin mode: the margin this position holds (IM at entry + what was added)
@@ -38,6 +43,10 @@ class Position:
         self.created_ts = ts
         self.updated_ts = ts
         self.seq = 0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.category, self.symbol, self.idx)
 
     def signed_entry(self) -> int:
         return self.entry_value if self.size >= 0 else -self.entry_value

@@ -1,4 +1,4 @@
-"""Derivatives risk: leverage, liquidation and funding (cross margin, one-way mode, one settle coin at a time).
+"""Derivatives risk: leverage, margin modes, liquidation, auto-deleveraging and funding (one settle coin at a time).
 
 Liquidation. After every mark-price change, each account holding the symbol is checked: when the equity of
 the settle coin (wallet + unrealised PnL at the mark) is at or below the maintenance margin of its positions
@@ -9,7 +9,8 @@ equity in the coin is exactly zero (the loss to zero spread over the positions b
 against the account; in bad debt the losing positions take it).
 What the rounding leaves in the wallet goes to the fund, or the fund covers it. The fund (an internal
 account labelled ``insurance-fund``) then closes what it took over in the book with reduce-only market
-orders; what the book cannot absorb it keeps. Auto-deleveraging is not modelled: the fund may go negative.
+orders; what the book cannot absorb is closed against the opposite positions with the highest ADL score
+(``AdlTrade``) at the bankruptcy price. Isolated margin: each position is liquidated on its own margin.
 
 Funding. Every ``fundingInterval`` (aligned to the epoch, e.g. 00:00/08:00/16:00 UTC) each position pays or
 receives position value at the mark x rate; a positive rate means longs pay shorts. The rate is Bybit's
@@ -23,7 +24,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from paperex.core import ledger, margin, trading, triggers
+from paperex.core import ledger, margin, position_mode, trading, triggers
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import (
@@ -69,53 +70,70 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     st = ex.symbols.get((cmd.category, cmd.symbol))
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
-    if cmd.buy_leverage != cmd.sell_leverage:
-        raise ApiError(Code.PARAM_ERROR, "buyLeverage must equal sellLeverage in one-way mode")
-    lev, inst = cmd.buy_leverage, st.inst
-    lo, hi, step = _hundredths(inst.min_leverage), _hundredths(inst.max_leverage), _hundredths(inst.leverage_step)
-    if not lo <= lev <= hi or (step and (lev - lo) % step):
-        raise ApiError(Code.PARAM_ERROR, f"leverage must be from {inst.min_leverage} to {inst.max_leverage} in "
-                                         f"steps of {inst.leverage_step}")
-    key = (cmd.category, cmd.symbol)
-    pos = account.positions.get(key)
-    if lev == (pos.leverage if pos else DEFAULT_LEVERAGE):
-        raise ApiError(Code.LEVERAGE_NOT_MODIFIED)
-    if pos is not None and pos.size:
-        tier = margin.tier_of(st, margin.position_value(st, pos))
-        if tier is not None and lev > _hundredths(tier.max_leverage):
-            raise ApiError(Code.LEVERAGE_RISK_LIMIT, f"the position's risk tier allows at most {tier.max_leverage}x")
-    # what the change costs: the position's initial margin and the open orders' holds at the new leverage
-    taker = account.fee_rates[cmd.category][0]
-    holds = {}
-    for order in account.open_orders.values():
-        if (order.category, order.symbol) == key and not order.reduce_only:
-            closable = margin.closable_lots(account, pos, order.category, order.symbol, order.side,
-                                            pending_own=order.leaves)
-            holds[order.order_id] = margin.derivatives_hold(st, closable, lev, taker, order.price, order.leaves)
-    extra = sum(h - account.open_orders[oid].hold for oid, h in holds.items())
+    inst = st.inst
+    idxs = position_mode.position_idxs(account, inst)
     isolated = account.margin_mode == margin.ISOLATED
-    margin_change = 0
-    if pos is not None and pos.size:
-        if isolated:  # the position's margin moves with its initial margin (what was added stays)
-            margin_change = margin.isolated_im(pos, lev) - margin.isolated_im(pos)
-            extra += margin_change
-            if pos.margin + margin_change + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
-                raise ApiError(Code.ADJUSTMENT_LIQUIDATES, "the position's margin would not cover its maintenance")
-        else:
-            extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
+    if cmd.buy_leverage != cmd.sell_leverage and (idxs == (0,) or not isolated):
+        raise ApiError(Code.PARAM_ERROR, "buyLeverage must equal sellLeverage "
+                                         f"{'in one-way mode' if idxs == (0,) else 'in cross margin mode'}")
+    lo, hi, step = _hundredths(inst.min_leverage), _hundredths(inst.max_leverage), _hundredths(inst.leverage_step)
+    for lev in (cmd.buy_leverage, cmd.sell_leverage):
+        if not lo <= lev <= hi or (step and (lev - lo) % step):
+            raise ApiError(Code.PARAM_ERROR, f"leverage must be from {inst.min_leverage} to {inst.max_leverage} in "
+                                             f"steps of {inst.leverage_step}")
+    # one-way: the one position; hedge mode: the long side takes buyLeverage, the short side sellLeverage
+    wanted = {0: cmd.buy_leverage} if idxs == (0,) else {1: cmd.buy_leverage, 2: cmd.sell_leverage}
+    changes = []
+    for idx, lev in wanted.items():
+        pos = account.positions.get((cmd.category, cmd.symbol, idx))
+        if lev != (pos.leverage if pos else DEFAULT_LEVERAGE):
+            changes.append((idx, pos, lev))
+    if not changes:
+        raise ApiError(Code.LEVERAGE_NOT_MODIFIED)
+    taker = account.fee_rates[cmd.category][0]
+    extra = 0
+    costed = []
+    for idx, pos, lev in changes:
+        if pos is not None and pos.size:
+            tier = margin.tier_of(st, margin.position_value(st, pos))
+            if tier is not None and lev > _hundredths(tier.max_leverage):
+                raise ApiError(Code.LEVERAGE_RISK_LIMIT,
+                               f"the position's risk tier allows at most {tier.max_leverage}x")
+        # what the change costs: the position's initial margin and the open orders' holds at the new leverage
+        holds = {}
+        for order in account.open_orders.values():
+            if (order.category, order.symbol, order.position_idx) == (cmd.category, cmd.symbol, idx) and \
+                    not order.reduce_only:
+                closable = margin.closable_lots(account, pos, order.category, order.symbol, order.side,
+                                                pending_own=order.leaves)
+                holds[order.order_id] = margin.derivatives_hold(st, closable, lev, taker, order.price, order.leaves)
+        extra += sum(h - account.open_orders[oid].hold for oid, h in holds.items())
+        margin_change = 0
+        if pos is not None and pos.size:
+            if isolated:  # the position's margin moves with its initial margin (what was added stays)
+                margin_change = margin.isolated_im(pos, lev) - margin.isolated_im(pos)
+                extra += margin_change
+                if pos.margin + margin_change + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
+                    raise ApiError(Code.ADJUSTMENT_LIQUIDATES,
+                                   "the position's margin would not cover its maintenance")
+            else:
+                extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
+        costed.append((idx, pos, lev, holds, margin_change))
     coin = inst.settle_coin
     if extra > 0 and extra > margin.available(ex.symbols, account, coin):
         raise ApiError(Code.AVAILABLE_MARGIN_INSUFFICIENT, "the new leverage needs more margin than is available")
     # accepted
-    if pos is None:
-        pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts)
-    pos.leverage = lev
-    pos.margin += margin_change
-    for oid, hold in holds.items():
-        order = account.open_orders[oid]
-        account.held[coin] = account.held.get(coin, 0) + hold - order.hold
-        order.hold = hold
-    pos.updated_ts = ts  # seq stays the last trade's (Bybit)
+    for idx, pos, lev, holds, margin_change in costed:
+        if pos is None:
+            pos = account.positions[(cmd.category, cmd.symbol, idx)] = Position(account.uid, cmd.category,
+                                                                                cmd.symbol, ts, idx=idx)
+        pos.leverage = lev
+        pos.margin += margin_change
+        for oid, hold in holds.items():
+            order = account.open_orders[oid]
+            account.held[coin] = account.held.get(coin, 0) + hold - order.hold
+            order.hold = hold
+        pos.updated_ts = ts  # seq stays the last trade's (Bybit)
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
 
 
@@ -127,8 +145,8 @@ def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
     tier = next((t for t in st.inst.risk_tiers if t.id == cmd.risk_id), None)
     if tier is None:
         raise ApiError(Code.RISK_LIMIT_NOT_FOUND, f"riskId {cmd.risk_id} is not a tier of {cmd.symbol}")
-    key = (cmd.category, cmd.symbol)
-    pos = account.positions.get(key)
+    idx = position_mode.check_idx(account, st.inst, cmd.position_idx)
+    pos = account.positions.get((cmd.category, cmd.symbol, idx))
     value = margin.position_value(st, pos) if pos else 0
     current = margin.tier_of(st, value)
     if current is not None and current.id == tier.id:
@@ -139,9 +157,14 @@ def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
     cap = _hundredths(tier.max_leverage)
     if leverage <= cap:
         return []  # tiers are automatic: nothing changes
+    levels = {i: (p.leverage if p else DEFAULT_LEVERAGE) for i in (1, 2)
+              for p in (account.positions.get((cmd.category, cmd.symbol, i)),)}
+    buy, sell = (cap, cap) if idx == 0 else (cap, levels[2]) if idx == 1 else (levels[1], cap)
+    if account.margin_mode != margin.ISOLATED:  # hedge mode in cross margin: one leverage for both sides
+        buy = sell = cap
     try:
         return set_leverage(ex, SetLeverage(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol,
-                                            buy_leverage=cap, sell_leverage=cap), ts)
+                                            buy_leverage=buy, sell_leverage=sell), ts)
     except ApiError as err:
         if err.code == Code.AVAILABLE_MARGIN_INSUFFICIENT:
             raise ApiError(Code.RISK_LIMIT_MARGIN_INSUFFICIENT,
@@ -181,7 +204,8 @@ def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
     st = ex.symbols.get((cmd.category, cmd.symbol))
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
-    pos = account.positions.get((cmd.category, cmd.symbol))
+    pos = account.positions.get((cmd.category, cmd.symbol, position_mode.check_idx(account, st.inst,
+                                                                                   cmd.position_idx)))
     if pos is None or pos.size == 0:
         raise ApiError(Code.SET_MARGIN_WITHOUT_POSITION)
     if cmd.amount == 0:
@@ -204,14 +228,15 @@ def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
 
 def set_auto_add_margin(ex: Exchange, cmd: SetAutoAddMargin, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    if (cmd.category, cmd.symbol) not in ex.symbols or cmd.category not in ("linear", "inverse"):
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
     if account.margin_mode != margin.ISOLATED:
         raise ApiError(Code.AUTO_ADD_MARGIN_ISOLATED_ONLY, "the account is in cross margin mode")
-    key = (cmd.category, cmd.symbol)
+    key = (cmd.category, cmd.symbol, position_mode.check_idx(account, st.inst, cmd.position_idx))
     pos = account.positions.get(key)
     if pos is None:
-        pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts)
+        pos = account.positions[key] = Position(account.uid, cmd.category, cmd.symbol, ts, idx=key[2])
     pos.auto_add = cmd.enabled
     pos.updated_ts = ts
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
@@ -222,7 +247,7 @@ def coin_equity_and_mm(ex: Exchange, account: Account, coin: str) -> tuple[int, 
     """Wallet + unrealised PnL of a settle coin, and the maintenance margin of its positions."""
     equity, mm = account.balance(coin), 0
     for key, pos in account.positions.items():
-        st = ex.symbols[key]
+        st = ex.symbols[key[:2]]
         if pos.size and st.inst.settle_coin == coin:
             equity += margin.unrealised(st, pos)
             mm += margin.position_mm(st, pos)
@@ -233,16 +258,17 @@ def check_liquidations(ex: Exchange, st: SymbolState, ts: int, events: list[Even
     """Liquidate every account holding ``st`` whose maintenance margin the equity no longer covers."""
     coin, key = st.inst.settle_coin, st.inst.key
     for account in list(ex.accounts.values()):
-        pos = account.positions.get(key)
-        if pos is None or not pos.size or account.label == INSURANCE_LABEL:
+        held = [p for p in account.held_positions(*key) if p.size]
+        if not held or account.label == INSURANCE_LABEL:
             continue
         if account.margin_mode == margin.ISOLATED:  # each position stands on its own margin
-            equity, mm = pos.margin + margin.unrealised(st, pos), margin.position_mm(st, pos)
-            if mm and equity <= mm and pos.auto_add:
-                _auto_add(ex, account, st, pos, ts, events)
-                equity = pos.margin + margin.unrealised(st, pos)
-            if mm and equity <= mm:
-                liquidate(ex, account, coin, ts, events, only=key)
+            for pos in held:
+                equity, mm = pos.margin + margin.unrealised(st, pos), margin.position_mm(st, pos)
+                if mm and equity <= mm and pos.auto_add:
+                    _auto_add(ex, account, st, pos, ts, events)
+                    equity = pos.margin + margin.unrealised(st, pos)
+                if mm and equity <= mm:
+                    liquidate(ex, account, coin, ts, events, only=pos.key)
             continue
         equity, mm = coin_equity_and_mm(ex, account, coin)
         if mm and equity <= mm:
@@ -283,35 +309,35 @@ def _auto_add(ex: Exchange, account: Account, st: SymbolState, pos: Position, ts
 
 
 def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[Event],
-              only: tuple[str, str] | None = None) -> None:
+              only: tuple[str, str, int] | None = None) -> None:
     """Cross: every position of the coin, the account's equity in it lost. Isolated (``only``): that
     position, at the price where its margin is lost."""
     fund = insurance_fund(ex, ts, events)
     for order in list(account.open_orders.values()):  # CancelAllBeforeLiq
-        if only is None or (order.category, order.symbol) == only:
+        if only is None or (order.category, order.symbol, order.position_idx) == only:
             trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeLiq")
     for order in list(account.conditionals.values()):
-        if only is None or (order.category, order.symbol) == only:
+        if only is None or (order.category, order.symbol, order.position_idx) == only:
             triggers.cancel_conditional(ex, account, order, ts, events)
             order.cancel_type = "CancelAllBeforeLiq"
     held = [(key, pos) for key, pos in sorted(account.positions.items())
-            if pos.size and ex.symbols[key].inst.settle_coin == coin and (only is None or key == only)]
+            if pos.size and ex.symbols[key[:2]].inst.settle_coin == coin and (only is None or key == only)]
     for _, pos in held:  # the TP/SL of the positions taken over go too
         pos.take_profit = pos.stop_loss = pos.trailing_stop = pos.trail_active = 0
     wallet_before = account.balance(coin)
     busts: list[Execution] = []
     if only is not None:
-        equity = held[0][1].margin + margin.unrealised(ex.symbols[only], held[0][1])
+        equity = held[0][1].margin + margin.unrealised(ex.symbols[only[:2]], held[0][1])
     else:
         equity, _ = coin_equity_and_mm(ex, account, coin)
-    values = [margin.position_value(ex.symbols[key], pos) for key, pos in held]
+    values = [margin.position_value(ex.symbols[key[:2]], pos) for key, pos in held]
     # isolated: exactly the position's margin is lost, whatever the mark; cross with equity left: it is lost,
     # spread over the positions by value, each closing below its mark
     if only is not None or equity > 0:
         weights = values
     else:  # bankrupt already: the losing positions close at their bankruptcy prices (better than the mark,
         # the fund takes the difference), the profitable ones at their marks
-        weights = [max(0, -margin.unrealised(ex.symbols[key], pos)) for key, pos in held]
+        weights = [max(0, -margin.unrealised(ex.symbols[key[:2]], pos)) for key, pos in held]
         if not any(weights):
             weights = values
     total = sum(weights) or 1
@@ -320,12 +346,12 @@ def liquidate(ex: Exchange, account: Account, coin: str, ts: int, events: list[E
     shares[biggest] += equity - sum(shares)
     taken = []
     for (key, pos), share in zip(held, shares, strict=True):
-        st = ex.symbols[key]
+        st = ex.symbols[key[:2]]
         direction, sign = margin.direction(st), (1 if pos.size > 0 else -1)
         target = margin.unrealised(st, pos) - share  # realised PnL that leaves the coin's equity at zero
         ticks = _exit_ticks(st, pos, pos.entry_value + direction * sign * target)
         side, lots = (SELL if pos.size > 0 else BUY), abs(pos.size)
-        last = (pos, _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events))
+        last = (pos, _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events, idx=pos.idx))
         busts.append(last[1])
         st.liquidations.append((ex.exec_seq, ts, BUY if sign > 0 else SELL, lots, ticks))
         events.append(Liquidated(uid=account.uid, category=st.inst.category, symbol=st.inst.symbol))
@@ -377,7 +403,7 @@ def adl_rank(ex: Exchange, st: SymbolState, pos: Position) -> int:
     key, long = st.inst.key, pos.size > 0
     mine = adl_score(st, pos)
     scores = [adl_score(st, p) for a in ex.accounts.values() if a.label != INSURANCE_LABEL
-              for p in (a.positions.get(key),) if p is not None and p.size and (p.size > 0) == long]
+              for p in a.held_positions(*key) if p.size and (p.size > 0) == long]
     below = sum(1 for s in scores if s < mine)
     return 1 + min(4, below * 5 // max(1, len(scores)))
 
@@ -387,11 +413,11 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
     """What the book could not absorb of a liquidated position is closed against the opposite positions,
     highest ADL score first, at the bankruptcy price (``AdlTrade``, ``CreateByAdl_PassThrough``)."""
     key = st.inst.key
-    held = fund.positions.get(key)
+    held = fund.positions.get((*key, 0))
     while held is not None and held.size:
         long = held.size < 0  # the fund holds a short: longs are deleveraged, and the other way round
         queue = sorted(((adl_score(st, p), a.uid, a, p) for a in ex.accounts.values() if a is not fund
-                        for p in (a.positions.get(key),) if p is not None and p.size and (p.size > 0) == long),
+                        for p in a.held_positions(*key) if p.size and (p.size > 0) == long),
                        key=lambda c: (-c[0], c[1]))
         if not queue:
             return
@@ -399,7 +425,7 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
         lots = min(abs(pos.size), abs(held.size))
         side = SELL if pos.size > 0 else BUY
         e = _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events, exec_type="AdlTrade",
-                        create_type="CreateByAdl_PassThrough")
+                        create_type="CreateByAdl_PassThrough", idx=pos.idx)
         ledger.record(ex, account, ts, "ADL", st.inst.settle_coin, category=e.category, symbol=e.symbol, side=side,
                       qty=lots, size_after=pos.size, price=ticks, cash_flow=e.pnl, trade_id=e.exec_id,
                       order_id=e.order_id)
@@ -407,7 +433,7 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
 
 def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, side: int, lots: int, ticks: int,
                 ts: int, events: list[Event], exec_type: str = "BustTrade",
-                create_type: str = "CreateByTakeOver_PassThrough") -> Execution:
+                create_type: str = "CreateByTakeOver_PassThrough", idx: int = 0) -> Execution:
     """The account's position passes to the fund at the bankruptcy price: a filled liquidation order on each
     side, no fee, execType ``BustTrade``. Returns the account's execution."""
     mine = None
@@ -418,7 +444,8 @@ def _bust_trade(ex: Exchange, st: SymbolState, account: Account, fund: Account, 
         ex.order_seq += 1
         order = Order(order_id=ex.order_seq, uid=holder.uid, category=st.inst.category, symbol=st.inst.symbol,
                       side=order_side, order_type="Market", tif="IOC", price=ticks, qty=lots, order_link_id="",
-                      reduce_only=holder is account, close_on_trigger=False, smp_type="None", position_idx=0, ts=ts,
+                      reduce_only=holder is account, close_on_trigger=False, smp_type="None",
+                      position_idx=idx if holder is account else 0, ts=ts,
                       last_price_on_created=st.last if st.last is not None else st.mark)
         order.create_type = create_type
         ex.orders[order.order_id] = order
@@ -506,10 +533,7 @@ def _settle(ex: Exchange, st: SymbolState, at: int, events: list[Event]) -> None
     rate = predicted_rate(st, at)
     coin, key = st.inst.settle_coin, st.inst.key
     dust = 0
-    for account in ex.accounts.values():
-        pos = account.positions.get(key)
-        if pos is None or not pos.size:
-            continue
+    for account, pos in [(a, p) for a in ex.accounts.values() for p in a.held_positions(*key) if p.size]:
         value = margin.position_value(st, pos)
         owed = value * rate * (1 if pos.size > 0 else -1)  # > 0: this position pays (scaled by RATE_SCALE)
         fee = -(-owed // RATE_SCALE)  # payers round up, receivers down

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from paperex.core import margin, triggers
+from paperex.core import margin, position_mode, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
@@ -110,8 +110,8 @@ def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = Tru
             raise _reject(Code.PARAM_ERROR, "orderLinkId must be 1-36 characters of [A-Za-z0-9_-]")
         if (cmd.uid, cmd.order_link_id) in ex.link_ids and new:
             raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
-    if not spot and cmd.position_idx != 0:
-        raise _reject(Code.PARAM_ERROR, "position idx not match position mode")
+    if not spot:
+        position_mode.closes(ex.account(cmd.uid), st.inst, cmd.side, cmd.position_idx)
     if spot and cmd.order_type == "Market" and cmd.side == SELL and cmd.market_unit == "quoteCoin":
         raise _reject(Code.PARAM_ERROR, "marketUnit quoteCoin is supported for market buys only")
     if cmd.trigger_price and new and not (cmd.reduce_only and cmd.qty == 0):
@@ -129,9 +129,11 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     if conditional is None:
         triggers.check_order_tpsl(st, cmd, cmd.price)
     key = (cmd.category, cmd.symbol)
-    pos = account.positions.get(key)
+    pos = None if spot else account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     qty = cmd.qty
-    if cmd.reduce_only and not spot:
+    # a hedge-mode order against its side's direction closes it: reduce-only
+    reduce_only = cmd.reduce_only or (not spot and position_mode.closes(account, st.inst, cmd.side, cmd.position_idx))
+    if reduce_only and not spot:
         if pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0):
             raise _reject(Code.REDUCE_ONLY_RULE, "there is no position to reduce on this side")
         if qty == 0 and cmd.close_on_trigger:  # qty 0 + reduceOnly + closeOnTrigger: close the whole position
@@ -160,11 +162,11 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     else:
         hold_coin = st.inst.settle_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
-        if not cmd.reduce_only:
+        if not reduce_only:
             _check_risk_tier(st, account, pos, cmd.side, qty, price, leverage)
         taker = account.fee_rates[cmd.category][0]
         closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
-        hold = 0 if cmd.reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
+        hold = 0 if reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
         free = margin.available(ex.symbols, account, hold_coin)
         if hold and hold > free:  # closing a position never needs margin
             raise _margin_error(st, closable, leverage, taker, cmd, price, qty, free)
@@ -175,12 +177,13 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
         order = conditional
         order.price, order.qty, order.leaves, order.status = price, qty, qty, NEW
         order.tif = "IOC" if cmd.order_type == "Market" else cmd.tif
+        order.reduce_only = reduce_only
         order.updated_ts = ts
     else:
         ex.order_seq += 1
         order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
                       order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif, price=price,
-                      qty=qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
+                      qty=qty, order_link_id=cmd.order_link_id, reduce_only=reduce_only,
                       close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
                       ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
                       market_unit=cmd.market_unit if spot and cmd.order_type == "Market" else "",
@@ -283,7 +286,7 @@ def _execute(ex: Exchange, st: SymbolState, account: Account, order: Order, ts: 
         qty = min(order.leaves, maker.leaves) if not order.quote_qty else min(
             maker.leaves, st.grid.lots_for_quote(maker.price, order.quote_qty - order.quote_spent))
         if order.reduce_only and derivative:  # a reduce-only taker never takes more than the position
-            pos = account.positions.get(key)
+            pos = account.positions.get((order.category, order.symbol, order.position_idx))
             room = abs(pos.size) if pos and pos.size and (pos.size > 0) != (order.side > 0) else 0
             if room == 0:
                 reduce_only_done = True
@@ -336,15 +339,16 @@ def enforce_reduce_only(ex: Exchange, account: Account, category: str, symbol: s
                   if ex.orders[oid].category == category and ex.orders[oid].symbol == symbol)
     if not mine:
         return
-    pos = account.positions.get((category, symbol))
-    size = pos.size if pos else 0
-    room = abs(size)
+    rooms: dict[int, int] = {}  # positionIdx -> what its reduce-only orders may still close
     st = ex.symbols[(category, symbol)]
     for oid in mine:
         o = ex.orders[oid]
+        pos = account.positions.get((category, symbol, o.position_idx))
+        size = pos.size if pos else 0
+        room = rooms.setdefault(o.position_idx, abs(size))
         allowed = room if size and (size > 0) != (o.side > 0) else 0
         if o.leaves <= allowed:
-            room -= o.leaves
+            rooms[o.position_idx] = room - o.leaves
             continue
         if allowed == 0:
             finish(ex, account, o, CANCELLED, ts, events, cancel_type="CancelByReduceOnly")
@@ -356,7 +360,7 @@ def enforce_reduce_only(ex: Exchange, account: Account, category: str, symbol: s
         o.qty -= excess
         o.updated_ts = ts
         o.seq = ex.next_seq()
-        room = 0
+        rooms[o.position_idx] = 0
         events.append(OrderChanged(uid=o.uid, order_id=o.order_id, status=o.status))
         events.append(BookChanged(category=category, symbol=symbol, update_id=st.book.update_id))
 
@@ -497,9 +501,9 @@ def _log_trade(ex: Exchange, st: SymbolState, account: Account, order: Order, e:
     if cat != "spot":
         coin = st.inst.settle_coin
         ex.ledger_seq += 1
-        log.append((ex.ledger_seq, ts, kind, coin, cat, sym, side, e.qty,
-                    account.positions[(cat, sym)].size, e.price, e.pnl, 0, e.fee, e.fee_rate, balances.get(coin, 0),
-                    e.exec_id, order.order_id, link))
+        size = account.positions[(cat, sym, order.position_idx)].size
+        log.append((ex.ledger_seq, ts, kind, coin, cat, sym, side, e.qty, size, e.price, e.pnl, 0, e.fee,
+                    e.fee_rate, balances.get(coin, 0), e.exec_id, order.order_id, link))
         return
     base, quote = st.inst.base_coin, st.inst.quote_coin
     base_units = e.qty * st.grid.base_mult
@@ -519,10 +523,10 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     realised PnL of the closed part before the fee, the fees paid to open the lots it closed, and their
     entry value and exact inverse entry record)."""
     coin = st.inst.settle_coin
-    key = (order.category, order.symbol)
+    key = (order.category, order.symbol, order.position_idx)
     pos = account.positions.get(key)
     if pos is None:
-        pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts)
+        pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts, idx=order.position_idx)
     before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
     if before and (pos.size == 0 or (pos.size > 0) != (before > 0)):  # closed or reversed: its stops go
@@ -602,7 +606,7 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         raise _reject(Code.PRICE_OUT_OF_RANGE)
     new_leaves = new_qty - order.cum_qty
     key = (order.category, order.symbol)
-    pos = account.positions.get(key)
+    pos = account.positions.get((order.category, order.symbol, order.position_idx))
     if order.category == "spot":
         hold_coin, new_hold = _spot_hold(st, check, new_price, new_leaves)
     else:

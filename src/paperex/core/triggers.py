@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paperex.core import position_mode
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, PlaceOrder, SetTradingStop
 from paperex.core.events import Event, OrderAccepted, OrderChanged, PositionChanged
@@ -112,7 +113,9 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     ex.order_seq += 1
     order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
                   order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif,
-                  price=cmd.price or 0, qty=cmd.qty, order_link_id=cmd.order_link_id, reduce_only=cmd.reduce_only,
+                  price=cmd.price or 0, qty=cmd.qty, order_link_id=cmd.order_link_id,
+                  reduce_only=cmd.reduce_only or (cmd.category != "spot" and position_mode.closes(
+                      account, st.inst, cmd.side, cmd.position_idx)),
                   close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
                   ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
                   market_unit=cmd.market_unit)
@@ -137,7 +140,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
 def cancel_conditional(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
     del account.conditionals[order.order_id]
     if order.stop_order_type in POSITION_STOPS:  # cancelling a position's TP/SL order removes it
-        pos = account.positions.get((order.category, order.symbol))
+        pos = account.positions.get((order.category, order.symbol, order.position_idx))
         if pos is not None:
             if order.stop_order_type == "TakeProfit":
                 pos.take_profit = 0
@@ -171,7 +174,7 @@ def amend_conditional(ex: Exchange, account: Account, order: Order, cmd: AmendOr
 
 # -- position TP/SL ------------------------------------------------------------------------------------
 def set_position_tpsl(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
-    pos = account.positions.get((order.category, order.symbol))
+    pos = account.positions.get((order.category, order.symbol, order.position_idx))
     if pos is None or pos.size == 0 or order.reduce_only or (pos.size > 0) != (order.side > 0):
         return
     if order.take_profit:
@@ -187,7 +190,7 @@ def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, 
     match the position's take_profit / stop_loss (created, re-priced or deactivated)."""
     st = ex.symbols[(pos.category, pos.symbol)]
     existing = {o.stop_order_type: o for o in account.conditionals.values()
-                if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in POSITION_STOPS}
+                if (o.category, o.symbol, o.position_idx) == pos.key and o.stop_order_type in POSITION_STOPS}
     long = pos.size > 0
     for kind, price, by, rising in (("TakeProfit", pos.take_profit, pos.tp_trigger_by, long),
                                     ("StopLoss", pos.stop_loss, pos.sl_trigger_by, not long),
@@ -205,7 +208,8 @@ def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, 
             order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
                           side=SELL if long else BUY, order_type="Market", tif="IOC", price=0, qty=0,
                           order_link_id="", reduce_only=True, close_on_trigger=True, smp_type="None",
-                          position_idx=0, ts=ts, last_price_on_created=st.last if st.last is not None else st.mark)
+                          position_idx=pos.idx, ts=ts,
+                          last_price_on_created=st.last if st.last is not None else st.mark)
             order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
             ex.orders[order.order_id] = order
             account.order_ids.append(order.order_id)
@@ -233,7 +237,8 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
     _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
-    pos = account.positions.get((cmd.category, cmd.symbol))
+    idx = position_mode.check_idx(account, st.inst, cmd.position_idx)
+    pos = account.positions.get((cmd.category, cmd.symbol, idx))
     if pos is None or pos.size == 0:
         raise ApiError(Code.PARAM_ERROR, "can not set tp/sl/ts for zero position")
     if cmd.partial:
@@ -278,7 +283,7 @@ def _add_partial_legs(ex: Exchange, account: Account, st: SymbolState, pos: Posi
         if size <= 0 or size > abs(pos.size):
             raise ApiError(Code.TPSL_POSITION_TOO_SMALL)
     existing = sum(1 for o in account.conditionals.values()
-                   if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in PARTIAL_STOPS)
+                   if (o.category, o.symbol, o.position_idx) == pos.key and o.stop_order_type in PARTIAL_STOPS)
     if existing + len(legs) > MAX_PARTIAL_LEGS:
         raise ApiError(Code.TPSL_PARTIAL_LIMIT)
     events: list[Event] = []
@@ -287,7 +292,7 @@ def _add_partial_legs(ex: Exchange, account: Account, st: SymbolState, pos: Posi
         order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
                       side=-side, order_type="Limit" if limit else "Market", tif="GTC" if limit else "IOC",
                       price=limit, qty=size, order_link_id="", reduce_only=True, close_on_trigger=False,
-                      smp_type="None", position_idx=0, ts=ts,
+                      smp_type="None", position_idx=pos.idx, ts=ts,
                       last_price_on_created=st.last if st.last is not None else st.mark)
         order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
         rising = (kind == "PartialTakeProfit") == (side == BUY)
@@ -306,7 +311,7 @@ def _add_partial_legs(ex: Exchange, account: Account, st: SymbolState, pos: Posi
 def drop_partial_legs(ex: Exchange, account: Account, pos: Position, ts: int, events: list[Event]) -> None:
     """The partial TP/SL legs of a position that closed or reversed go with it."""
     for order in [o for o in account.conditionals.values()
-                  if (o.category, o.symbol) == (pos.category, pos.symbol) and o.stop_order_type in PARTIAL_STOPS]:
+                  if (o.category, o.symbol, o.position_idx) == pos.key and o.stop_order_type in PARTIAL_STOPS]:
         del account.conditionals[order.order_id]
         order.status, order.cancel_type, order.leaves = DEACTIVATED, "CancelByTpSlTsClear", 0
         order.updated_ts, order.seq = ts, ex.next_seq()
@@ -336,7 +341,7 @@ def check_triggers(ex: Exchange, ts: int, events: list[Event]) -> None:
                 if _reached(st, order.trigger_by, order.trigger_price, order.trigger_direction == 1):
                     _fire(ex, account, order, ts, events)
                     if order.stop_order_type in POSITION_STOPS:  # the position closed: the other stop goes too
-                        pos = account.positions[(order.category, order.symbol)]
+                        pos = account.positions[(order.category, order.symbol, order.position_idx)]
                         pos.take_profit = pos.stop_loss = 0
                         sync_position_stops(ex, account, pos, ts, events)
                     fired = True

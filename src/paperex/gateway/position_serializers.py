@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from paperex.core import margin, risk
+from paperex.core import margin, position_mode, risk
 from paperex.core.accounts import Account
 from paperex.core.engine import Exchange
 from paperex.core.numbers import MONEY_SCALE, RATE_DP
@@ -48,12 +48,19 @@ def _liq_price(symbols: dict[tuple[str, str], SymbolState], st: SymbolState, acc
     return price(st, ticks)
 
 
+def symbol_positions(st: SymbolState, account: Account, core: Exchange, stream: bool = False) -> list[dict[str, Any]]:
+    """A symbol's positions, flat ones included: one in one-way mode, the long and the short side in hedge."""
+    key = st.inst.key
+    return [position(st, account, account.positions.get((*key, idx)), core, stream, idx)
+            for idx in position_mode.position_idxs(account, st.inst)]
+
+
 def position(st: SymbolState, account: Account, pos: Position | None, core: Exchange,
-             stream: bool = False) -> dict[str, Any]:
-    """One position (``pos`` None: the flat position of a symbol never traded). ``stream``: the WebSocket
-    variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
+             stream: bool = False, idx: int = 0) -> dict[str, Any]:
+    """One position (``pos`` None: the flat position ``idx`` of a symbol never traded). ``stream``: the
+    WebSocket variant (``entryPrice`` for ``avgPrice``, plus ``category``)."""
     if pos is None:
-        pos = Position(account.uid, st.inst.category, st.inst.symbol, 0)
+        pos = Position(account.uid, st.inst.category, st.inst.symbol, 0, idx=idx)
     value = margin.position_value(st, pos)
     tier = margin.tier_of(st, value)
     isolated = account.margin_mode == margin.ISOLATED
@@ -65,7 +72,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
     else:
         avg, break_even = "0", "0"
     row: dict[str, Any] = {
-        "positionIdx": 0,
+        "positionIdx": pos.idx,
         "riskId": tier.id if tier else 0,
         "riskLimitValue": _num(tier.risk_limit_value) if tier else "0",
         "symbol": pos.symbol,

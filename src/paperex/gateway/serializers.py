@@ -128,7 +128,7 @@ def _coin_risk(core: Exchange, account: Account, coin: str) -> dict[str, int]:
         if order.hold_coin == coin:
             out["locked" if order.category == "spot" else "order_im"] += order.hold
     for key, pos in account.positions.items():
-        st = core.symbols[key]
+        st = core.symbols[key[:2]]
         if st.inst.settle_coin != coin:
             continue
         out["realised"] += pos.cum_realised
@@ -145,7 +145,7 @@ def wallet_balance(core: Exchange, account: Account, coins: list[str]) -> dict[s
         wanted = [c for c in dict.fromkeys(coins) if c in core.coins]
     else:
         held = {c for c, units in account.balances.items() if units}
-        held |= {core.symbols[k].inst.settle_coin for k, p in account.positions.items() if p.size or p.cum_realised}
+        held |= {core.symbols[k[:2]].inst.settle_coin for k, p in account.positions.items() if p.size or p.cum_realised}
         wanted = sorted(held)
     rows = []
     total_equity = total_wallet = total_upl = total_im = total_mm = total_locked = Decimal(0)

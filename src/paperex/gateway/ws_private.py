@@ -24,7 +24,7 @@ from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged, P
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import signature_matches
-from paperex.gateway.position_serializers import position
+from paperex.gateway.position_serializers import symbol_positions
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
@@ -100,10 +100,8 @@ class PrivateStreams:
             # a position row values the account and ranks it against every other: only for a subscriber
             if not any(t.startswith("position") for conn in self.by_uid[uid] for t in conn.topics):
                 continue
-            account = core.accounts[uid]
-            row = position(core.symbols[(category, symbol)], account, account.positions.get((category, symbol)),
-                           core, stream=True)
-            self.outbox[uid].append(("position", category, row))
+            for row in symbol_positions(core.symbols[(category, symbol)], core.accounts[uid], core, stream=True):
+                self.outbox[uid].append(("position", category, row))
         if self.outbox or self.wallet_dirty:
             self._schedule()
 

@@ -6,7 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from paperex.core.accounts import Account
-from paperex.core.commands import AddMargin, SetAutoAddMargin, SetLeverage, SetRiskLimit, SetTradingStop
+from paperex.core.commands import (
+    AddMargin,
+    SetAutoAddMargin,
+    SetLeverage,
+    SetRiskLimit,
+    SetTradingStop,
+    SwitchPositionMode,
+)
 from paperex.core.numbers import MONEY_SCALE, to_units
 from paperex.core.orders import SIDE_NAMES, Execution, Order
 from paperex.core.positions import DEFAULT_LEVERAGE
@@ -19,7 +26,7 @@ from paperex.gateway.handlers.trade import TRIGGER_BY, time_window
 from paperex.gateway.handlers.trade import _lots as lots_of
 from paperex.gateway.handlers.trade import _ticks as tick_of
 from paperex.gateway.params import param_error
-from paperex.gateway.position_serializers import position
+from paperex.gateway.position_serializers import position, symbol_positions
 from paperex.gateway.trade_serializers import _num, money, price, qty, trim
 
 POSITION_CATEGORIES = ("linear", "inverse", "option")
@@ -40,15 +47,15 @@ async def position_list(call: Call) -> dict[str, Any]:
         st = core.symbols.get((category, symbol))
         if st is None:
             raise param_error(f"symbol {symbol} does not exist")
-        rows = [position(st, account, account.positions.get((category, symbol)), core)]
+        rows = symbol_positions(st, account, core)
         chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
         return {"category": category, "list": chunk, "nextPageCursor": cursor}
     if category == "linear" and settle_coin is None:
         raise param_error("symbol or settleCoin is required")
     held = sorted((key, pos) for key, pos in account.positions.items()
                   if key[0] == category and pos.size
-                  and (settle_coin is None or core.symbols[key].inst.settle_coin == settle_coin))
-    rows = [position(core.symbols[key], account, pos, core) for key, pos in held]
+                  and (settle_coin is None or core.symbols[key[:2]].inst.settle_coin == settle_coin))
+    rows = [position(core.symbols[key[:2]], account, pos, core) for key, pos in held]
     chunk, cursor = page(rows, p, default_limit=20, max_limit=200)
     return {"category": category, "list": chunk, "nextPageCursor": cursor}
 
@@ -79,33 +86,34 @@ async def set_risk_limit(call: Call) -> dict[str, Any]:
     risk_id = p.int("riskId", lo=1, hi=10**6)
     if risk_id is None:
         raise param_error("riskId is required")
-    p.int("positionIdx", lo=0, hi=0)
     await call.sequencer.submit(SetRiskLimit(uid=call.account.uid, category=category, symbol=st.inst.symbol,
-                                             risk_id=risk_id))
+                                             risk_id=risk_id, position_idx=_position_idx(call)))
     tier = next(t for t in st.inst.risk_tiers if t.id == risk_id)
     return {"category": category, "riskId": risk_id, "riskLimitValue": trim(tier.risk_limit_value)}
 
 
-def _position_symbol(call: Call) -> SymbolState:
-    """The position's symbol (one-way mode: ``positionIdx`` 0 only)."""
-    st = derivative_symbol(call)
-    call.params.int("positionIdx", lo=0, hi=0)
-    return st
+def _position_idx(call: Call) -> int:
+    """``positionIdx``: 0 one-way, 1/2 the sides in hedge mode (the core checks it against the mode)."""
+    idx = call.params.int("positionIdx", default=0, lo=0, hi=2)
+    assert idx is not None
+    return idx
 
 
 @V5.post("/v5/position/add-margin", permission=WRITE_POSITION)
 async def add_margin(call: Call) -> dict[str, Any]:
     """Isolated margin: add (or, negative, reduce) the margin a position holds."""
-    category, symbol = _position_symbol(call).inst.key
+    category, symbol = derivative_symbol(call).inst.key
+    idx = _position_idx(call)
     amount = call.params.decimal("margin", required=True)
     assert amount is not None
     try:
         units = to_units(amount)
     except ValueError:
         raise param_error("margin has too many decimals") from None
-    await call.sequencer.submit(AddMargin(uid=call.account.uid, category=category, symbol=symbol, amount=units))
+    await call.sequencer.submit(AddMargin(uid=call.account.uid, category=category, symbol=symbol, amount=units,
+                                          position_idx=idx))
     st = call.core.symbols[(category, symbol)]
-    row = position(st, call.account, call.account.positions.get((category, symbol)), call.core)
+    row = position(st, call.account, call.account.positions.get((category, symbol, idx)), call.core, idx=idx)
     return {"category": category, **{k: row[k] for k in (
         "symbol", "positionIdx", "riskId", "riskLimitValue", "size", "avgPrice", "liqPrice", "bustPrice",
         "markPrice", "positionValue", "leverage", "autoAddMargin", "positionStatus", "positionIM", "positionMM",
@@ -115,12 +123,13 @@ async def add_margin(call: Call) -> dict[str, Any]:
 
 @V5.post("/v5/position/set-auto-add-margin", permission=WRITE_POSITION)
 async def set_auto_add_margin(call: Call) -> dict[str, Any]:
-    category, symbol = _position_symbol(call).inst.key
+    category, symbol = derivative_symbol(call).inst.key
+    idx = _position_idx(call)
     flag = call.params.raw("autoAddMargin")
     if flag not in (0, 1, "0", "1"):
         raise param_error("autoAddMargin must be 0 or 1")
     await call.sequencer.submit(SetAutoAddMargin(uid=call.account.uid, category=category, symbol=symbol,
-                                                 enabled=int(flag) == 1))
+                                                 enabled=int(flag) == 1, position_idx=idx))
     return {}
 
 
@@ -169,7 +178,7 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
             return _num(Decimal(lots * 10**20) / Decimal(inv) * st.grid.tick) if inv else "0"
         return _num(Decimal(value) / MONEY_SCALE / st.grid.qty(lots)) if value else "0"
 
-    pos = account.positions.get((order.category, order.symbol))
+    pos = account.positions.get((order.category, order.symbol, order.position_idx))
     return {
         "symbol": order.symbol,
         "orderId": ids.order_id(order.order_id, order.category),
@@ -197,7 +206,8 @@ def _closed_pnl_row(st: SymbolState, account: Account, order: Order, closing: li
 async def trading_stop(call: Call) -> dict[str, Any]:
     """Full-mode take profit and stop loss of a position ("0" removes one)."""
     p = call.params
-    st = _position_symbol(call)
+    st = derivative_symbol(call)
+    idx = _position_idx(call)
     category = st.inst.category
     partial = p.enum("tpslMode", ("Full", "Partial"), default="Full") == "Partial"
     if not partial:
@@ -232,5 +242,22 @@ async def trading_stop(call: Call) -> dict[str, Any]:
         stop_loss=price_of("stopLoss"),
         tp_trigger_by=p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
         sl_trigger_by=p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
-        trailing_stop=price_of("trailingStop"), active_price=price_of("activePrice") or 0))
+        trailing_stop=price_of("trailingStop"), active_price=price_of("activePrice") or 0, position_idx=idx))
+    return {}
+
+
+@V5.post("/v5/position/switch-mode", permission=WRITE_POSITION)
+async def switch_mode(call: Call) -> dict[str, Any]:
+    """One-way (``mode`` 0) or hedge mode (3), for a symbol or for every symbol of a settle coin."""
+    p = call.params
+    category = p.category(("linear", "inverse"))
+    symbol = p.symbol()
+    coin = p.str("coin", max_len=20)
+    if symbol is None and coin is None:
+        raise param_error("symbol or coin is required")
+    mode = p.raw("mode")
+    if mode not in (0, 3, "0", "3"):
+        raise param_error("mode must be 0 (one-way) or 3 (hedge)")
+    await call.sequencer.submit(SwitchPositionMode(uid=call.account.uid, category=category, mode=int(mode),
+                                                   symbol=symbol or "", coin=(coin or "") if symbol is None else ""))
     return {}
