@@ -211,13 +211,14 @@ def test_random_order_flow_keeps_every_invariant(specs) -> None:
 RISK_SYMBOLS = [("linear", "BTCUSDT"), ("inverse", "BTCUSD")]
 RISK_FUNDING = {"USDT": to_units("2000"), "BTC": to_units("0.03")}
 # how often the generated flows reached each mechanism
-STATS = {"liquidations": 0, "funding": 0, "triggered": 0, "hedged": 0}
+STATS = {"liquidations": 0, "funding": 0, "triggered": 0, "hedged": 0, "order_legs": 0}
 
 
 @st.composite
 def a_risk_command(draw):
     kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2
-                                + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin", "hedge"]))
+                                + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin", "hedge",
+                                   "tpsl_order"]))
     uid = draw(st.sampled_from(UIDS))
     category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
     if kind == "place":
@@ -239,6 +240,10 @@ def a_risk_command(draw):
         return ("mode", uid, draw(st.sampled_from(["ISOLATED_MARGIN", "REGULAR_MARGIN"])))
     if kind == "add_margin":
         return ("add_margin", uid, category, symbol, draw(st.integers(-50, 100)))
+    if kind == "tpsl_order":  # an order whose fills set the position's TP/SL (Full) or grow legs (Partial)
+        return ("tpsl_order", uid, category, symbol, draw(st.sampled_from([1, -1])), draw(st.integers(1, 100)),
+                draw(st.sampled_from(["Full", "Partial"])), draw(st.integers(0, 40)), draw(st.integers(0, 40)),
+                draw(st.booleans()))
     if kind == "hedge":  # refused while the symbol has a position or orders, and for inverse symbols
         return ("hedge", uid, category, symbol, draw(st.sampled_from([0, 3])), draw(st.booleans()))
     if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
@@ -275,6 +280,19 @@ def to_risk_command(ex: Exchange, spec: tuple):
         trigger = max(1, sym.mark + (1 if direction == 1 else -1) * distance * sym.mark // 1000)
         return PlaceOrder(uid=uid, category=category, symbol=symbol, side=side, order_type="Market", qty=lots,
                           trigger_price=trigger, trigger_direction=direction, trigger_by=by)
+    if kind == "tpsl_order":
+        _, uid, category, symbol, side, qty, mode, tp, sl, limit = spec
+        sym = ex.symbols[(category, symbol)]
+        lots = qty * max(sym.grid.min_lots, 1) if category != "inverse" else qty * 100
+        take_profit = max(1, sym.mark + side * tp * sym.mark // 1000) if tp else 0
+        stop_loss = max(1, sym.mark - side * sl * sym.mark // 1000) if sl else 0
+        # a limit order at the mark: it takes what crosses it and rests for later market orders to fill
+        cmd = PlaceOrder(uid=uid, category=category, symbol=symbol, side=side, order_type="Limit", qty=lots,
+                         price=sym.mark, take_profit=take_profit, stop_loss=stop_loss, tpsl_mode=mode,
+                         tp_limit=take_profit if limit and mode == "Partial" else 0)
+        if position_mode.mode_of(ex.accounts[uid], sym.inst) == position_mode.HEDGE:
+            cmd = msgspec.structs.replace(cmd, position_idx=1 if side > 0 else 2)
+        return cmd
     if kind == "tpsl":
         _, uid, category, symbol, tp, sl = spec
         sym = ex.symbols[(category, symbol)]
@@ -323,6 +341,7 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
         apply_checked(ex, cmd, ts, outcomes)
         STATS["liquidations"] += sum(len(st.liquidations) for st in ex.symbols.values()) > 0
         STATS["funding"] += sum(len(st.funding.history) for st in ex.symbols.values()) > 0
+        STATS["order_legs"] += any(o.parent for o in ex.orders.values())
         STATS["hedged"] += any(p.idx and p.size for a in ex.accounts.values() for p in a.positions.values())
         STATS["triggered"] += any(o.stop_order_type and o.status not in ("Untriggered", "Deactivated")
                                   for o in ex.orders.values())

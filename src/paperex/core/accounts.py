@@ -76,6 +76,7 @@ class Account:
     # symbols never set (Bybit: symbol > coin > one-way)
     symbol_modes: dict[str, int] = field(default_factory=dict)
     coin_modes: dict[str, int] = field(default_factory=dict)
+    tpsl_modes: dict[tuple[str, str], str] = field(default_factory=dict)  # set-tpsl-mode: Full unless set
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
     # the transaction log (core.ledger): the newest entries; older ones leave it

@@ -64,6 +64,9 @@ class PlaceOrder(Command):
     stop_loss: int = 0
     tp_trigger_by: str = "LastPrice"
     sl_trigger_by: str = "LastPrice"
+    tpsl_mode: str = "Full"  # Partial: a TP and SL leg of each fill's size, market or at tp_limit / sl_limit
+    tp_limit: int = 0
+    sl_limit: int = 0
 
 
 class AmendOrder(Command):
@@ -75,6 +78,17 @@ class AmendOrder(Command):
     qty: int | None = None  # lots
     price: int | None = None  # ticks
     trigger_price: int | None = None  # ticks (conditional orders not yet triggered)
+    # the order's TP/SL (None: unchanged, 0: removed)
+    take_profit: int | None = None
+    stop_loss: int | None = None
+    tp_trigger_by: str | None = None
+    sl_trigger_by: str | None = None
+    tp_limit: int | None = None
+    sl_limit: int | None = None
+
+    def changes_tpsl(self) -> bool:
+        return any(v is not None for v in (self.take_profit, self.stop_loss, self.tp_trigger_by, self.sl_trigger_by,
+                                           self.tp_limit, self.sl_limit))
 
 
 class CancelOrder(Command):
@@ -137,7 +151,7 @@ class SetTradingStop(Command):
     trailing_stop: int | None = None  # distance in ticks; 0 removes it
     active_price: int = 0  # ticks: the trailing starts when the last price reaches it (0: at once)
     # Partial mode: take_profit / stop_loss add legs of tp_size / sl_size lots (limit orders at *_limit > 0)
-    partial: bool = False
+    partial: bool | None = None  # None: the symbol's TP/SL mode (set-tpsl-mode; Full unless set)
     tp_size: int = 0
     sl_size: int = 0
     tp_limit: int = 0
@@ -170,6 +184,15 @@ class SetAutoAddMargin(Command):
     position_idx: int = 0
 
 
+class SetTpslMode(Command):
+    """``/v5/position/set-tpsl-mode``: the symbol's default TP/SL mode for ``trading-stop``."""
+
+    uid: int
+    category: str
+    symbol: str
+    mode: str
+
+
 class SwitchPositionMode(Command):
     """``/v5/position/switch-mode``: one symbol, or (``symbol`` empty) every symbol settled in ``coin``."""
 
@@ -186,4 +209,4 @@ class Tick(Command):
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
-              | SwitchPositionMode | Tick)
+              | SwitchPositionMode | SetTpslMode | Tick)

@@ -29,6 +29,7 @@ from paperex.core.commands import (
     SetMarginMode,
     SetPrices,
     SetRiskLimit,
+    SetTpslMode,
     SetTradingStop,
     SwitchPositionMode,
     Tick,
@@ -80,6 +81,7 @@ class Exchange:
             AddMargin: lambda c, ts: risk.add_margin(self, c, ts),  # type: ignore[arg-type]
             SetAutoAddMargin: lambda c, ts: risk.set_auto_add_margin(self, c, ts),  # type: ignore[arg-type]
             SwitchPositionMode: lambda c, ts: position_mode.switch_mode(self, c, ts),  # type: ignore[arg-type]
+            SetTpslMode: lambda c, ts: triggers.set_tpsl_mode(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
@@ -151,8 +153,8 @@ class Exchange:
                 [a.uid, a.label, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
-                 sorted(a.coin_modes.items()), sorted(a.open_orders), sorted(a.conditionals),
-                 a.order_ids,
+                 sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.open_orders),
+                 sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)

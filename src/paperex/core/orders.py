@@ -48,6 +48,7 @@ class Order:
         "order_id",
         "order_link_id",
         "order_type",
+        "parent",
         "position_idx",
         "price",
         "qty",
@@ -57,6 +58,7 @@ class Order:
         "reject_reason",
         "seq",
         "side",
+        "sl_limit",
         "sl_trigger_by",
         "smp_order_id",
         "smp_type",
@@ -66,7 +68,9 @@ class Order:
         "symbol",
         "take_profit",
         "tif",
+        "tp_limit",
         "tp_trigger_by",
+        "tpsl_mode",
         "trail",
         "trail_active",
         "trigger_by",
@@ -124,6 +128,10 @@ class Order:
         self.sl_trigger_by = ""
         self.trail = 0  # trailing stop: distance (ticks); its trigger price follows the best price since start
         self.trail_active = 0  # trailing stop: the price that starts it (0: at once)
+        self.tpsl_mode = ""  # the order's TP/SL: "Full" (the whole position) or "Partial" (legs of its fills)
+        self.tp_limit = 0  # Partial mode: the limit price of the TP / SL leg (0: a market leg)
+        self.sl_limit = 0
+        self.parent = 0  # a Partial TP/SL leg created by an order's fills: that order's id
 
     @property
     def is_open(self) -> bool:

@@ -127,7 +127,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     spot = cmd.category == "spot"
     check_static(ex, st, cmd, new=conditional is None)
     if conditional is None:
-        triggers.check_order_tpsl(st, cmd, cmd.price)
+        triggers.check_order_tpsl(st, cmd, cmd.price, account)
     key = (cmd.category, cmd.symbol)
     pos = None if spot else account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     qty = cmd.qty
@@ -447,7 +447,7 @@ def _fill(ex: Exchange, st: SymbolState, taker: Order, maker: Order, price: int,
         events.append(Executed(uid=order.uid, order_id=order.order_id, exec_id=execution.exec_id))
         _log_trade(ex, st, account, order, execution, ts)
         if order.take_profit or order.stop_loss:  # the order's TP/SL now guard the position it opened
-            triggers.set_position_tpsl(ex, account, order, ts, events)
+            triggers.set_position_tpsl(ex, account, order, qty, ts, events)
         if order.leaves == 0 and not order.quote_qty:
             if order is maker:
                 finish(ex, account, order, FILLED, ts, events)
@@ -586,13 +586,19 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     st = _symbol(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
     if order.order_id in account.conditionals:
+        if cmd.qty is None and cmd.price is None and cmd.trigger_price is None and not cmd.changes_tpsl():
+            raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price, triggerPrice or TP/SL")
+        triggers.check_amend_tpsl(st, order, cmd)
         if cmd.qty is None and cmd.price is None and cmd.trigger_price is None:
-            raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price or triggerPrice")
+            return _amend_tpsl_only(ex, order, cmd, ts)
         return triggers.amend_conditional(ex, account, order, cmd, ts)
     if not order.is_open or order.order_id not in account.open_orders:
         raise _closed_error(order)
+    if cmd.qty is None and cmd.price is None and not cmd.changes_tpsl():
+        raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price or TP/SL")
+    triggers.check_amend_tpsl(st, order, cmd)
     if cmd.qty is None and cmd.price is None:
-        raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty or price")
+        return _amend_tpsl_only(ex, order, cmd, ts)
     new_qty = order.qty if cmd.qty is None else cmd.qty
     new_price = order.price if cmd.price is None else cmd.price
     if new_qty <= order.cum_qty:
@@ -623,6 +629,7 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         raise _reject(Code.INSUFFICIENT_AVAILABLE if order.category == "spot" else Code.AVAILABLE_MARGIN_INSUFFICIENT)
 
     events: list[Event] = []
+    triggers.apply_amend_tpsl(order, cmd)
     account.held[hold_coin] += extra
     order.hold = new_hold
     order.qty = new_qty
@@ -645,6 +652,12 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     order.leaves = new_leaves
     _execute(ex, st, account, order, ts, events)
     return events
+
+
+def _amend_tpsl_only(ex: Exchange, order: Order, cmd: AmendOrder, ts: int) -> list[Event]:
+    triggers.apply_amend_tpsl(order, cmd)
+    order.updated_ts, order.seq = ts, ex.next_seq()
+    return [OrderChanged(uid=order.uid, order_id=order.order_id, status=order.status)]
 
 
 def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 from paperex.core import position_mode
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import AmendOrder, PlaceOrder, SetTradingStop
+from paperex.core.commands import AmendOrder, PlaceOrder, SetTpslMode, SetTradingStop
 from paperex.core.events import Event, OrderAccepted, OrderChanged, PositionChanged
-from paperex.core.orders import CANCELLED, DEACTIVATED, TRIGGERED, UNTRIGGERED, Order
+from paperex.core.orders import CANCELLED, DEACTIVATED, PARTIALLY_FILLED, TRIGGERED, UNTRIGGERED, Order
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
@@ -72,16 +72,69 @@ def attach_tpsl(order: Order, cmd: PlaceOrder) -> None:
     order.take_profit, order.stop_loss = cmd.take_profit, cmd.stop_loss
     if cmd.take_profit or cmd.stop_loss:
         order.tp_trigger_by, order.sl_trigger_by = cmd.tp_trigger_by, cmd.sl_trigger_by
+        order.tpsl_mode = cmd.tpsl_mode
+        order.tp_limit, order.sl_limit = cmd.tp_limit, cmd.sl_limit
 
 
-def check_order_tpsl(st: SymbolState, cmd: PlaceOrder, price: int | None) -> None:
+def _partial_legs(account: Account, key: tuple[str, str, int]) -> int:
+    return sum(1 for o in account.conditionals.values()
+               if (o.category, o.symbol, o.position_idx) == key and o.stop_order_type in PARTIAL_STOPS)
+
+
+def check_order_tpsl(st: SymbolState, cmd: PlaceOrder, price: int | None, account: Account | None = None) -> None:
     if not (cmd.take_profit or cmd.stop_loss):
         return
-    if cmd.category == "spot" or cmd.reduce_only:
-        raise ApiError(Code.PARAM_ERROR, "takeProfit/stopLoss are supported on opening linear and inverse orders")
+    if cmd.category == "spot":
+        raise ApiError(Code.PARAM_ERROR, "takeProfit/stopLoss are supported on linear and inverse orders")
+    if cmd.reduce_only or cmd.close_on_trigger:  # TP/SL belong to the position an order opens
+        raise ApiError(Code.TPSL_PARAMS_NOT_ALLOWED, "a reduce-only or close-on-trigger order cannot carry TP/SL")
+    if cmd.tpsl_mode not in ("Full", "Partial"):
+        raise ApiError(Code.PARAM_ERROR, "tpslMode must be Full or Partial")
+    if cmd.tpsl_mode == "Full" and (cmd.tp_limit or cmd.sl_limit):
+        raise ApiError(Code.PARAM_ERROR, "limit TP/SL orders need tpslMode Partial")
     _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
     base = price or reference(st, "LastPrice")
     _check_tpsl_sides(st, cmd.side, base, cmd.take_profit, cmd.stop_loss, "Buy" if cmd.side == BUY else "Sell")
+    if cmd.tpsl_mode == "Partial" and account is not None:
+        legs = bool(cmd.take_profit) + bool(cmd.stop_loss)
+        if _partial_legs(account, (cmd.category, cmd.symbol, cmd.position_idx)) + legs > MAX_PARTIAL_LEGS:
+            raise ApiError(Code.TPSL_PARTIAL_LIMIT)
+
+
+def check_amend_tpsl(st: SymbolState, order: Order, cmd: AmendOrder) -> None:
+    """An amend of the order's own TP/SL (before any change is made)."""
+    if not cmd.changes_tpsl():
+        return
+    if order.category == "spot" or order.reduce_only or order.close_on_trigger:
+        raise ApiError(Code.TPSL_PARAMS_NOT_ALLOWED, "this order carries no TP/SL")
+    if order.status == PARTIALLY_FILLED:
+        raise ApiError(Code.TPSL_PARTIALLY_FILLED)
+    if (cmd.tp_limit is not None or cmd.sl_limit is not None) and order.tpsl_mode != "Partial":
+        raise ApiError(Code.TPSL_FULL_MODE, "tpLimitPrice/slLimitPrice need an order with Partial limit TP/SL")
+    _check_trigger_by(*(by for by in (cmd.tp_trigger_by, cmd.sl_trigger_by) if by is not None))
+    take_profit = order.take_profit if cmd.take_profit is None else cmd.take_profit
+    stop_loss = order.stop_loss if cmd.stop_loss is None else cmd.stop_loss
+    base = order.price or order.trigger_price or reference(st, "LastPrice")
+    _check_tpsl_sides(st, order.side, base, take_profit, stop_loss, "Buy" if order.side == BUY else "Sell")
+
+
+def apply_amend_tpsl(order: Order, cmd: AmendOrder) -> None:
+    if cmd.take_profit is not None:
+        order.take_profit = cmd.take_profit
+    if cmd.stop_loss is not None:
+        order.stop_loss = cmd.stop_loss
+    if cmd.tp_trigger_by is not None:
+        order.tp_trigger_by = cmd.tp_trigger_by
+    if cmd.sl_trigger_by is not None:
+        order.sl_trigger_by = cmd.sl_trigger_by
+    if cmd.tp_limit is not None:
+        order.tp_limit = cmd.tp_limit
+    if cmd.sl_limit is not None:
+        order.sl_limit = cmd.sl_limit
+    if order.take_profit or order.stop_loss:
+        order.tpsl_mode = order.tpsl_mode or "Full"
+        order.tp_trigger_by = order.tp_trigger_by or "LastPrice"
+        order.sl_trigger_by = order.sl_trigger_by or "LastPrice"
 
 
 # -- conditional orders --------------------------------------------------------------------------------
@@ -105,7 +158,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     if cmd.trigger_direction == 2 and cmd.trigger_price >= current:
         raise ApiError(Code.PARAM_ERROR, f"expect Falling, but trigger_price[{_text(st, cmd.trigger_price)}] "
                                          f">= current[{_text(st, current)}]")
-    check_order_tpsl(st, cmd, cmd.price)
+    check_order_tpsl(st, cmd, cmd.price, account)
     waiting = sum(1 for o in account.conditionals.values()
                   if (o.category, o.symbol) == (cmd.category, cmd.symbol) and o.stop_order_type == "Stop")
     if waiting >= MAX_CONDITIONALS:
@@ -163,6 +216,7 @@ def amend_conditional(ex: Exchange, account: Account, order: Order, cmd: AmendOr
         raise ApiError(Code.PARAM_ERROR, "qty is out of range")
     if cmd.price is not None and order.order_type != "Limit":
         raise ApiError(Code.PARAM_ERROR, "a market order has no price to amend")
+    apply_amend_tpsl(order, cmd)
     order.trigger_price = trigger
     if cmd.qty is not None:
         order.qty = order.leaves = cmd.qty
@@ -173,9 +227,30 @@ def amend_conditional(ex: Exchange, account: Account, order: Order, cmd: AmendOr
 
 
 # -- position TP/SL ------------------------------------------------------------------------------------
-def set_position_tpsl(ex: Exchange, account: Account, order: Order, ts: int, events: list[Event]) -> None:
+def set_position_tpsl(ex: Exchange, account: Account, order: Order, lots: int, ts: int,
+                      events: list[Event]) -> None:
+    """An order with TP/SL filled ``lots``: Full mode sets the position's TP/SL, Partial mode grows the order's
+    legs by what it filled (created at its first fill)."""
     pos = account.positions.get((order.category, order.symbol, order.position_idx))
     if pos is None or pos.size == 0 or order.reduce_only or (pos.size > 0) != (order.side > 0):
+        return
+    if order.tpsl_mode == "Partial":
+        lots = min(lots, abs(pos.size))
+        mine = {o.stop_order_type: o for o in account.conditionals.values() if o.parent == order.order_id}
+        st = ex.symbols[(order.category, order.symbol)]
+        for kind, price, limit, by in (("PartialTakeProfit", order.take_profit, order.tp_limit, order.tp_trigger_by),
+                                       ("PartialStopLoss", order.stop_loss, order.sl_limit, order.sl_trigger_by)):
+            if not price:
+                continue
+            leg = mine.get(kind)
+            if leg is not None:
+                leg.qty += lots
+                leg.leaves += lots
+                leg.updated_ts, leg.seq = ts, ex.next_seq()
+                events.append(OrderChanged(uid=leg.uid, order_id=leg.order_id, status=leg.status))
+            elif _partial_legs(account, pos.key) < MAX_PARTIAL_LEGS:
+                _new_leg(ex, account, st, pos, kind, price, lots, limit, by, ts, events).parent = order.order_id
+        pos.updated_ts = ts
         return
     if order.take_profit:
         pos.take_profit, pos.tp_trigger_by = order.take_profit, order.tp_trigger_by
@@ -241,7 +316,8 @@ def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     pos = account.positions.get((cmd.category, cmd.symbol, idx))
     if pos is None or pos.size == 0:
         raise ApiError(Code.PARAM_ERROR, "can not set tp/sl/ts for zero position")
-    if cmd.partial:
+    partial = cmd.partial if cmd.partial is not None else account.tpsl_modes.get(st.inst.key) == "Partial"
+    if partial:
         return _add_partial_legs(ex, account, st, pos, cmd, ts)
     take_profit = pos.take_profit if cmd.take_profit is None else cmd.take_profit
     stop_loss = pos.stop_loss if cmd.stop_loss is None else cmd.stop_loss
@@ -282,30 +358,54 @@ def _add_partial_legs(ex: Exchange, account: Account, st: SymbolState, pos: Posi
     for _, _, size, _, _ in legs:
         if size <= 0 or size > abs(pos.size):
             raise ApiError(Code.TPSL_POSITION_TOO_SMALL)
-    existing = sum(1 for o in account.conditionals.values()
-                   if (o.category, o.symbol, o.position_idx) == pos.key and o.stop_order_type in PARTIAL_STOPS)
-    if existing + len(legs) > MAX_PARTIAL_LEGS:
+    if _partial_legs(account, pos.key) + len(legs) > MAX_PARTIAL_LEGS:
         raise ApiError(Code.TPSL_PARTIAL_LIMIT)
     events: list[Event] = []
     for kind, price, size, limit, by in legs:
-        ex.order_seq += 1
-        order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
-                      side=-side, order_type="Limit" if limit else "Market", tif="GTC" if limit else "IOC",
-                      price=limit, qty=size, order_link_id="", reduce_only=True, close_on_trigger=False,
-                      smp_type="None", position_idx=pos.idx, ts=ts,
-                      last_price_on_created=st.last if st.last is not None else st.mark)
-        order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
-        rising = (kind == "PartialTakeProfit") == (side == BUY)
-        order.trigger_price, order.trigger_by, order.trigger_direction = price, by, 1 if rising else 2
-        order.seq = ex.next_seq()
-        ex.orders[order.order_id] = order
-        account.order_ids.append(order.order_id)
-        account.conditionals[order.order_id] = order
-        events += [OrderAccepted(uid=order.uid, order_id=order.order_id),
-                   OrderChanged(uid=order.uid, order_id=order.order_id, status=UNTRIGGERED)]
-    ex.trigger_uids.add(account.uid)
+        _new_leg(ex, account, st, pos, kind, price, size, limit, by, ts, events)
     pos.updated_ts = ts
     return events
+
+
+def _new_leg(ex: Exchange, account: Account, st: SymbolState, pos: Position, kind: str, price: int, size: int,
+             limit: int, by: str, ts: int, events: list[Event]) -> Order:
+    """A Partial TP/SL leg: a reduce-only market or limit order of its own size, waiting for its trigger."""
+    side = BUY if pos.size > 0 else SELL
+    ex.order_seq += 1
+    order = Order(order_id=ex.order_seq, uid=account.uid, category=pos.category, symbol=pos.symbol,
+                  side=-side, order_type="Limit" if limit else "Market", tif="GTC" if limit else "IOC",
+                  price=limit, qty=size, order_link_id="", reduce_only=True, close_on_trigger=False,
+                  smp_type="None", position_idx=pos.idx, ts=ts,
+                  last_price_on_created=st.last if st.last is not None else st.mark)
+    order.status, order.stop_order_type, order.create_type = UNTRIGGERED, kind, f"CreateBy{kind}"
+    rising = (kind == "PartialTakeProfit") == (side == BUY)
+    order.trigger_price, order.trigger_by, order.trigger_direction = price, by, 1 if rising else 2
+    order.seq = ex.next_seq()
+    ex.orders[order.order_id] = order
+    account.order_ids.append(order.order_id)
+    account.conditionals[order.order_id] = order
+    events += [OrderAccepted(uid=order.uid, order_id=order.order_id),
+               OrderChanged(uid=order.uid, order_id=order.order_id, status=UNTRIGGERED)]
+    ex.trigger_uids.add(account.uid)
+    return order
+
+
+def set_tpsl_mode(ex: Exchange, cmd: SetTpslMode, ts: int) -> list[Event]:
+    """The symbol's TP/SL mode; not while a TP, SL or trailing stop waits on it (110054/110055/110056)."""
+    account = ex.account(cmd.uid)
+    st = ex.symbols.get((cmd.category, cmd.symbol))
+    if st is None or cmd.category not in ("linear", "inverse"):
+        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    if cmd.mode not in ("Full", "Partial"):
+        raise ApiError(Code.PARAM_ERROR, "tpSlMode must be Full or Partial")
+    waiting = {o.stop_order_type for o in account.conditionals.values() if (o.category, o.symbol) == st.inst.key}
+    for kinds, code in ((("TakeProfit", "PartialTakeProfit"), Code.TPSL_SWITCH_HAS_TP),
+                        (("StopLoss", "PartialStopLoss"), Code.TPSL_SWITCH_HAS_SL),
+                        (("TrailingStop",), Code.TPSL_SWITCH_HAS_TRAILING)):
+        if waiting.intersection(kinds):
+            raise ApiError(code)
+    account.tpsl_modes[st.inst.key] = cmd.mode
+    return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
 
 
 def drop_partial_legs(ex: Exchange, account: Account, pos: Position, ts: int, events: list[Event]) -> None:

@@ -108,7 +108,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
         "isReduceOnly": False,
         "mmrSysUpdatedTime": "",
         "leverageSysUpdatedTime": "",
-        "tpslMode": "Full",
+        "tpslMode": account.tpsl_modes.get(st.inst.key, "Full"),
         "bustPrice": "",
         "positionBalance": money(im),
         "tradeMode": 0,

@@ -11,6 +11,7 @@ from paperex.core.commands import (
     SetAutoAddMargin,
     SetLeverage,
     SetRiskLimit,
+    SetTpslMode,
     SetTradingStop,
     SwitchPositionMode,
 )
@@ -209,7 +210,10 @@ async def trading_stop(call: Call) -> dict[str, Any]:
     st = derivative_symbol(call)
     idx = _position_idx(call)
     category = st.inst.category
-    partial = p.enum("tpslMode", ("Full", "Partial"), default="Full") == "Partial"
+    mode = p.enum("tpslMode", ("Full", "Partial"))  # None: the symbol's mode (set-tpsl-mode)
+    if mode is None:
+        mode = call.account.tpsl_modes.get(st.inst.key, "Full")  # only to check the parameters; the core decides
+    partial = mode == "Partial"
     if not partial:
         for name in ("tpSize", "slSize", "tpLimitPrice", "slLimitPrice"):
             if p.raw(name) not in (None, "", "0"):
@@ -237,7 +241,7 @@ async def trading_stop(call: Call) -> dict[str, Any]:
                 if not limit:
                     raise param_error(f"{leg}LimitPrice is required for a Limit {leg.upper()} order")
                 legs[f"{leg}_limit"] = limit
-    await call.sequencer.submit(SetTradingStop(partial=partial, **legs,
+    await call.sequencer.submit(SetTradingStop(partial=None if p.raw("tpslMode") is None else partial, **legs,
         uid=call.account.uid, category=category, symbol=st.inst.symbol, take_profit=price_of("takeProfit"),
         stop_loss=price_of("stopLoss"),
         tp_trigger_by=p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice") or "LastPrice",
@@ -261,3 +265,14 @@ async def switch_mode(call: Call) -> dict[str, Any]:
     await call.sequencer.submit(SwitchPositionMode(uid=call.account.uid, category=category, mode=int(mode),
                                                    symbol=symbol or "", coin=(coin or "") if symbol is None else ""))
     return {}
+
+
+@V5.post("/v5/position/set-tpsl-mode", permission=WRITE_POSITION)
+async def set_tpsl_mode(call: Call) -> dict[str, Any]:
+    """The symbol's TP/SL mode (the default of ``trading-stop``): refused while TP/SL orders wait on it."""
+    st = derivative_symbol(call)
+    mode = call.params.enum("tpSlMode", ("Full", "Partial"), required=True)
+    assert mode is not None
+    await call.sequencer.submit(SetTpslMode(uid=call.account.uid, category=st.inst.category, symbol=st.inst.symbol,
+                                            mode=mode))
+    return {"tpSlMode": mode}

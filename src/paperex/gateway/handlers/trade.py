@@ -28,8 +28,7 @@ WRITE = Permission(write=True)
 BATCH_LIMIT = {"spot": 10}
 BATCH_DEFAULT_LIMIT = 20
 WEEK_MS = 7 * 86_400_000
-UNSUPPORTED = frozenset({"trailingStop", "orderIv", "slippageToleranceType", "bboSideType", "tpLimitPrice",
-                         "slLimitPrice"})
+UNSUPPORTED = frozenset({"trailingStop", "orderIv", "slippageToleranceType", "bboSideType"})
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
 
 
@@ -158,13 +157,32 @@ def _conditional_params(p: Params, st: SymbolState) -> dict[str, Any]:
         out["trigger_by"] = "LastPrice" if st.inst.category == "spot" else p.enum("triggerBy", TRIGGER_BY,
                                                                                    default="LastPrice")
     if out["take_profit"] or out["stop_loss"]:
-        if p.enum("tpslMode", ("Full", "Partial"), default="Full") != "Full":
-            raise param_error("tpslMode Partial is not supported yet by paperex")
-        for name in ("tpOrderType", "slOrderType"):
-            if p.enum(name, ("Market", "Limit"), default="Market") != "Market":
-                raise param_error(f"{name} must be Market in Full mode")
+        mode = out["tpsl_mode"] = p.enum("tpslMode", ("Full", "Partial"), default="Full")
+        for leg, name in (("tp", "takeProfit"), ("sl", "stopLoss")):
+            if p.enum(f"{leg}OrderType", ("Market", "Limit"), default="Market") != "Limit":
+                continue  # a market leg; tpLimitPrice/slLimitPrice only work for limit legs (Bybit)
+            if mode != "Partial":
+                raise param_error(f"{leg}OrderType Limit needs tpslMode Partial (Full supports Market only)")
+            if out[{"tp": "take_profit", "sl": "stop_loss"}[leg]]:
+                out[f"{leg}_limit"] = _optional_ticks(p, st, f"{leg}LimitPrice")
+                if not out[f"{leg}_limit"]:
+                    raise param_error(f"{leg}LimitPrice is required for a Limit {name}")
         out["tp_trigger_by"] = p.enum("tpTriggerBy", TRIGGER_BY, default="LastPrice")
         out["sl_trigger_by"] = p.enum("slTriggerBy", TRIGGER_BY, default="LastPrice")
+    return out
+
+
+def _amend_tpsl(p: Params, st: SymbolState) -> dict[str, Any]:
+    """An amend's takeProfit/stopLoss ("0" removes one), their trigger types and limit prices: None unchanged."""
+    out: dict[str, Any] = {}
+    for name, field in (("takeProfit", "take_profit"), ("stopLoss", "stop_loss"), ("tpLimitPrice", "tp_limit"),
+                        ("slLimitPrice", "sl_limit")):
+        if p.raw(name) not in (None, ""):
+            out[field] = _optional_ticks(p, st, name)
+    for name, field in (("tpTriggerBy", "tp_trigger_by"), ("slTriggerBy", "sl_trigger_by")):
+        value = p.enum(name, TRIGGER_BY)
+        if value is not None:
+            out[field] = value
     return out
 
 
@@ -230,7 +248,8 @@ async def amend_one(call: Call, p: Params, category: str) -> Order:
     trigger = _optional_ticks(p, st, "triggerPrice")
     command = AmendOrder(uid=call.account.uid, category=category, symbol=symbol, order_id=order_id,
                          order_link_id=link, qty=None if qty is None else _lots(st, qty),
-                         price=None if price is None else _ticks(st, price), trigger_price=trigger or None)
+                         price=None if price is None else _ticks(st, price), trigger_price=trigger or None,
+                         **_amend_tpsl(p, st))
     await _guarded(call, order, command)
     assert order is not None
     return order
