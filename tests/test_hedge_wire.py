@@ -81,7 +81,9 @@ def test_both_sides_of_a_symbol_at_once(ex) -> None:  # noqa: F811
     # with a position on either side the mode stays
     assert rejected(lambda: session.switch_position_mode(**BTC, mode=0))[0] == 110024
     # cross margin: one leverage for both sides
-    assert rejected(lambda: session.set_leverage(**BTC, buyLeverage="4", sellLeverage="6"))[0] == 10001
+    assert rejected(lambda: session.set_leverage(**BTC, buyLeverage="4", sellLeverage="6")) == (
+        110036, "You are not allowed to change leverage due to cross margin mode.: buyLeverage must equal "
+                "sellLeverage in cross margin mode")
 
 
 def test_isolated_hedge_sides_have_their_own_leverage_and_ccxt_sees_hedged_positions(ex) -> None:  # noqa: F811

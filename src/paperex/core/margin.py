@@ -65,6 +65,7 @@ def position_mm(st: SymbolState, pos: Position) -> int:
 
 
 ISOLATED = "ISOLATED_MARGIN"
+PORTFOLIO = "PORTFOLIO_MARGIN"  # margined as cross margin here: Bybit's scenario-based PM margin is not modelled
 
 
 def available(symbols: dict[tuple[str, str], SymbolState], account: Account, coin: str) -> int:

@@ -71,11 +71,15 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
     inst = st.inst
+    if account.margin_mode == margin.PORTFOLIO:
+        raise ApiError(Code.LEVERAGE_PORTFOLIO_MODE)
     idxs = position_mode.position_idxs(account, inst)
     isolated = account.margin_mode == margin.ISOLATED
-    if cmd.buy_leverage != cmd.sell_leverage and (idxs == (0,) or not isolated):
-        raise ApiError(Code.PARAM_ERROR, "buyLeverage must equal sellLeverage "
-                                         f"{'in one-way mode' if idxs == (0,) else 'in cross margin mode'}")
+    if cmd.buy_leverage != cmd.sell_leverage:
+        if idxs == (0,):
+            raise ApiError(Code.PARAM_ERROR, "buyLeverage must equal sellLeverage in one-way mode")
+        if not isolated:  # hedge mode: the sides may differ in isolated margin only
+            raise ApiError(Code.LEVERAGE_CROSS_MODE, "buyLeverage must equal sellLeverage in cross margin mode")
     lo, hi, step = _hundredths(inst.min_leverage), _hundredths(inst.max_leverage), _hundredths(inst.leverage_step)
     for lev in (cmd.buy_leverage, cmd.sell_leverage):
         if not lo <= lev <= hi or (step and (lev - lo) % step):
@@ -113,9 +117,7 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
             if isolated:  # the position's margin moves with its initial margin (what was added stays)
                 margin_change = margin.isolated_im(pos, lev) - margin.isolated_im(pos)
                 extra += margin_change
-                if pos.margin + margin_change + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
-                    raise ApiError(Code.ADJUSTMENT_LIQUIDATES,
-                                   "the position's margin would not cover its maintenance")
+                _check_isolated_margin(st, pos, pos.margin + margin_change, Code.ADJUSTMENT_LIQUIDATES)
             else:
                 extra += margin.position_im(st, pos, lev) - margin.position_im(st, pos)
         costed.append((idx, pos, lev, holds, margin_change))
@@ -137,11 +139,24 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
 
 
+def _check_isolated_margin(st: SymbolState, pos: Position, new_margin: int, liquidates: int) -> None:
+    """An isolated position's margin after a change: at or below its maintenance margin with the unrealised PnL
+    it would be liquidated at once (``liquidates``: 110011 or 110046); below it without, it would stand on
+    unrealised profit alone (110039)."""
+    mm = margin.position_mm(st, pos)
+    if new_margin + margin.unrealised(st, pos) <= mm:
+        raise ApiError(liquidates, "the position's margin would not cover its maintenance margin")
+    if new_margin <= mm:
+        raise ApiError(Code.MMR_TOO_HIGH, "the position's margin would be below its maintenance margin")
+
+
 def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
     st = ex.symbols.get((cmd.category, cmd.symbol))
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    if account.margin_mode == margin.PORTFOLIO:
+        raise ApiError(Code.PM_MODE_UNSUPPORTED, "risk limits do not apply under portfolio margin")
     tier = next((t for t in st.inst.risk_tiers if t.id == cmd.risk_id), None)
     if tier is None:
         raise ApiError(Code.RISK_LIMIT_NOT_FOUND, f"riskId {cmd.risk_id} is not a tier of {cmd.symbol}")
@@ -182,12 +197,11 @@ def set_margin_mode(ex: Exchange, cmd: SetMarginMode, ts: int) -> list[Event]:
         raise ApiError(Code.PARAM_ERROR, "setMarginMode must be ISOLATED_MARGIN, REGULAR_MARGIN or PORTFOLIO_MARGIN")
     if cmd.mode == account.margin_mode:
         raise ApiError(Code.MARGIN_MODE_NOT_MODIFIED)
-    if cmd.mode == "PORTFOLIO_MARGIN":
+    if cmd.mode == margin.PORTFOLIO:
         equity = sum(Fraction(units, MONEY_SCALE) * Fraction(ex.coin_usd_price(c)) for c, units in
                      account.balances.items())
         if equity < PM_MIN_EQUITY_USD:
             raise ApiError(Code.UPGRADE_NET_ASSET, f"portfolio margin needs an equity of {PM_MIN_EQUITY_USD} USD")
-        raise ApiError(Code.SET_MARGIN_MODE_FAILED, "portfolio margin is not supported by paperex yet")
     busy = [k for k, p in account.positions.items() if p.size] or [
         (o.category, o.symbol) for o in [*account.open_orders.values(), *account.conditionals.values()]
         if o.category != "spot"]
@@ -210,17 +224,22 @@ def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
         raise ApiError(Code.SET_MARGIN_WITHOUT_POSITION)
     if cmd.amount == 0:
         raise ApiError(Code.MARGIN_NOT_MODIFIED)
+    if account.margin_mode == margin.PORTFOLIO:
+        raise ApiError(Code.PM_MODE_UNSUPPORTED, "margin is added to isolated positions only")
     if account.margin_mode != margin.ISOLATED:
         raise ApiError(Code.POSITION_CROSS_MODE, "margin is added to isolated positions only")
-    if cmd.amount > 0 and cmd.amount > margin.available(ex.symbols, account, st.inst.settle_coin):
+    coin = st.inst.settle_coin
+    if cmd.amount > 0 and cmd.amount > account.balance(coin):
+        raise ApiError(Code.WALLET_BALANCE_INSUFFICIENT,
+                       f"the {coin} wallet holds {format_units(account.balance(coin))}")
+    if cmd.amount > 0 and cmd.amount > margin.available(ex.symbols, account, coin):
         raise ApiError(Code.ADD_MARGIN_INSUFFICIENT)
     if cmd.amount < 0:
         removable = pos.margin - margin.isolated_im(pos)  # only what was added can come back
         if -cmd.amount > removable:
             raise ApiError(Code.ADDED_MARGIN_ABOVE_MAX,
                            f"at most {format_units(removable)} {st.inst.settle_coin} can be removed")
-        if pos.margin + cmd.amount + margin.unrealised(st, pos) <= margin.position_mm(st, pos):
-            raise ApiError(Code.ADJUSTMENT_LIQUIDATES_NOW)
+        _check_isolated_margin(st, pos, pos.margin + cmd.amount, Code.ADJUSTMENT_LIQUIDATES_NOW)
     pos.margin += cmd.amount
     pos.updated_ts = ts
     return [PositionChanged(uid=account.uid, category=cmd.category, symbol=cmd.symbol)]
@@ -231,6 +250,8 @@ def set_auto_add_margin(ex: Exchange, cmd: SetAutoAddMargin, ts: int) -> list[Ev
     st = ex.symbols.get((cmd.category, cmd.symbol))
     if st is None or cmd.category not in ("linear", "inverse"):
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    if account.margin_mode == margin.PORTFOLIO:
+        raise ApiError(Code.PM_MODE_UNSUPPORTED, "auto-add-margin is for isolated positions")
     if account.margin_mode != margin.ISOLATED:
         raise ApiError(Code.AUTO_ADD_MARGIN_ISOLATED_ONLY, "the account is in cross margin mode")
     key = (cmd.category, cmd.symbol, position_mode.check_idx(account, st.inst, cmd.position_idx))

@@ -133,12 +133,15 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     qty = cmd.qty
     # a hedge-mode order against its side's direction closes it: reduce-only
     reduce_only = cmd.reduce_only or (not spot and position_mode.closes(account, st.inst, cmd.side, cmd.position_idx))
+    closes_nothing = pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0)
     if reduce_only and not spot:
-        if pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0):
+        if closes_nothing:
             raise _reject(Code.REDUCE_ONLY_RULE, "there is no position to reduce on this side")
         if qty == 0 and cmd.close_on_trigger:  # qty 0 + reduceOnly + closeOnTrigger: close the whole position
             qty = min(abs(pos.size), st.grid.max_mkt_lots if cmd.order_type == "Market" else st.grid.max_lots)
         qty = min(qty, abs(pos.size))
+    elif cmd.close_on_trigger and not spot and closes_nothing:
+        raise _reject(Code.NO_NET_POSITION, "a close-on-trigger order needs a position to close")
     _check_qty_price(st, cmd, qty)
     max_buy, min_sell = band(st)
     if cmd.order_type == "Limit":
@@ -146,6 +149,8 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
         if (cmd.side == BUY and cmd.price > max_buy) or (cmd.side == SELL and cmd.price < min_sell):
             raise _reject(Code.PRICE_OUT_OF_RANGE,
                           f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
+        if pos is not None and pos.size:
+            _check_liquidation_price(ex, st, account, pos, cmd.price)
         price = cmd.price
     else:
         price = max_buy if cmd.side == BUY else min_sell  # market protection: an IOC limit at the band edge
@@ -168,6 +173,8 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
         closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
         hold = 0 if reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
         free = margin.available(ex.symbols, account, hold_coin)
+        if hold and free < 0:  # the positions already need more margin than the account has
+            raise _reject(Code.CANNOT_COVER_POSITION_MARGIN, f"{hold_coin} available balance is negative")
         if hold and hold > free:  # closing a position never needs margin
             raise _margin_error(st, closable, leverage, taker, cmd, price, qty, free)
 
@@ -200,6 +207,18 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     account.hold(hold_coin, hold)
     _execute(ex, st, account, order, ts, events)
     return events
+
+
+def _check_liquidation_price(ex: Exchange, st: SymbolState, account: Account, pos: Position, price: int) -> None:
+    """Bybit: "if you have a position, the price should be better than the liquidation price" (110040)."""
+    estimate = margin.estimated_liq_price(ex.symbols, account, st, pos)
+    if estimate is None:
+        return
+    long = pos.size > 0
+    liq = st.grid.round_ticks(estimate, up=long)  # as listed in the position (rounded towards the mark)
+    if (long and price <= liq) or (not long and price >= liq):
+        raise _reject(Code.ORDER_TRIGGERS_LIQUIDATION,
+                      f"the position's liquidation price is {st.grid.price(liq)}")
 
 
 def _check_risk_tier(st: SymbolState, account: Account, pos: Position | None, side: int, qty: int, price: int,
@@ -613,6 +632,8 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     new_leaves = new_qty - order.cum_qty
     key = (order.category, order.symbol)
     pos = account.positions.get((order.category, order.symbol, order.position_idx))
+    if cmd.price is not None and pos is not None and pos.size:
+        _check_liquidation_price(ex, st, account, pos, new_price)
     if order.category == "spot":
         hold_coin, new_hold = _spot_hold(st, check, new_price, new_leaves)
     else:
