@@ -218,7 +218,7 @@ def _check_liquidation_price(ex: Exchange, st: SymbolState, account: Account, po
     liq = st.grid.round_ticks(estimate, up=long)  # as listed in the position (rounded towards the mark)
     if (long and price <= liq) or (not long and price >= liq):
         raise _reject(Code.ORDER_TRIGGERS_LIQUIDATION,
-                      f"the position's liquidation price is {st.grid.price(liq)}")
+                      f"the position's liquidation price is {format(st.grid.price(liq).normalize(), 'f')}")
 
 
 def _check_risk_tier(st: SymbolState, account: Account, pos: Position | None, side: int, qty: int, price: int,
