@@ -43,7 +43,8 @@ def trader(server: ServerProcess) -> Trader:
 
 
 def pybit_http(server: ServerProcess, api_key: str = "", api_secret: str = "", **options) -> HTTP:
-    session = HTTP(api_key=api_key or None, api_secret=api_secret or None, max_retries=1, **options)
+    options.setdefault("max_retries", 1)  # an error is an answer to look at, not a reason to send again
+    session = HTTP(api_key=api_key or None, api_secret=api_secret or None, **options)
     session.endpoint = server.base_url
     return session
 

@@ -30,6 +30,8 @@ class ServerProcess:
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
     market: bool = False  # most tests want a quiet exchange: static prices, empty books
+    # Bybit's rate limits: off unless a test is about them (tests drive one account faster than Bybit allows)
+    rate_limits: bool = False
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     base_url: str = ""
@@ -66,6 +68,8 @@ class ServerProcess:
         self.output = lines
         # keep reading what the server prints, so its logging can never block on a full pipe
         threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
+        if not self.rate_limits and "--admin-token" not in self.extra_args:
+            assert self.admin("POST", "/admin/v1/rate-limits", {"enabled": False})["retCode"] == 0
         return self
 
     @staticmethod

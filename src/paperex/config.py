@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from paperex.gateway.rate_limits import DEFAULT_LIMITS, RateLimitSettings
 from paperex.gateway.ws_client import WsSettings
 
 
@@ -66,6 +67,7 @@ class Config:
     symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
     accounts: list[AccountConfig] = field(default_factory=list)
     websocket: WsSettings = field(default_factory=WsSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
 
 def _dec(value: Any, where: str) -> Decimal:
@@ -86,6 +88,31 @@ def _num(value: Any, kind: type, where: str) -> Any:
     return kind(value)
 
 
+def _rate_limits(table: dict[str, Any]) -> RateLimitSettings:
+    where = "[rate_limits]"
+    _take(table, {"enabled", "ip_limit", "ip_window_s", "ip_ban_s", "ws_trade_ip_limit", "endpoints"}, where)
+    d = RateLimitSettings()
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where} enabled must be true or false")
+    endpoints = table.get("endpoints", {})
+    if not isinstance(endpoints, dict):
+        raise ConfigError(f"{where} endpoints must be a table of path = limit")
+    _take(endpoints, set(DEFAULT_LIMITS), f"{where} endpoints")
+    out = RateLimitSettings(
+        enabled=enabled,
+        ip_limit=_num(table.get("ip_limit", d.ip_limit), int, f"{where} ip_limit"),
+        ip_window_s=_num(table.get("ip_window_s", d.ip_window_s), float, f"{where} ip_window_s"),
+        ip_ban_s=_num(table.get("ip_ban_s", d.ip_ban_s), float, f"{where} ip_ban_s"),
+        ws_trade_ip_limit=_num(table.get("ws_trade_ip_limit", d.ws_trade_ip_limit), int,
+                               f"{where} ws_trade_ip_limit"),
+        endpoints={path: _num(v, int, f"{where} endpoints.{path}") for path, v in endpoints.items()})
+    if min(out.ip_limit, out.ws_trade_ip_limit, *out.endpoints.values()) < 1 or out.ip_window_s <= 0 \
+            or out.ip_ban_s < 0:
+        raise ConfigError(f"{where} limits and windows must be positive")
+    return out
+
+
 def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
@@ -93,7 +120,8 @@ def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
-    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket"}, "config")
+    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket", "rate_limits"},
+          "config")
     cfg = Config(seed=_num(data.get("seed", 1), int, "seed"))
     clock = data.get("clock", {})
     _take(clock, {"mode", "start", "tick_ms"}, "[clock]")
@@ -127,6 +155,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
                                "[websocket] max_queued_frames"))
     if cfg.websocket.idle_timeout_s <= 0 or cfg.websocket.max_queued_frames < 1:
         raise ConfigError("[websocket] idle_timeout_s and max_queued_frames must be positive")
+    cfg.rate_limits = _rate_limits(data.get("rate_limits", {}))
     if "symbols" in data:
         cfg.symbols = []
         for i, row in enumerate(data["symbols"]):

@@ -18,6 +18,7 @@ from paperex.config import Config
 from paperex.core.commands import Tick
 from paperex.data import load_market
 from paperex.errors import ApiError
+from paperex.gateway.rate_limits import RATE_LIMITER, RateLimiter, RateLimitSettings
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.gateway.ws_client import WS_CLIENTS, WS_SETTINGS, WsSettings, close_all
@@ -117,10 +118,12 @@ class Node:
         self.lock.release()
 
 
-def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None) -> web.Application:
+def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None,
+              limits: RateLimitSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[WS_SETTINGS] = ws or WsSettings()
     app[WS_CLIENTS] = set()
+    app[RATE_LIMITER] = RateLimiter(limits)
     app.on_shutdown.append(close_all)
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
@@ -188,7 +191,7 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     node.start()
     await ensure_accounts(node.sequencer, config)
     driver = await build_market(node.sequencer, config) if options.market and config.market else None
-    app = build_app(node, options.admin_token, config.websocket)
+    app = build_app(node, options.admin_token, config.websocket, config.rate_limits)
     app[DRIVER] = driver
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

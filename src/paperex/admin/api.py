@@ -8,19 +8,22 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
-from paperex.core.commands import Tick
+from paperex.core.commands import SetAccountRules, SetSymbolRules, Tick
+from paperex.core.grid import OffGrid
 from paperex.core.numbers import format_decimal, from_units
 from paperex.core.risk import INSURANCE_LABEL
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
 from paperex.gateway.position_serializers import position
+from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RATE_LIMITER, RateLimiter
 from paperex.gateway.rest import read_body
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
@@ -70,7 +73,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}
-            result = await handler({**body, **request.match_info, "_driver": request.app[DRIVER]}, service)
+            result = await handler({**body, **request.match_info, "_driver": request.app[DRIVER],
+                                    "_limiter": request.app[RATE_LIMITER]}, service)
         except ApiError as err:
             return error_response(err.code, err.msg, now_ms)
         except Exception:
@@ -203,3 +207,76 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/v1/clock", admin_route(clock))
     app.router.add_post("/admin/v1/clock/advance", admin_route(advance_clock))
     app.router.add_get("/admin/v1/accounts/{uid}/orders", admin_route(account_orders))
+    app.router.add_post("/admin/v1/accounts/{uid}/rules", admin_route(account_rules))
+    app.router.add_post("/admin/v1/symbols/{category}/{symbol}/rules", admin_route(symbol_rules))
+    app.router.add_get("/admin/v1/rate-limits", admin_route(rate_limits))
+    app.router.add_post("/admin/v1/rate-limits", admin_route(rate_limits))
+
+
+def _public(body: dict[str, Any]) -> dict[str, Any]:
+    """The caller's fields of a body (not the path parameters or the injected ``_`` values)."""
+    return {k: v for k, v in body.items() if not k.startswith("_")}
+
+
+async def account_rules(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Restrictions and levels of an account (core.rules): ``{"trading_banned": true, "rate_level": "VIP2"}``;
+    null removes one."""
+    uid = _uid(body.pop("uid"))
+    changes = _public(body)
+    level = changes.get("rate_level")
+    if level is not None and level not in LEVELS:
+        raise ApiError(Code.PARAM_ERROR, f"rate_level must be one of {', '.join(sorted(k for k in LEVELS if k))}")
+    await service.sequencer.submit(SetAccountRules(uid=uid, rules=changes))
+    return {"uid": str(uid), "rules": service.sequencer.core.account(uid).rules}
+
+
+async def symbol_rules(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Restrictions of a symbol (core.rules): ``{"halted": true}``, ``{"max_open_interest": "100"}``..."""
+    category, symbol = body.pop("category"), body.pop("symbol")
+    changes = _public(body)
+    st = service.sequencer.core.symbols.get((category, symbol))
+    if st is None:
+        raise ApiError(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
+    if changes.get("max_open_interest") is not None:  # given in the symbol's quantity unit
+        try:
+            changes["max_open_interest"] = st.grid.lots(Decimal(str(changes["max_open_interest"])))
+        except (ValueError, ArithmeticError, OffGrid):
+            raise ApiError(Code.PARAM_ERROR, "max_open_interest must be a quantity on the symbol's step") from None
+    await service.sequencer.submit(SetSymbolRules(category=category, symbol=symbol, rules=changes))
+    return {"category": category, "symbol": symbol, "rules": st.rules}
+
+
+async def rate_limits(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """The rate limiter's settings (not journaled: the gateway's, like the config file's [rate_limits])."""
+    limiter: RateLimiter = body["_limiter"]
+    s = limiter.settings
+    changes = _public(body)
+    for name in ("enabled", "unban"):
+        if name in changes and not isinstance(changes[name], bool):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be true or false")
+    numbers = {"ip_limit": int, "ip_window_s": float, "ip_ban_s": float, "ws_trade_ip_limit": int}
+    for name, kind in numbers.items():
+        value = changes.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+                                  or (kind is int and not isinstance(value, int))):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a positive number")
+    endpoints = changes.get("endpoints")
+    if endpoints is not None and (not isinstance(endpoints, dict) or any(
+            p not in DEFAULT_LIMITS or not isinstance(v, int) or isinstance(v, bool) or v < 1
+            for p, v in endpoints.items())):
+        raise ApiError(Code.PARAM_ERROR, "endpoints maps a rate-limited path to a positive limit")
+    unknown = set(changes) - {"enabled", "unban", "endpoints", *numbers}
+    if unknown:
+        raise ApiError(Code.PARAM_ERROR, f"unknown setting {sorted(unknown)[0]}")
+    if "enabled" in changes:
+        s.enabled = changes["enabled"]
+    for name, kind in numbers.items():
+        if changes.get(name) is not None:
+            setattr(s, name, kind(changes[name]))
+    if endpoints is not None:
+        s.endpoints = dict(endpoints)
+    if changes.get("unban") or "enabled" in changes:
+        limiter.reset()
+    return {"enabled": s.enabled, "ip_limit": s.ip_limit, "ip_window_s": s.ip_window_s, "ip_ban_s": s.ip_ban_s,
+            "ws_trade_ip_limit": s.ws_trade_ip_limit, "endpoints": s.endpoints,
+            "banned": sorted(limiter.banned_until)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paperex.core.numbers import to_units
 
@@ -77,6 +77,8 @@ class Account:
     symbol_modes: dict[str, int] = field(default_factory=dict)
     coin_modes: dict[str, int] = field(default_factory=dict)
     tpsl_modes: dict[tuple[str, str], str] = field(default_factory=dict)  # set-tpsl-mode: Full unless set
+    # what the admin API set for the account (core.rules): restrictions, its rate-limit level...
+    rules: dict[str, Any] = field(default_factory=dict)
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
     # the transaction log (core.ledger): the newest entries; older ones leave it

@@ -203,10 +203,25 @@ class SwitchPositionMode(Command):
     coin: str = ""
 
 
+class SetAccountRules(Command):
+    """Admin: set (None: remove) an account's rules (core.rules)."""
+
+    uid: int
+    rules: dict[str, bool | int | str | list[str] | None]
+
+
+class SetSymbolRules(Command):
+    """Admin: set (None: remove) a symbol's rules (core.rules)."""
+
+    category: str
+    symbol: str
+    rules: dict[str, bool | int | str | list[str] | None]
+
+
 class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
-              | SwitchPositionMode | SetTpslMode | Tick)
+              | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | Tick)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from paperex.core import ledger, position_mode, risk, trading, triggers
+from paperex.core import ledger, position_mode, risk, rules, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -24,11 +24,13 @@ from paperex.core.commands import (
     CreateApiKey,
     Deposit,
     PlaceOrder,
+    SetAccountRules,
     SetAutoAddMargin,
     SetLeverage,
     SetMarginMode,
     SetPrices,
     SetRiskLimit,
+    SetSymbolRules,
     SetTpslMode,
     SetTradingStop,
     SwitchPositionMode,
@@ -82,6 +84,8 @@ class Exchange:
             SetAutoAddMargin: lambda c, ts: risk.set_auto_add_margin(self, c, ts),  # type: ignore[arg-type]
             SwitchPositionMode: lambda c, ts: position_mode.switch_mode(self, c, ts),  # type: ignore[arg-type]
             SetTpslMode: lambda c, ts: triggers.set_tpsl_mode(self, c, ts),  # type: ignore[arg-type]
+            SetAccountRules: self._set_account_rules,  # type: ignore[dict-item]
+            SetSymbolRules: self._set_symbol_rules,  # type: ignore[dict-item]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
@@ -153,7 +157,8 @@ class Exchange:
                 [a.uid, a.label, a.created_at, a.updated_at, sorted(a.balances.items()), a.margin_mode,
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
-                 sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.open_orders),
+                 sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.rules.items()),
+                 sorted(a.open_orders),
                  sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
@@ -252,3 +257,19 @@ class Exchange:
         ledger.record(self, account, ts, "TRANSFER_IN", cmd.coin, cash_flow=cmd.amount)
         return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,
                                reason="deposit")]
+
+    def _set_account_rules(self, cmd: SetAccountRules, ts: int) -> list[Event]:
+        account = self.account(cmd.uid)
+        status = cmd.rules.get("status")
+        if status is not None and status not in ("frozen", "banned"):
+            raise ApiError(Code.PARAM_ERROR, "status must be frozen or banned (null: normal)")
+        account.rules = rules.merge(account.rules, cmd.rules, rules.ACCOUNT_RULES, "account")
+        account.updated_at = ts
+        return []
+
+    def _set_symbol_rules(self, cmd: SetSymbolRules, ts: int) -> list[Event]:
+        st = self.symbols.get((cmd.category, cmd.symbol))
+        if st is None:
+            raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+        st.rules = rules.merge(st.rules, cmd.rules, rules.SYMBOL_RULES, "symbol")
+        return []

@@ -22,7 +22,7 @@ FORMAT = 14  # 2: accounts carry a label; 3: candle sums as strings; 4: position
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
-# Partial TP/SL on orders, TP/SL modes
+# Partial TP/SL on orders, TP/SL modes, account and symbol rules
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -72,7 +72,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "mark_candles": _candles(st.mark_candles), "index_candles": _candles(st.index_candles),
             "funding": [st.funding.due, st.funding.premium, str(st.funding.premium_sum), st.funding.premium_ts,
                         st.funding.history],
-            "liquidations": list(st.liquidations),
+            "liquidations": list(st.liquidations), "rules": st.rules,
         })
     accounts = []
     for a in sorted(ex.accounts.values(), key=lambda a: a.uid):
@@ -83,7 +83,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "fee_rates": {k: list(v) for k, v in a.fee_rates.items()}, "held": a.held,
             "positions": [_fields(p, _POSITION_FIELDS) for p in a.positions.values()],
             "symbol_modes": a.symbol_modes, "coin_modes": a.coin_modes,
-            "tpsl_modes": [[list(k), v] for k, v in a.tpsl_modes.items()],
+            "tpsl_modes": [[list(k), v] for k, v in a.tpsl_modes.items()], "rules": a.rules,
             "open_orders": list(a.open_orders), "conditionals": list(a.conditionals), "order_ids": a.order_ids,
             "executions": [_fields(e, _EXEC_FIELDS) for e in a.executions],
             "active_count": [[list(k), v] for k, v in a.active_count.items()],
@@ -139,6 +139,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             acc.positions[p.key] = p
         acc.symbol_modes, acc.coin_modes = dict(a["symbol_modes"]), dict(a["coin_modes"])
         acc.tpsl_modes = {(k[0], k[1]): v for k, v in a["tpsl_modes"]}
+        acc.rules = dict(a["rules"])
         acc.open_orders = {oid: ex.orders[oid] for oid in a["open_orders"]}
         acc.conditionals = {oid: ex.orders[oid] for oid in a["conditionals"]}
         if acc.conditionals or any(p.take_profit or p.stop_loss for p in acc.positions.values()):
@@ -175,6 +176,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         f.due, f.premium, premium_sum, f.premium_ts, history = s["funding"]
         f.premium_sum, f.history = int(premium_sum), [tuple(h) for h in history]  # type: ignore[misc]
         st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
+        st.rules = dict(s["rules"])
     dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative]
     ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
     return ex

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from fractions import Fraction
+from typing import Any
 
 from paperex.core.book import OrderBook
 from paperex.core.candles import Candles
@@ -50,6 +51,7 @@ class SymbolState:
         "mark_candles",
         "open_interest",
         "prev_last",
+        "rules",
         "seq",
         "tape",
         "tick_direction",
@@ -78,6 +80,7 @@ class SymbolState:
         self.funding = FundingState()
         # (trade id, ts, side of the liquidated position: Buy = a long, lots, bankruptcy price ticks)
         self.liquidations: deque[tuple[int, int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
+        self.rules: dict[str, Any] = {}  # admin restrictions (core.rules)
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]
@@ -86,4 +89,4 @@ class SymbolState:
                 [(t.exec_id, t.price, t.qty, t.side, t.ts, t.seq) for t in self.tape],
                 *([(m, [*b[:4], str(b[4]), str(b[5])]) for m, b in sorted(c.bars.items())]
                   for c in (self.candles, self.mark_candles, self.index_candles)),
-                self.funding.state(), list(self.liquidations))
+                self.funding.state(), list(self.liquidations), sorted(self.rules.items()))

@@ -34,6 +34,7 @@ class Call:
     now_ms: int
     now_ns: int
     sequencer: Sequencer
+    allowance: int | None = None  # batch endpoints: how many of the orders the rate limit lets through
 
     @property
     def core(self) -> Exchange:

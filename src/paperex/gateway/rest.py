@@ -21,6 +21,7 @@ from paperex.gateway.auth import authenticate
 from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
 from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
 from paperex.gateway.params import Params, param_error
+from paperex.gateway.rate_limits import BATCH_PATHS, RATE_LIMITER, Quota, RateLimited
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.rest")
@@ -61,10 +62,14 @@ def parse_body(raw_body: bytes) -> dict[str, Any]:
 
 async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.StreamResponse:
     sequencer = request.app[SEQUENCER]
+    limiter = request.app[RATE_LIMITER]
     now_ns = sequencer.clock.now_ns()
     now_ms = max(now_ns // 1_000_000, sequencer.core.last_ts)
+    wall_ms = time.time_ns() // 1_000_000  # rate limits run on the wall clock, whatever the exchange clock
     method = request.method
+    quota: Quota | None = None
     try:
+        limiter.check_ip(request.remote or "", wall_ms)
         if method not in ("GET", "POST"):
             raise HttpFailure(HttpError.BAD_METHOD)
         path = request.path
@@ -86,14 +91,39 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
+        if principal is not None:
+            quota = take_quota(request.app, call, path, wall_ms)
         result = await endpoint.handler(call)
     except HttpFailure as failure:
         return http_failure_response(failure.status)
+    except RateLimited as err:
+        return with_quota(error_response(err.code, err.msg, now_ms), err.quota)
     except ApiError as err:
-        return error_response(err.code, err.msg, now_ms)
+        return with_quota(error_response(err.code, err.msg, now_ms), quota)
     except Exception:
         log.exception("unexpected error on %s %s", method, request.path)
-        return error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms)
+        return with_quota(error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms), quota)
     if isinstance(result, Reply):
-        return ok_response(result.result, now_ms, result.ext, result.msg)
-    return ok_response(result, now_ms)
+        return with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota)
+    return with_quota(ok_response(result, now_ms), quota)
+
+
+def take_quota(app: web.Application, call: Call, path: str, wall_ms: int) -> Quota | None:
+    """Count the call against its UID's limit for ``path`` (a batch: one unit per order; ``call.allowance``
+    says how many may run). Raises 10006 (``RateLimited``) when nothing is left."""
+    units = 1
+    if path in BATCH_PATHS:
+        items = call.params.raw("request")
+        units = len(items) if isinstance(items, list) and items else 1
+    account = call.account
+    quota = app[RATE_LIMITER].take(account.uid, path, call.params.raw("category"), account.rules.get("rate_level", ""),
+                                   wall_ms, units)
+    if quota is not None and path in BATCH_PATHS:
+        call.allowance = quota.granted
+    return quota
+
+
+def with_quota(response: web.Response, quota: Quota | None) -> web.Response:
+    if quota is not None:
+        response.headers.update(quota.headers())
+    return response

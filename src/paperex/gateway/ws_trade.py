@@ -20,7 +20,8 @@ from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Princ
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.params import Params, param_error
-from paperex.gateway.rest import SEQUENCER
+from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
+from paperex.gateway.rest import SEQUENCER, take_quota
 from paperex.gateway.ws_client import accept
 from paperex.gateway.ws_private import PRIVATE, verify_auth
 
@@ -42,9 +43,12 @@ def _check_header(header: Any, now_ms: int) -> None:
                        f"req_timestamp[{ts_text}],server_timestamp[{now_ms}],recv_window[{recv}]")
 
 
-async def handle(app: web.Application, principal: Principal, frame: dict[str, Any]) -> tuple[Any, Any, str]:
-    """Run one request through the REST endpoint's handler: (result, retExtInfo, retMsg)."""
-    endpoint = V5.find("POST", OPS[frame["op"]])
+async def handle(app: web.Application, principal: Principal, frame: dict[str, Any], wall_ms: int,
+                 headers: dict[str, str]) -> tuple[Any, Any, str]:
+    """Run one request through the REST endpoint's handler: (result, retExtInfo, retMsg). The rate limit is
+    the REST endpoint's, and its headers go into ``headers``."""
+    path = OPS[frame["op"]]
+    endpoint = V5.find("POST", path)
     assert endpoint is not None
     endpoint.permission.check(principal.key)
     args = frame.get("args")
@@ -54,6 +58,13 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
     now_ns = sequencer.clock.now_ns()
     call = Call(params=Params(args[0]), principal=principal, now_ms=max(now_ns // 1_000_000, sequencer.core.last_ts),
                 now_ns=now_ns, sequencer=sequencer)
+    try:
+        quota = take_quota(app, call, path, wall_ms)
+    except RateLimited as err:
+        headers.update(err.quota.headers())
+        raise
+    if quota is not None:
+        headers.update(quota.headers())
     result = await endpoint.handler(call)
     if isinstance(result, Reply):
         return result.result, result.ext or {}, result.msg
@@ -84,9 +95,11 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
                 send({"retCode": code, "retMsg": message(code, error), "op": "auth", "connId": conn_id})
             continue
         reply: dict[str, Any] = {"op": op, "connId": conn_id}
+        limit_headers: dict[str, str] = {}
         if req_id is not None:  # Bybit echoes the reqId only when one was sent
             reply["reqId"] = req_id
         try:
+            request.app[RATE_LIMITER].check_ws_trade_ip(request.remote or "", wall)
             if op not in OPS:
                 raise param_error(f"unknown op {op}")
             if principal is None:
@@ -98,7 +111,7 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
                     raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
                 seen.add(req_id)
             _check_header(frame.get("header"), wall)
-            result, ext, msg_text = await handle(request.app, principal, frame)
+            result, ext, msg_text = await handle(request.app, principal, frame, wall, limit_headers)
             reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
         except ApiError as err:
             reply.update({"retCode": err.code, "retMsg": err.msg, "data": {}, "retExtInfo": {}})
@@ -109,6 +122,6 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
             request.app.logger.exception("ws trade op failed")
             reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
                           "retExtInfo": {}})
-        reply["header"] = {"Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
+        reply["header"] = {**limit_headers, "Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
         send(reply)
     return client.ws

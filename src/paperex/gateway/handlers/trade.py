@@ -318,8 +318,11 @@ async def _batch(call: Call, one: Any, ack: Any) -> Reply:
     async def run(item: dict[str, Any]) -> Order:
         return await one(call, Params(item), category)
 
-    # started in order, so the orders are sequenced in request order and share group commits
-    outcomes = await asyncio.gather(*(run(i) for i in items), return_exceptions=True)
+    # started in order, so the orders are sequenced in request order and share group commits; those beyond
+    # the rate limit's allowance are answered 10006 without running
+    allowed = len(items) if call.allowance is None else call.allowance
+    outcomes: list[Any] = list(await asyncio.gather(*(run(i) for i in items[:allowed]), return_exceptions=True))
+    outcomes += [ApiError(Code.RATE_LIMITED)] * (len(items) - allowed)
     results, ext = [], []
     for item, outcome in zip(items, outcomes, strict=True):
         symbol = item.get("symbol") if isinstance(item.get("symbol"), str) else ""

@@ -1,0 +1,52 @@
+"""What the admin API (or the config file) sets on an account or a symbol: restrictions and levels.
+
+Account rules (``Account.rules``):
+- ``rate_level``: VIP1..VIP5, SUPREME, PRO1..PRO6, MM1..MM3: the trade endpoints' rate limits (gateway).
+- ``status``: ``frozen`` (a valid key answers 10007) or ``banned`` (10008); absent: normal.
+- ``trading_banned``: no new orders (10027).
+- ``compliance``: categories or symbols the account may not trade (10024).
+- ``symbol_whitelist``: the only symbols the account may trade (10029 for the others).
+- ``leverage_banned``: no leverage above 1x, no spot margin (110068).
+- ``ins_loan_max_leverage``: an institutional-loan account's leverage cap (30151); ``ins_loan_no_trade``: it
+  may not trade (110069).
+- ``reduce_only_symbols``: symbols the account may only reduce (110023).
+
+Symbol rules (``SymbolState.rules``): ``halted`` (110066), ``settling`` (110063), ``reduce_only`` (110023),
+``qty_restricted`` (amends may not raise a quantity, 110022), ``etp`` (110070), ``max_open_interest`` (lots,
+110021 for an opening order that would take the symbol's open interest past it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperex.errors import ApiError, Code
+
+ACCOUNT_RULES: dict[str, type] = {
+    "rate_level": str, "status": str, "trading_banned": bool, "compliance": list, "symbol_whitelist": list,
+    "leverage_banned": bool, "ins_loan_max_leverage": int, "ins_loan_no_trade": bool, "reduce_only_symbols": list,
+}
+SYMBOL_RULES: dict[str, type] = {
+    "halted": bool, "settling": bool, "reduce_only": bool, "qty_restricted": bool, "etp": bool,
+    "max_open_interest": int,
+}
+
+
+def merge(current: dict[str, Any], changes: dict[str, Any], schema: dict[str, type], what: str) -> dict[str, Any]:
+    """The rules after ``changes`` (a None value removes a rule); 10001 for an unknown rule or a wrong type."""
+    out = dict(current)
+    for name, value in changes.items():
+        kind = schema.get(name)
+        if kind is None:
+            raise ApiError(Code.PARAM_ERROR, f"unknown {what} rule {name}")
+        if value is None or value is False:
+            out.pop(name, None)
+            continue
+        if kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a list of names")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a positive whole number")
+        if kind in (bool, str) and not isinstance(value, kind):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a {kind.__name__}")
+        out[name] = value
+    return out
