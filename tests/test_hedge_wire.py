@@ -59,6 +59,10 @@ def test_both_sides_of_a_symbol_at_once(ex) -> None:  # noqa: F811
     rows = {r["positionIdx"]: r for r in session.get_positions(**BTC)["result"]["list"]}
     assert (rows[1]["side"], rows[1]["size"]) == ("Buy", "0.03")
     assert (rows[2]["side"], rows[2]["size"]) == ("Sell", "0.02")
+    assert rows[1]["liqPrice"] == rows[2]["liqPrice"]  # cross margin: both sides move with the one mark
+    # a closing order carries no TP/SL: the position it reduces keeps its own
+    assert rejected(lambda: session.place_order(**BTC, side="Sell", orderType="Market", qty="0.01", positionIdx=1,
+                                                stopLoss=str(price + 1000)))[0] == 110057
 
     # a sell on the long side closes it, reduce-only: more than the position is cut to the position
     reply = session.place_order(**BTC, side="Sell", orderType="Market", qty="0.05", positionIdx=1)["result"]

@@ -297,7 +297,12 @@ def test_what_the_book_cannot_absorb_is_auto_deleveraged(ex) -> None:  # noqa: F
     short.place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
     session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1")
     assert short.get_positions(**BTC)["result"]["list"][0]["adlRankIndicator"] == 1
+    # a closing order far below the market: the deleveraging cancels it first, so it can never open a long
+    closing = short.place_order(**BTC, side="Buy", orderType="Limit", qty="0.05", price="50000",
+                                reduceOnly=True)["result"]
     set_prices(ex, "55000")
+    cancelled = short.get_order_history(**BTC, orderId=closing["orderId"])["result"]["list"][0]
+    assert (cancelled["orderStatus"], cancelled["cancelType"]) == ("Cancelled", "CancelAllBeforeAdl")
     assert session.get_positions(**BTC)["result"]["list"][0]["size"] == "0"
     (adl,) = short.get_executions(category="linear", execType="AdlTrade")["result"]["list"]
     assert (adl["execPrice"], adl["execQty"], adl["side"], adl["createType"]) == ("55035.7", "0.1", "Buy",

@@ -28,7 +28,12 @@ def test_set_tpsl_mode_is_refused_while_stops_wait(ex) -> None:  # noqa: F811
     maker.place_order(**ETH, side="Sell", orderType="Limit", qty="1", price=str(price))
     session.place_order(**ETH, side="Buy", orderType="Market", qty="1")
     assert session.set_tp_sl_mode(**ETH, tpSlMode="Partial")["result"] == {"tpSlMode": "Partial"}
-    assert session.get_positions(**ETH)["result"]["list"][0]["tpslMode"] == "Partial"
+    assert session.get_positions(**ETH)["result"]["list"][0]["tpslMode"] == "Full"  # Bybit: deprecated, always Full
+    # an order's TP/SL without tpslMode takes the symbol's mode
+    order = session.place_order(**ETH, side="Buy", orderType="Limit", qty="0.1", price=str(price - 100),
+                                takeProfit=str(price * 2))["result"]
+    assert session.get_open_orders(**ETH, orderId=order["orderId"])["result"]["list"][0]["tpslMode"] == "Partial"
+    session.cancel_order(**ETH, orderId=order["orderId"])
     # trading-stop without tpslMode now follows the symbol's mode: a leg of its own size
     session.set_trading_stop(**ETH, takeProfit=str(price * 2), tpSize="0.4", stopLoss=str(price / 2), slSize="0.3")
     assert stops(session, ETH) == [("PartialStopLoss", "0.3", "Market", "0"),
@@ -89,6 +94,8 @@ def test_partial_tpsl_legs_follow_an_orders_fills(ex) -> None:  # noqa: F811
     assert rejected(lambda: session.amend_order(**BTC, orderId=full["orderId"], tpLimitPrice=str(tp_limit))) == (
         110060, "Under full TP/SL mode, it is not allowed to modify TP/SL: tpLimitPrice/slLimitPrice need an order "
                 "with Partial limit TP/SL")
+    # the TP is checked against the amended price: a long's take profit must stay above it
+    assert rejected(lambda: session.amend_order(**BTC, orderId=full["orderId"], price=str(tp + 100)))[0] == 10001
     session.amend_order(**BTC, orderId=full["orderId"], takeProfit="0")  # "0" removes it
     row = session.get_open_orders(**BTC, orderId=full["orderId"])["result"]["list"][0]
     assert (row["takeProfit"], row["tpslMode"]) == ("", "")

@@ -64,7 +64,9 @@ class PlaceOrder(Command):
     stop_loss: int = 0
     tp_trigger_by: str = "LastPrice"
     sl_trigger_by: str = "LastPrice"
-    tpsl_mode: str = "Full"  # Partial: a TP and SL leg of each fill's size, market or at tp_limit / sl_limit
+    # Full, or Partial: a TP and SL leg of each fill's size, market or at tp_limit / sl_limit; "": the symbol's
+    # mode (set-tpsl-mode), Full unless set
+    tpsl_mode: str = ""
     tp_limit: int = 0
     sl_limit: int = 0
 

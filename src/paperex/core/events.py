@@ -52,6 +52,7 @@ class PositionChanged(Event):
     uid: int
     category: str
     symbol: str
+    idx: int = -1  # the positionIdx that changed; -1: any of the symbol's
 
 
 class Liquidated(Event):

@@ -109,31 +109,42 @@ def derivatives_hold(st: SymbolState, closable: int, leverage: int, taker_rate: 
 def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
                         pos: Position) -> Fraction | None:
     """Cross margin's estimate: the mark price of this symbol at which the coin's equity (wallet + every
-    position's unrealised PnL) equals the maintenance margin, the other positions held at their marks and
-    the tier and rate of this position's current value. None when no price gets there."""
-    if pos.size == 0:
+    position's unrealised PnL) equals the maintenance margin; every position of the symbol (both sides in hedge
+    mode) moves with it, the other symbols' stay at their marks, each at the tier and rate of its current
+    value. Isolated margin: the position on its own margin. None when no price gets there (and under portfolio
+    margin, whose liquidation Bybit does not express as a price)."""
+    if pos.size == 0 or account.margin_mode == PORTFOLIO:
         return None
     coin = st.inst.settle_coin
     if account.margin_mode == ISOLATED:  # the position's own margin is all it has
-        rest = Fraction(pos.margin)
+        rest, moving = Fraction(pos.margin), [pos]
     else:
-        rest = Fraction(account.balance(coin))  # wallet + the others' (UPL - MM), in 1e-8 units
+        rest, moving = Fraction(account.balance(coin)), []  # wallet + the other symbols' (UPL - MM), 1e-8 units
         for key, other in account.positions.items():
             other_st = symbols[key[:2]]
-            if other is not pos and other.size and other_st.inst.settle_coin == coin:
+            if not other.size or other_st.inst.settle_coin != coin:
+                continue
+            if other_st is st:
+                moving.append(other)
+            else:
                 rest += unrealised(other_st, other) - position_mm(other_st, other)
     rest /= MONEY_SCALE
-    tier = tier_of(st, position_value(st, pos))
-    mmr = Fraction(tier.maintenance_margin_rate) if tier else Fraction(0)
-    ded = Fraction(tier.mm_deduction) if tier and tier.mm_deduction else Fraction(0)
-    q = Fraction(st.grid.qty(abs(pos.size)))
-    entry_value = Fraction(pos.entry_value, MONEY_SCALE)
-    long = pos.size > 0
-    if not st.grid.inverse:  # equity(p) = rest + s(pq - E); mm(p) = mmr pq - ded
-        price = (entry_value - rest - ded) / (q * (1 - mmr)) if long else (rest + entry_value + ded) / (q * (1 + mmr))
-    else:  # contracts q (quote), coin value q/p: equity(p) = rest + s(E - q/p); mm(p) = mmr q/p - ded
-        denominator = rest + entry_value + ded if long else entry_value - rest - ded
-        if denominator <= 0:
-            return None
-        price = q * ((1 + mmr) if long else (1 - mmr)) / denominator
+    # per moving position i: s_i = ±1, q_i its quantity, E_i its entry value, mmr_i and ded_i of its tier
+    #   linear:  rest + sum s_i(p q_i - E_i) = sum(mmr_i p q_i - ded_i)
+    #   inverse: rest + sum s_i(E_i - q_i/p) = sum(mmr_i q_i/p - ded_i)   (q_i contracts, coin value q_i/p)
+    a = b = Fraction(0)
+    for p in moving:
+        tier = tier_of(st, position_value(st, p))
+        mmr = Fraction(tier.maintenance_margin_rate) if tier else Fraction(0)
+        ded = Fraction(tier.mm_deduction) if tier and tier.mm_deduction else Fraction(0)
+        q, e, s = Fraction(st.grid.qty(abs(p.size))), Fraction(p.entry_value, MONEY_SCALE), 1 if p.size > 0 else -1
+        if st.grid.inverse:
+            a, b = a + q * (s + mmr), b + s * e + ded
+        else:
+            a, b = a + q * (s - mmr), b + s * e - ded
+    if st.grid.inverse:  # p = sum q_i(s_i + mmr_i) / (rest + sum(s_i E_i + ded_i))
+        denominator = rest + b
+        price = a / denominator if denominator else Fraction(0)
+    else:  # p = (sum(s_i E_i - ded_i) - rest) / sum q_i(s_i - mmr_i)
+        price = (b - rest) / a if a else Fraction(0)
     return price if price > 0 else None

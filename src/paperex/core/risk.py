@@ -443,6 +443,10 @@ def _auto_deleverage(ex: Exchange, st: SymbolState, fund: Account, ticks: int, t
         if not queue:
             return
         _, _, account, pos = queue[0]
+        for order in [o for o in account.open_orders.values() if (o.category, o.symbol) == key]:
+            # Bybit cancels the deleveraged account's orders on the symbol first: none may act on a position
+            # that is about to shrink (a closing order left resting could otherwise flip it)
+            trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelAllBeforeAdl")
         lots = min(abs(pos.size), abs(held.size))
         side = SELL if pos.size > 0 else BUY
         e = _bust_trade(ex, st, account, fund, side, lots, ticks, ts, events, exec_type="AdlTrade",

@@ -126,13 +126,12 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     st = _symbol(ex, cmd.category, cmd.symbol)
     spot = cmd.category == "spot"
     check_static(ex, st, cmd, new=conditional is None)
-    if conditional is None:
-        triggers.check_order_tpsl(st, cmd, cmd.price, account)
     key = (cmd.category, cmd.symbol)
     pos = None if spot else account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     qty = cmd.qty
     # a hedge-mode order against its side's direction closes it: reduce-only
     reduce_only = cmd.reduce_only or (not spot and position_mode.closes(account, st.inst, cmd.side, cmd.position_idx))
+    tpsl_mode = triggers.check_order_tpsl(st, cmd, cmd.price, account, reduce_only) if conditional is None else ""
     closes_nothing = pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0)
     if reduce_only and not spot:
         if closes_nothing:
@@ -149,7 +148,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
         if (cmd.side == BUY and cmd.price > max_buy) or (cmd.side == SELL and cmd.price < min_sell):
             raise _reject(Code.PRICE_OUT_OF_RANGE,
                           f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
-        if pos is not None and pos.size:
+        if pos is not None and pos.size and not reduce_only:  # reducing cannot bring the liquidation closer
             _check_liquidation_price(ex, st, account, pos, cmd.price)
         price = cmd.price
     else:
@@ -195,7 +194,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
                       ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
                       market_unit=cmd.market_unit if spot and cmd.order_type == "Market" else "",
                       quote_qty=qty if spot and cmd.order_type == "Market" and cmd.market_unit == "quoteCoin" else 0)
-        triggers.attach_tpsl(order, cmd)
+        triggers.attach_tpsl(order, cmd, tpsl_mode)
         ex.orders[order.order_id] = order
         account.order_ids.append(order.order_id)
         if order.order_link_id:
@@ -210,13 +209,14 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
 
 
 def _check_liquidation_price(ex: Exchange, st: SymbolState, account: Account, pos: Position, price: int) -> None:
-    """Bybit: "if you have a position, the price should be better than the liquidation price" (110040)."""
+    """Bybit: "if you have a position, the price should be better than the liquidation price" (110040): an
+    order that adds to it may not sit at or beyond the price where the position is liquidated."""
     estimate = margin.estimated_liq_price(ex.symbols, account, st, pos)
     if estimate is None:
         return
-    long = pos.size > 0
-    liq = st.grid.round_ticks(estimate, up=long)  # as listed in the position (rounded towards the mark)
-    if (long and price <= liq) or (not long and price >= liq):
+    below = estimate < st.grid.price(st.mark)  # a long (net long): below the mark
+    liq = st.grid.round_ticks(estimate, up=below)  # as listed in the position (rounded towards the mark)
+    if (below and price <= liq) or (not below and price >= liq):
         raise _reject(Code.ORDER_TRIGGERS_LIQUIDATION,
                       f"the position's liquidation price is {format(st.grid.price(liq).normalize(), 'f')}")
 
@@ -229,7 +229,12 @@ def _check_risk_tier(st: SymbolState, account: Account, pos: Position | None, si
     if not tiers:
         return
     size = pos.size if pos else 0
-    pending = account.resting.get((st.inst.category, st.inst.symbol, side), 0)
+    if pos is not None and pos.idx:  # hedge mode: only the side's own opening orders add to it
+        pending = sum(o.leaves for o in account.open_orders.values()
+                      if o.position_idx == pos.idx and o.side == side and not o.reduce_only
+                      and (o.category, o.symbol) == st.inst.key)
+    else:
+        pending = account.resting.get((st.inst.category, st.inst.symbol, side), 0)
     worst = abs(size + side * (qty + pending))
     if worst <= abs(size):
         return  # it only reduces
@@ -577,7 +582,8 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
     pos.cur_realised -= fee
     pos.updated_ts = ts
     pos.seq = seq  # the fill's cross sequence: executions and position updates share it (Bybit)
-    events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol))
+    events.append(PositionChanged(uid=order.uid, category=order.category, symbol=order.symbol,
+                                  idx=order.position_idx))
     return fee, coin, closed, realised, open_fee, entry_closed
 
 
@@ -632,7 +638,7 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     new_leaves = new_qty - order.cum_qty
     key = (order.category, order.symbol)
     pos = account.positions.get((order.category, order.symbol, order.position_idx))
-    if cmd.price is not None and pos is not None and pos.size:
+    if cmd.price is not None and pos is not None and pos.size and not order.reduce_only:
         _check_liquidation_price(ex, st, account, pos, new_price)
     if order.category == "spot":
         hold_coin, new_hold = _spot_hold(st, check, new_price, new_leaves)

@@ -68,11 +68,11 @@ def _check_tpsl_sides(st: SymbolState, side: int, base: int, take_profit: int, s
                                          f"{'lower' if side == BUY else 'higher'} than base_price:{_text(st, base)}")
 
 
-def attach_tpsl(order: Order, cmd: PlaceOrder) -> None:
+def attach_tpsl(order: Order, cmd: PlaceOrder, tpsl_mode: str) -> None:
     order.take_profit, order.stop_loss = cmd.take_profit, cmd.stop_loss
     if cmd.take_profit or cmd.stop_loss:
         order.tp_trigger_by, order.sl_trigger_by = cmd.tp_trigger_by, cmd.sl_trigger_by
-        order.tpsl_mode = cmd.tpsl_mode
+        order.tpsl_mode = tpsl_mode
         order.tp_limit, order.sl_limit = cmd.tp_limit, cmd.sl_limit
 
 
@@ -81,40 +81,59 @@ def _partial_legs(account: Account, key: tuple[str, str, int]) -> int:
                if (o.category, o.symbol, o.position_idx) == key and o.stop_order_type in PARTIAL_STOPS)
 
 
-def check_order_tpsl(st: SymbolState, cmd: PlaceOrder, price: int | None, account: Account | None = None) -> None:
+def _check_limit_price(st: SymbolState, ticks: int, name: str) -> None:
+    if ticks and (ticks < st.grid.min_price_ticks or (st.grid.max_price_ticks and ticks > st.grid.max_price_ticks)):
+        raise ApiError(Code.PARAM_ERROR, f"{name} must be within [{st.inst.min_price}, {st.inst.max_price}]")
+
+
+def check_order_tpsl(st: SymbolState, cmd: PlaceOrder, price: int | None, account: Account,
+                     reduce_only: bool) -> str:
+    """The TP/SL of a new order (``reduce_only``: as the order will be, hedge-mode closing orders included);
+    returns its TP/SL mode: the order's ``tpslMode``, else the symbol's (set-tpsl-mode), else Full."""
     if not (cmd.take_profit or cmd.stop_loss):
-        return
+        return ""
     if cmd.category == "spot":
         raise ApiError(Code.PARAM_ERROR, "takeProfit/stopLoss are supported on linear and inverse orders")
-    if cmd.reduce_only or cmd.close_on_trigger:  # TP/SL belong to the position an order opens
+    if reduce_only or cmd.close_on_trigger:  # TP/SL belong to the position an order opens
         raise ApiError(Code.TPSL_PARAMS_NOT_ALLOWED, "a reduce-only or close-on-trigger order cannot carry TP/SL")
-    if cmd.tpsl_mode not in ("Full", "Partial"):
+    mode = cmd.tpsl_mode or account.tpsl_modes.get(st.inst.key, "Full")
+    if mode not in ("Full", "Partial"):
         raise ApiError(Code.PARAM_ERROR, "tpslMode must be Full or Partial")
-    if cmd.tpsl_mode == "Full" and (cmd.tp_limit or cmd.sl_limit):
-        raise ApiError(Code.PARAM_ERROR, "limit TP/SL orders need tpslMode Partial")
+    if mode == "Full" and (cmd.tp_limit or cmd.sl_limit):
+        raise ApiError(Code.PARAM_ERROR, "limit TP/SL orders need tpslMode Partial (Full supports Market only)")
+    _check_limit_price(st, cmd.tp_limit, "tpLimitPrice")
+    _check_limit_price(st, cmd.sl_limit, "slLimitPrice")
     _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
     base = price or reference(st, "LastPrice")
     _check_tpsl_sides(st, cmd.side, base, cmd.take_profit, cmd.stop_loss, "Buy" if cmd.side == BUY else "Sell")
-    if cmd.tpsl_mode == "Partial" and account is not None:
+    if mode == "Partial":
         legs = bool(cmd.take_profit) + bool(cmd.stop_loss)
         if _partial_legs(account, (cmd.category, cmd.symbol, cmd.position_idx)) + legs > MAX_PARTIAL_LEGS:
             raise ApiError(Code.TPSL_PARTIAL_LIMIT)
+    return mode
 
 
 def check_amend_tpsl(st: SymbolState, order: Order, cmd: AmendOrder) -> None:
-    """An amend of the order's own TP/SL (before any change is made)."""
-    if not cmd.changes_tpsl():
+    """An amend of the order's own TP/SL, or of the price its TP/SL are set against (before any change)."""
+    changes = cmd.changes_tpsl()
+    if not changes and not (cmd.price is not None and (order.take_profit or order.stop_loss)):
         return
-    if order.category == "spot" or order.reduce_only or order.close_on_trigger:
+    if changes and (order.category == "spot" or order.reduce_only or order.close_on_trigger):
         raise ApiError(Code.TPSL_PARAMS_NOT_ALLOWED, "this order carries no TP/SL")
-    if order.status == PARTIALLY_FILLED:
+    if changes and order.status == PARTIALLY_FILLED:
         raise ApiError(Code.TPSL_PARTIALLY_FILLED)
     if (cmd.tp_limit is not None or cmd.sl_limit is not None) and order.tpsl_mode != "Partial":
         raise ApiError(Code.TPSL_FULL_MODE, "tpLimitPrice/slLimitPrice need an order with Partial limit TP/SL")
+    for given, current, name in ((cmd.tp_limit, order.tp_limit, "tpLimitPrice"),
+                                 (cmd.sl_limit, order.sl_limit, "slLimitPrice")):
+        if given is not None and not current:  # Bybit: "only working when the original order sets limit TP/SL"
+            raise ApiError(Code.PARAM_ERROR, f"{name} works only for an order with a limit {name[:2].upper()} leg")
+        if given is not None:
+            _check_limit_price(st, given, name)
     _check_trigger_by(*(by for by in (cmd.tp_trigger_by, cmd.sl_trigger_by) if by is not None))
     take_profit = order.take_profit if cmd.take_profit is None else cmd.take_profit
     stop_loss = order.stop_loss if cmd.stop_loss is None else cmd.stop_loss
-    base = order.price or order.trigger_price or reference(st, "LastPrice")
+    base = cmd.price or order.price or cmd.trigger_price or order.trigger_price or reference(st, "LastPrice")
     _check_tpsl_sides(st, order.side, base, take_profit, stop_loss, "Buy" if order.side == BUY else "Sell")
 
 
@@ -158,7 +177,9 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     if cmd.trigger_direction == 2 and cmd.trigger_price >= current:
         raise ApiError(Code.PARAM_ERROR, f"expect Falling, but trigger_price[{_text(st, cmd.trigger_price)}] "
                                          f">= current[{_text(st, current)}]")
-    check_order_tpsl(st, cmd, cmd.price, account)
+    reduce_only = cmd.reduce_only or (cmd.category != "spot" and position_mode.closes(
+        account, st.inst, cmd.side, cmd.position_idx))
+    tpsl_mode = check_order_tpsl(st, cmd, cmd.price, account, reduce_only)
     waiting = sum(1 for o in account.conditionals.values()
                   if (o.category, o.symbol) == (cmd.category, cmd.symbol) and o.stop_order_type == "Stop")
     if waiting >= MAX_CONDITIONALS:
@@ -166,9 +187,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     ex.order_seq += 1
     order = Order(order_id=ex.order_seq, uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=cmd.side,
                   order_type=cmd.order_type, tif="IOC" if cmd.order_type == "Market" else cmd.tif,
-                  price=cmd.price or 0, qty=cmd.qty, order_link_id=cmd.order_link_id,
-                  reduce_only=cmd.reduce_only or (cmd.category != "spot" and position_mode.closes(
-                      account, st.inst, cmd.side, cmd.position_idx)),
+                  price=cmd.price or 0, qty=cmd.qty, order_link_id=cmd.order_link_id, reduce_only=reduce_only,
                   close_on_trigger=cmd.close_on_trigger, smp_type=cmd.smp_type, position_idx=cmd.position_idx,
                   ts=ts, last_price_on_created=st.last if st.last is not None else st.mark,
                   market_unit=cmd.market_unit)
@@ -178,7 +197,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     order.stop_order_type = "Stop"
     if cmd.category != "spot":
         order.create_type = "CreateByStopOrder"
-    attach_tpsl(order, cmd)
+    attach_tpsl(order, cmd, tpsl_mode)
     order.seq = ex.next_seq()
     ex.orders[order.order_id] = order
     account.order_ids.append(order.order_id)

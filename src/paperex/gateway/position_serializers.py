@@ -42,7 +42,7 @@ def _liq_price(symbols: dict[tuple[str, str], SymbolState], st: SymbolState, acc
     estimate = margin.estimated_liq_price(symbols, account, st, pos)
     if estimate is None:
         return ""
-    ticks = st.grid.round_ticks(estimate, up=pos.size > 0)  # rounded towards the mark
+    ticks = st.grid.round_ticks(estimate, up=estimate < st.grid.price(st.mark))  # rounded towards the mark
     if not st.grid.min_price_ticks <= ticks <= st.grid.max_price_ticks:
         return ""
     return price(st, ticks)
@@ -108,7 +108,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
         "isReduceOnly": False,
         "mmrSysUpdatedTime": "",
         "leverageSysUpdatedTime": "",
-        "tpslMode": account.tpsl_modes.get(st.inst.key, "Full"),
+        "tpslMode": "Full",  # Bybit: deprecated, always Full (set-tpsl-mode sets the default of new TP/SL)
         "bustPrice": "",
         "positionBalance": money(im),
         "tradeMode": 0,

@@ -62,7 +62,8 @@ class PrivateStreams:
     # -- building frames at event time ---------------------------------------------------------------
     def on_events(self, events: list[Event], ts: int) -> None:
         core = self.sequencer.core
-        positions: dict[tuple[int, str, str], None] = {}  # touched this command, in order
+        # touched this command, in order: the positionIdx values that changed (-1: every side of the symbol)
+        positions: dict[tuple[int, str, str], set[int]] = {}
         for e in events:
             uid = getattr(e, "uid", None)
             if uid is None or uid not in self.by_uid:
@@ -73,9 +74,9 @@ class PrivateStreams:
                        "closedPnl": "0", "feeCurrency": ""}
                 self.outbox[uid].append(("order", o.category, row))
                 if o.category != "spot":
-                    positions[(uid, o.category, o.symbol)] = None
+                    positions.setdefault((uid, o.category, o.symbol), set()).add(o.position_idx)
             elif isinstance(e, PositionChanged):
-                positions[(uid, e.category, e.symbol)] = None
+                positions.setdefault((uid, e.category, e.symbol), set()).add(e.idx)
             elif isinstance(e, Executed):
                 acc = core.accounts[uid]
                 ex = next((x for x in reversed(acc.executions) if x.exec_id == e.exec_id and x.order_id == e.order_id),
@@ -96,12 +97,13 @@ class PrivateStreams:
                 self.outbox[uid].append(("execution.fast", ex.category, fast))
             elif isinstance(e, BalanceChanged):
                 self.wallet_dirty.add(uid)
-        for uid, category, symbol in positions:
+        for (uid, category, symbol), idxs in positions.items():
             # a position row values the account and ranks it against every other: only for a subscriber
             if not any(t.startswith("position") for conn in self.by_uid[uid] for t in conn.topics):
                 continue
             for row in symbol_positions(core.symbols[(category, symbol)], core.accounts[uid], core, stream=True):
-                self.outbox[uid].append(("position", category, row))
+                if -1 in idxs or row["positionIdx"] in idxs:  # the sides that changed (Bybit)
+                    self.outbox[uid].append(("position", category, row))
         if self.outbox or self.wallet_dirty:
             self._schedule()
 

@@ -157,11 +157,12 @@ def _conditional_params(p: Params, st: SymbolState) -> dict[str, Any]:
         out["trigger_by"] = "LastPrice" if st.inst.category == "spot" else p.enum("triggerBy", TRIGGER_BY,
                                                                                    default="LastPrice")
     if out["take_profit"] or out["stop_loss"]:
-        mode = out["tpsl_mode"] = p.enum("tpslMode", ("Full", "Partial"), default="Full")
+        mode = p.enum("tpslMode", ("Full", "Partial"))  # None: the symbol's mode, decided by the core
+        out["tpsl_mode"] = mode or ""
         for leg, name in (("tp", "takeProfit"), ("sl", "stopLoss")):
             if p.enum(f"{leg}OrderType", ("Market", "Limit"), default="Market") != "Limit":
                 continue  # a market leg; tpLimitPrice/slLimitPrice only work for limit legs (Bybit)
-            if mode != "Partial":
+            if mode == "Full":
                 raise param_error(f"{leg}OrderType Limit needs tpslMode Partial (Full supports Market only)")
             if out[{"tp": "take_profit", "sl": "stop_loss"}[leg]]:
                 out[f"{leg}_limit"] = _optional_ticks(p, st, f"{leg}LimitPrice")
