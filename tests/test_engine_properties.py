@@ -17,9 +17,11 @@ from paperex.core.commands import (
     CancelOrder,
     CreateAccount,
     PlaceOrder,
+    SetAccountRules,
     SetLeverage,
     SetMarginMode,
     SetPrices,
+    SetSymbolRules,
     SetTradingStop,
     SwitchPositionMode,
     Tick,
@@ -218,7 +220,7 @@ STATS = {"liquidations": 0, "funding": 0, "triggered": 0, "hedged": 0, "order_le
 def a_risk_command(draw):
     kind = draw(st.sampled_from(["place"] * 5 + ["prices"] * 3 + ["leverage"] * 2
                                 + ["wait", "cancel_all", "conditional", "tpsl", "mode", "add_margin", "hedge",
-                                   "tpsl_order"]))
+                                   "tpsl_order", "rules"]))
     uid = draw(st.sampled_from(UIDS))
     category, symbol = draw(st.sampled_from(RISK_SYMBOLS))
     if kind == "place":
@@ -244,6 +246,10 @@ def a_risk_command(draw):
         return ("tpsl_order", uid, category, symbol, draw(st.sampled_from([1, -1])), draw(st.integers(1, 100)),
                 draw(st.sampled_from(["Full", "Partial"])), draw(st.integers(0, 40)), draw(st.integers(0, 40)),
                 draw(st.booleans()))
+    if kind == "rules":  # admin restrictions switched on and off: what they refuse must change nothing
+        rule = draw(st.sampled_from(["halted", "reduce_only", "max_open_interest", "qty_restricted",
+                                     "trading_banned", "reduce_only_symbols", "leverage_banned"]))
+        return ("rules", uid, category, symbol, rule, draw(st.booleans()), draw(st.integers(1, 400)))
     if kind == "hedge":  # refused while the symbol has a position or orders, and for inverse symbols
         return ("hedge", uid, category, symbol, draw(st.sampled_from([0, 3])), draw(st.booleans()))
     if kind == "wait":  # time passes: funding settles at each 8-hour boundary crossed
@@ -265,6 +271,13 @@ def to_risk_command(ex: Exchange, spec: tuple):
         return Tick()
     if kind == "mode":
         return SetMarginMode(uid=spec[1], mode=spec[2])
+    if kind == "rules":
+        _, uid, category, symbol, rule, on, amount = spec
+        if rule in ("trading_banned", "reduce_only_symbols", "leverage_banned"):
+            value = ([symbol] if rule == "reduce_only_symbols" else True) if on else None
+            return SetAccountRules(uid=uid, rules={rule: value})
+        return SetSymbolRules(category=category, symbol=symbol,
+                              rules={rule: (amount * 100 if rule == "max_open_interest" else True) if on else None})
     if kind == "hedge":
         _, uid, category, symbol, mode, by_coin = spec
         return SwitchPositionMode(uid=uid, category=category, mode=mode, symbol="" if by_coin else symbol,
@@ -336,7 +349,9 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
                ("risk_prices", "linear", "BTCUSDT", 0, 5), ("wait", 8 * 3_600_000),  # a premium, then funding
                ("hedge", UIDS[3], "linear", "BTCUSDT", 3, False),  # one account trades both sides
                ("place", UIDS[2], "linear", "BTCUSDT", -1, "Limit", 0, 50, "GTC", False, "None"),
-               ("place", UIDS[3], "linear", "BTCUSDT", 1, "Market", 0, 50, "GTC", False, "None")]
+               ("place", UIDS[3], "linear", "BTCUSDT", 1, "Market", 0, 50, "GTC", False, "None"),
+               ("place", UIDS[1], "linear", "BTCUSDT", -1, "Limit", 0, 20, "GTC", False, "None"),
+               ("tpsl_order", UIDS[0], "linear", "BTCUSDT", 1, 20, "Partial", 20, 20, True)]  # legs of a fill
     for spec in [*opening, *specs]:
         ts += spec[1] if spec[0] == "wait" else 1
         cmd = to_risk_command(ex, spec)

@@ -297,8 +297,11 @@ MESSAGES: dict[int, str] = {
 
 
 def message(code: int, detail: str | None = None) -> str:
-    """The catalog message for ``code``, optionally followed by ``: detail``."""
+    """The catalog message for ``code``, optionally followed by ``: detail``; a message with a ``{{key0}}``
+    placeholder (110063) takes the detail there instead."""
     text = MESSAGES[code]
+    if "{{key0}}" in text:
+        return text.replace("{{key0}}", detail or "")
     return f"{text}: {detail}" if detail else text
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from paperex.core import ledger, margin, position_mode, trading, triggers
+from paperex.core import ledger, margin, position_mode, rules, trading, triggers
 from paperex.core.accounts import Account
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import (
@@ -73,6 +73,7 @@ def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     inst = st.inst
     if account.margin_mode == margin.PORTFOLIO:
         raise ApiError(Code.LEVERAGE_PORTFOLIO_MODE)
+    rules.check_leverage(account, max(cmd.buy_leverage, cmd.sell_leverage))
     idxs = position_mode.position_idxs(account, inst)
     isolated = account.margin_mode == margin.ISOLATED
     if cmd.buy_leverage != cmd.sell_leverage:

@@ -18,9 +18,13 @@ Symbol rules (``SymbolState.rules``): ``halted`` (110066), ``settling`` (110063)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperex.errors import ApiError, Code
+
+if TYPE_CHECKING:
+    from paperex.core.accounts import Account
+    from paperex.core.symbol import SymbolState
 
 ACCOUNT_RULES: dict[str, type] = {
     "rate_level": str, "status": str, "trading_banned": bool, "compliance": list, "symbol_whitelist": list,
@@ -50,3 +54,46 @@ def merge(current: dict[str, Any], changes: dict[str, Any], schema: dict[str, ty
             raise ApiError(Code.PARAM_ERROR, f"{name} must be a {kind.__name__}")
         out[name] = value
     return out
+
+
+def check_trading(account: Account, st: SymbolState, opening: bool, leverage: int) -> None:
+    """The account's and the symbol's rules for a new order (``opening``: it may add to a position;
+    ``leverage`` in hundredths, derivatives only)."""
+    inst, a, s = st.inst, account.rules, st.rules
+    if s.get("halted"):
+        raise ApiError(Code.TRADING_NOT_ALLOWED, f"{inst.symbol} is halted")
+    if s.get("settling"):
+        raise ApiError(Code.SETTLEMENT_IN_PROGRESS, inst.symbol)
+    if s.get("etp"):
+        raise ApiError(Code.ETP_NOT_TRADABLE)
+    if a.get("trading_banned"):
+        raise ApiError(Code.TRADING_BANNED)
+    if a.get("ins_loan_no_trade"):
+        raise ApiError(Code.INS_LOAN_CANNOT_TRADE)
+    blocked = a.get("compliance", ())
+    if inst.category in blocked or inst.symbol in blocked:
+        raise ApiError(Code.COMPLIANCE_RULES, f"{inst.category} {inst.symbol} is not available to this account")
+    whitelist = a.get("symbol_whitelist")
+    if whitelist is not None and inst.symbol not in whitelist:
+        raise ApiError(Code.SYMBOL_NOT_WHITELISTED)
+    if not opening:
+        return
+    if s.get("reduce_only") or inst.symbol in a.get("reduce_only_symbols", ()):
+        raise ApiError(Code.SYMBOL_REDUCE_ONLY)
+    if inst.is_derivative:
+        check_leverage(account, leverage)
+
+
+def check_leverage(account: Account, leverage: int) -> None:
+    """An account barred from leverage (110068) or capped by an institutional loan (30151)."""
+    if account.rules.get("leverage_banned") and leverage > 100:
+        raise ApiError(Code.LEVERAGED_TRADING_NOT_ALLOWED, "the account may trade at 1x only")
+    cap = account.rules.get("ins_loan_max_leverage")
+    if cap is not None and leverage > cap * 100:
+        raise ApiError(Code.LEVERAGE_ABOVE_INS_LOAN, f"at most {cap}x")
+
+
+def check_open_interest(st: SymbolState, opening_lots: int) -> None:
+    cap = st.rules.get("max_open_interest")
+    if cap is not None and st.open_interest + opening_lots > cap:
+        raise ApiError(Code.OPEN_INTEREST_LIMIT, f"the symbol's open interest may not pass {st.grid.qty(cap)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from paperex.core import margin, position_mode, triggers
+from paperex.core import margin, position_mode, rules, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
@@ -131,6 +131,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     qty = cmd.qty
     # a hedge-mode order against its side's direction closes it: reduce-only
     reduce_only = cmd.reduce_only or (not spot and position_mode.closes(account, st.inst, cmd.side, cmd.position_idx))
+    rules.check_trading(account, st, not reduce_only and not spot, pos.leverage if pos else DEFAULT_LEVERAGE)
     tpsl_mode = triggers.check_order_tpsl(st, cmd, cmd.price, account, reduce_only) if conditional is None else ""
     closes_nothing = pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0)
     if reduce_only and not spot:
@@ -170,6 +171,8 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
             _check_risk_tier(st, account, pos, cmd.side, qty, price, leverage)
         taker = account.fee_rates[cmd.category][0]
         closable = margin.closable_lots(account, pos, cmd.category, cmd.symbol, cmd.side)
+        if not reduce_only:
+            rules.check_open_interest(st, max(0, qty - closable))
         hold = 0 if reduce_only else margin.derivatives_hold(st, closable, leverage, taker, price, qty)
         free = margin.available(ex.symbols, account, hold_coin)
         if hold and free < 0:  # the positions already need more margin than the account has
@@ -626,6 +629,9 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         return _amend_tpsl_only(ex, order, cmd, ts)
     new_qty = order.qty if cmd.qty is None else cmd.qty
     new_price = order.price if cmd.price is None else cmd.price
+    rules.check_trading(account, st, False, 0)
+    if new_qty > order.qty and st.rules.get("qty_restricted"):
+        raise _reject(Code.QTY_RESTRICTED)
     if new_qty <= order.cum_qty:
         raise _reject(Code.AMEND_QTY_LE_FILLED)
     check = PlaceOrder(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=order.side, order_type="Limit",

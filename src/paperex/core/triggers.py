@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paperex.core import position_mode
+from paperex.core import position_mode, rules
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, PlaceOrder, SetTpslMode, SetTradingStop
 from paperex.core.events import Event, OrderAccepted, OrderChanged, PositionChanged
 from paperex.core.orders import CANCELLED, DEACTIVATED, PARTIALLY_FILLED, TRIGGERED, UNTRIGGERED, Order
+from paperex.core.positions import DEFAULT_LEVERAGE
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
@@ -179,6 +180,9 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
                                          f">= current[{_text(st, current)}]")
     reduce_only = cmd.reduce_only or (cmd.category != "spot" and position_mode.closes(
         account, st.inst, cmd.side, cmd.position_idx))
+    pos = account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
+    rules.check_trading(account, st, not reduce_only and cmd.category != "spot",
+                        pos.leverage if pos else DEFAULT_LEVERAGE)
     tpsl_mode = check_order_tpsl(st, cmd, cmd.price, account, reduce_only)
     waiting = sum(1 for o in account.conditionals.values()
                   if (o.category, o.symbol) == (cmd.category, cmd.symbol) and o.stop_order_type == "Stop")

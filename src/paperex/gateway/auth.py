@@ -131,4 +131,9 @@ def authenticate(
     account = core.accounts.get(key.uid)
     if account is None:
         raise ApiError(Code.USER_AUTH_FAILED)
+    status = account.rules.get("status")  # set by the admin API (core.rules)
+    if status == "frozen":
+        raise ApiError(Code.USER_AUTH_FAILED, "the account is frozen")
+    if status == "banned":
+        raise ApiError(Code.ACCOUNT_BANNED)
     return Principal(key=key, account=account)
