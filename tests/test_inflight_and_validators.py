@@ -85,7 +85,7 @@ class SlowDiskServer:
         return key["apiKey"], key["apiSecret"]
 
 
-def test_amend_while_another_is_in_flight_is_110079(tmp_path) -> None:
+def test_requests_on_an_order_in_flight_are_40004_or_110079(tmp_path) -> None:
     with SlowDiskServer(tmp_path, delay=0.4) as server:
         key, secret = server.admin_account()
         session = pybit_http(server, key, secret)
@@ -104,10 +104,26 @@ def test_amend_while_another_is_in_flight_is_110079(tmp_path) -> None:
             second = pool.submit(amend, "60200")
             outcomes = [first.result(), second.result()]
         assert outcomes[0] == (0, "")
-        assert outcomes[1] == (110079, "The order is processing and can not be operated, please try again later")
+        # an amend meeting an amend: the order is being replaced
+        assert outcomes[1] == (40004, "the order is modified during the process of replacing , please check the "
+                                      "order status again")
         # once the first is durable the order can be amended again
         assert amend("60300") == (0, "")
         assert server.node.core.orders[1].price == 603000
+
+        def cancel():
+            try:
+                return session.cancel_order(category="linear", symbol=S, orderId=oid)["retCode"], ""
+            except InvalidRequestError as err:
+                return err.status_code, err.message
+
+        with ThreadPoolExecutor(2) as pool:  # a cancel meeting an amend: the order is being processed
+            first = pool.submit(amend, "60400")
+            time.sleep(0.15)
+            second = pool.submit(cancel)
+            outcomes = [first.result(), second.result()]
+        assert outcomes == [(0, ""), (110079, "The order is processing and can not be operated, please try again "
+                                              "later")]
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,8 @@ class Sequencer:
         self.snapshot_every = snapshot_every  # take a snapshot every N journaled commands (0: never)
         self.snapshot_seq = last_seq if snapshot_seq is None else snapshot_seq  # seq of the newest snapshot
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
-        self.inflight_orders: set[tuple[int, int]] = set()  # (uid, order id) with an amend/cancel in flight
+        # (uid, order id) -> "amend" / "cancel": the request on that order still in flight
+        self.inflight_orders: dict[tuple[int, int], str] = {}
         # called with (events, ts) right after each command is applied (the private streams listen here)
         self.listeners: list[Callable[[list[Event], int], None]] = []
 

@@ -18,6 +18,7 @@ from paperex.config import Config
 from paperex.core.commands import Tick
 from paperex.data import load_market
 from paperex.errors import ApiError
+from paperex.gateway.faults import FAULTS, FaultInjector
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimiter, RateLimitSettings
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
@@ -124,6 +125,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app[WS_SETTINGS] = ws or WsSettings()
     app[WS_CLIENTS] = set()
     app[RATE_LIMITER] = RateLimiter(limits)
+    app[FAULTS] = FaultInjector()
     app.on_shutdown.append(close_all)
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -22,9 +23,11 @@ from paperex.core.risk import INSURANCE_LABEL
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
+from paperex.gateway.faults import FAULTS, Fault
 from paperex.gateway.position_serializers import position
 from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RATE_LIMITER, RateLimiter
 from paperex.gateway.rest import read_body
+from paperex.gateway.ws_client import WS_CLIENTS
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token", str)
@@ -74,7 +77,7 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
         try:
             body = await _json_body(request) if request.method == "POST" else {}
             result = await handler({**body, **request.match_info, "_driver": request.app[DRIVER],
-                                    "_limiter": request.app[RATE_LIMITER]}, service)
+                                    "_limiter": request.app[RATE_LIMITER], "_app": request.app}, service)
         except ApiError as err:
             return error_response(err.code, err.msg, now_ms)
         except Exception:
@@ -211,6 +214,10 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/symbols/{category}/{symbol}/rules", admin_route(symbol_rules))
     app.router.add_get("/admin/v1/rate-limits", admin_route(rate_limits))
     app.router.add_post("/admin/v1/rate-limits", admin_route(rate_limits))
+    app.router.add_get("/admin/v1/faults", admin_route(faults))
+    app.router.add_post("/admin/v1/faults", admin_route(faults))
+    app.router.add_post("/admin/v1/faults/clear", admin_route(clear_faults))
+    app.router.add_post("/admin/v1/faults/ws-drop", admin_route(drop_websockets))
 
 
 def _public(body: dict[str, Any]) -> dict[str, Any]:
@@ -265,7 +272,10 @@ async def rate_limits(body: dict[str, Any], service: AdminService) -> dict[str, 
             p not in DEFAULT_LIMITS or not isinstance(v, int) or isinstance(v, bool) or v < 1
             for p, v in endpoints.items())):
         raise ApiError(Code.PARAM_ERROR, "endpoints maps a rate-limited path to a positive limit")
-    unknown = set(changes) - {"enabled", "unban", "endpoints", *numbers}
+    banned = changes.get("banned_ips")
+    if banned is not None and (not isinstance(banned, list) or not all(isinstance(ip, str) for ip in banned)):
+        raise ApiError(Code.PARAM_ERROR, "banned_ips must be a list of IP addresses")
+    unknown = set(changes) - {"enabled", "unban", "endpoints", "banned_ips", *numbers}
     if unknown:
         raise ApiError(Code.PARAM_ERROR, f"unknown setting {sorted(unknown)[0]}")
     if "enabled" in changes:
@@ -275,8 +285,48 @@ async def rate_limits(body: dict[str, Any], service: AdminService) -> dict[str, 
             setattr(s, name, kind(changes[name]))
     if endpoints is not None:
         s.endpoints = dict(endpoints)
+    if banned is not None:
+        s.banned_ips = list(banned)
     if changes.get("unban") or "enabled" in changes:
         limiter.reset()
     return {"enabled": s.enabled, "ip_limit": s.ip_limit, "ip_window_s": s.ip_window_s, "ip_ban_s": s.ip_ban_s,
-            "ws_trade_ip_limit": s.ws_trade_ip_limit, "endpoints": s.endpoints,
+            "ws_trade_ip_limit": s.ws_trade_ip_limit, "endpoints": s.endpoints, "banned_ips": s.banned_ips,
             "banned": sorted(limiter.banned_until)}
+
+
+async def faults(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Add a fault (gateway.faults): ``{"path": "/v5/order/create", "code": 10000, "count": 1}``; GET lists them."""
+    injector = body["_app"][FAULTS]
+    changes = _public(body)
+    if changes:
+        unknown = set(changes) - {"path", "code", "latency_ms", "count", "seconds", "applied"}
+        if unknown:
+            raise ApiError(Code.PARAM_ERROR, f"unknown fault setting {sorted(unknown)[0]}")
+        path = changes.get("path", "*")
+        ints = {k: changes.get(k, 0) for k in ("code", "latency_ms", "count")}
+        seconds = changes.get("seconds", 0)
+        applied = changes.get("applied", True)
+        if not isinstance(path, str) or not (path == "*" or path.startswith("/v5/")):
+            raise ApiError(Code.PARAM_ERROR, "path must be a /v5/ path or *")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in ints.values()) or not isinstance(
+                seconds, int | float) or isinstance(seconds, bool) or seconds < 0 or not isinstance(applied, bool):
+            raise ApiError(Code.PARAM_ERROR, "code, latency_ms and count are whole numbers, seconds a number")
+        if not ints["count"] and not seconds:
+            raise ApiError(Code.PARAM_ERROR, "give count (requests) or seconds (how long)")
+        until = int(time.time() * 1000 + seconds * 1000) if seconds else 0
+        injector.add(Fault(path=path, code=ints["code"], latency_ms=ints["latency_ms"], count=ints["count"],
+                           until_ms=until, applied=applied))
+    return {"faults": [f.describe() for f in injector.faults]}
+
+
+async def clear_faults(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    body["_app"][FAULTS].faults.clear()
+    return {"faults": []}
+
+
+async def drop_websockets(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Every WebSocket connection is cut at once, without a close frame (as a network failure would)."""
+    clients = list(body["_app"][WS_CLIENTS])
+    for client in clients:
+        client.abort()
+    return {"dropped": len(clients)}

@@ -44,6 +44,9 @@ from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
 FIRST_UID = 100_000_001
+ORDER_COMMANDS = PlaceOrder | AmendOrder | CancelOrder | CancelAll
+POSITION_COMMANDS = SetLeverage | SetRiskLimit | SetTradingStop | AddMargin | SetAutoAddMargin | SwitchPositionMode \
+    | SetTpslMode
 
 
 class Exchange:
@@ -95,6 +98,8 @@ class Exchange:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
+        if isinstance(command, ORDER_COMMANDS | POSITION_COMMANDS):
+            rules.check_account_command(self, command)
         events = handler(command, ts)
         if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)
             risk.settle_funding_until(self, ts, events)
@@ -263,6 +268,12 @@ class Exchange:
         status = cmd.rules.get("status")
         if status is not None and status not in ("frozen", "banned"):
             raise ApiError(Code.PARAM_ERROR, "status must be frozen or banned (null: normal)")
+        if cmd.rules.get("skip_liquidation") and (any(p.size for p in account.positions.values())
+                                                  or account.open_orders):
+            raise ApiError(Code.SKIP_LIQUIDATION_NOT_ALLOWED)
+        listed = cmd.rules.get("reduce_only_symbols") or []
+        if any(":" in name for name in listed):  # per-side entries (SYMBOL:Buy): both sides go together
+            raise ApiError(Code.REDUCE_ONLY_BOTH_SIDES, "name the symbol, not one side of it")
         account.rules = rules.merge(account.rules, cmd.rules, rules.ACCOUNT_RULES, "account")
         account.updated_at = ts
         return []

@@ -281,7 +281,7 @@ def check_liquidations(ex: Exchange, st: SymbolState, ts: int, events: list[Even
     coin, key = st.inst.settle_coin, st.inst.key
     for account in list(ex.accounts.values()):
         held = [p for p in account.held_positions(*key) if p.size]
-        if not held or account.label == INSURANCE_LABEL:
+        if not held or account.label == INSURANCE_LABEL or account.rules.get("skip_liquidation"):
             continue
         if account.margin_mode == margin.ISOLATED:  # each position stands on its own margin
             for pos in held:

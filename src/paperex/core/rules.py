@@ -9,7 +9,13 @@ Account rules (``Account.rules``):
 - ``leverage_banned``: no leverage above 1x, no spot margin (110068).
 - ``ins_loan_max_leverage``: an institutional-loan account's leverage cap (30151); ``ins_loan_no_trade``: it
   may not trade (110069).
-- ``reduce_only_symbols``: symbols the account may only reduce (110023).
+- ``reduce_only_symbols``: symbols the account may only reduce (110023); both sides of a hedge-mode symbol go
+  together (naming one side: 30153).
+- ``skip_liquidation``: an institutional account the liquidation engine leaves alone; refused while the account
+  holds a position or a resting order (110041).
+- ``liquidating``: the liquidation engine is working on the account (a window paperex's atomic liquidation
+  never leaves open; this rule holds it open for a scenario): order requests answer 110035, position settings
+  110005, and its positions show ``positionStatus`` Liq.
 
 Symbol rules (``SymbolState.rules``): ``halted`` (110066), ``settling`` (110063), ``reduce_only`` (110023),
 ``qty_restricted`` (amends may not raise a quantity, 110022), ``etp`` (110070), ``max_open_interest`` (lots,
@@ -24,11 +30,14 @@ from paperex.errors import ApiError, Code
 
 if TYPE_CHECKING:
     from paperex.core.accounts import Account
+    from paperex.core.commands import Command
+    from paperex.core.engine import Exchange
     from paperex.core.symbol import SymbolState
 
 ACCOUNT_RULES: dict[str, type] = {
     "rate_level": str, "status": str, "trading_banned": bool, "compliance": list, "symbol_whitelist": list,
     "leverage_banned": bool, "ins_loan_max_leverage": int, "ins_loan_no_trade": bool, "reduce_only_symbols": list,
+    "skip_liquidation": bool, "liquidating": bool,
 }
 SYMBOL_RULES: dict[str, type] = {
     "halted": bool, "settling": bool, "reduce_only": bool, "qty_restricted": bool, "etp": bool,
@@ -97,3 +106,21 @@ def check_open_interest(st: SymbolState, opening_lots: int) -> None:
     cap = st.rules.get("max_open_interest")
     if cap is not None and st.open_interest + opening_lots > cap:
         raise ApiError(Code.OPEN_INTEREST_LIMIT, f"the symbol's open interest may not pass {st.grid.qty(cap)}")
+
+
+def check_account_command(ex: Exchange, cmd: Command) -> None:
+    """Order requests and position settings of an account under a rule: 110035 / 110005 while it is being
+    liquidated; a setting for a symbol outside its whitelist: 110037 (the whitelist is its setting list)."""
+    from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
+
+    account = ex.accounts.get(getattr(cmd, "uid", -1))
+    if account is None or not account.rules:
+        return
+    orders = isinstance(cmd, PlaceOrder | AmendOrder | CancelOrder | CancelAll)
+    if account.rules.get("liquidating"):
+        raise ApiError(Code.CANCEL_BEFORE_LIQUIDATION if orders else Code.POSITION_STATUS,
+                       "the account is being liquidated")
+    whitelist = account.rules.get("symbol_whitelist")
+    symbol = getattr(cmd, "symbol", "")
+    if not orders and whitelist is not None and symbol and symbol not in whitelist:
+        raise ApiError(Code.SYMBOL_NOT_IN_SETTINGS, symbol)

@@ -614,6 +614,8 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     st = _symbol(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
     if order.order_id in account.conditionals:
+        if order.stop_order_type in triggers.POSITION_STOPS:  # a position's TP/SL: trading-stop changes it
+            raise _reject(Code.ILLEGAL_ORDER, "a position's TP/SL/trailing stop is set with /v5/position/trading-stop")
         if cmd.qty is None and cmd.price is None and cmd.trigger_price is None and not cmd.changes_tpsl():
             raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price, triggerPrice or TP/SL")
         triggers.check_amend_tpsl(st, order, cmd)

@@ -81,7 +81,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
         "avgPrice": avg,
         "positionValue": money(pos.entry_value),
         "autoAddMargin": int(pos.auto_add),
-        "positionStatus": "Normal",
+        "positionStatus": "Liq" if account.rules.get("liquidating") and pos.size else "Normal",
         "leverage": _num(Decimal(pos.leverage) / 100),
         "breakEvenPrice": break_even,
         "markPrice": price(st, st.mark),

@@ -83,6 +83,7 @@ class RateLimitSettings:
     ip_ban_s: float = 600.0
     ws_trade_ip_limit: int = 3000  # /v5/trade requests per IP per second
     endpoints: dict[str, int] = field(default_factory=dict)  # path -> per-UID limit, replacing the default
+    banned_ips: list[str] = field(default_factory=list)  # every request from them: 10009 "IP has been banned."
 
 
 @dataclass(slots=True)
@@ -156,7 +157,10 @@ class RateLimiter:
         return Quota(limit, remaining, reset, granted)
 
     def check_ip(self, ip: str, now_ms: int) -> None:
-        """HTTP: 403 while the IP is banned; the request that passes the limit starts the ban."""
+        """HTTP: 10009 for an IP banned by the admin API; 403 while an IP that passed the limit is banned (the
+        request that passes it starts the ban)."""
+        if ip in self.settings.banned_ips:
+            raise ApiError(Code.IP_BANNED, ip)
         if not self.settings.enabled:
             return
         until = self.banned_until.get(ip)

@@ -17,9 +17,11 @@ import orjson
 from aiohttp import web
 
 from paperex.errors import ApiError, Code, HttpError, message
+from paperex.gateway import faults
 from paperex.gateway.auth import authenticate
 from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
 from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
+from paperex.gateway.faults import FAULTS
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rate_limits import BATCH_PATHS, RATE_LIMITER, Quota, RateLimited
 from paperex.sequencer import Sequencer
@@ -91,9 +93,11 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
+        fault = None
         if principal is not None:
             quota = take_quota(request.app, call, path, wall_ms)
-        result = await endpoint.handler(call)
+            fault = request.app[FAULTS].take(path, wall_ms)
+        result = await faults.run_with(fault, lambda: endpoint.handler(call))
     except HttpFailure as failure:
         return http_failure_response(failure.status)
     except RateLimited as err:

@@ -115,6 +115,17 @@ class Client:
         log.info("closing WebSocket %s: %s", self.conn_id, reason)
         self.closing = self._loop.create_task(self._close(code, reason))
 
+    def abort(self) -> None:
+        """Cut the connection without a close frame (a dropped network connection)."""
+        if self.closed_because is not None:
+            return
+        self.closed_because = "dropped"
+        self._queue.clear()
+        for task in self._tasks:
+            task.cancel()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.abort()
+
     async def _close(self, code: int, reason: str) -> None:
         for task in self._tasks:
             task.cancel()

@@ -16,9 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
+from paperex.gateway import faults
 from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
+from paperex.gateway.faults import FAULTS
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
 from paperex.gateway.rest import SEQUENCER, take_quota
@@ -65,7 +67,7 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
         raise
     if quota is not None:
         headers.update(quota.headers())
-    result = await endpoint.handler(call)
+    result = await faults.run_with(app[FAULTS].take(path, wall_ms), lambda: endpoint.handler(call))
     if isinstance(result, Reply):
         return result.result, result.ext or {}, result.msg
     return result, {}, "OK"

@@ -7,7 +7,7 @@ function per item, so single and batch requests (and, later, the WebSocket order
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
@@ -73,6 +73,16 @@ def _ticks(st: SymbolState, value: Decimal) -> int:
         raise param_error(f"price must be a multiple of {st.grid.tick}") from None
 
 
+def _tick_text(p: Params, name: str) -> None:
+    """A price given as text that is not a number: Bybit's 110049 ("Tick notes can only be numbers")."""
+    raw = p.raw(name)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            Decimal(raw)
+        except InvalidOperation:
+            raise ApiError(Code.TICK_NOTES_NUMBERS, f"{name} {raw[:20]!r}") from None
+
+
 def _reject_unsupported(p: Params) -> None:
     if UNSUPPORTED.isdisjoint(p.data):
         return
@@ -110,6 +120,7 @@ def place_command(call: Call, p: Params, category: str) -> PlaceOrder:
         lots = _lots(st, qty)
     price = None
     if order_type == "Limit":
+        _tick_text(p, "price")
         value = p.decimal("price", required=True)
         assert value is not None
         if value <= 0:
@@ -208,19 +219,22 @@ def _resolve(call: Call, symbol: str, category: str, order_id: int | None, link:
 
 
 async def _guarded(call: Call, order: Order | None, command: AmendOrder | CancelOrder) -> None:
-    """Submit an amend/cancel; a second one for the same order while the first is in flight -> 110079."""
+    """Submit an amend/cancel. While another request on the same order is in flight: an amend meeting an amend
+    -> 40004 (the order is being replaced), anything else -> 110079 (being processed)."""
     if order is None:
         await call.sequencer.submit(command)  # the core answers 110001
         return
     key = (order.uid, order.order_id)
     inflight = call.sequencer.inflight_orders
+    kind = "amend" if isinstance(command, AmendOrder) else "cancel"
     if key in inflight:
-        raise ApiError(Code.ORDER_PROCESSING)
-    inflight.add(key)
+        raise ApiError(Code.REPLACE_IN_PROGRESS if (inflight[key], kind) == ("amend", "amend")
+                       else Code.ORDER_PROCESSING)
+    inflight[key] = kind
     try:
         await call.sequencer.submit(command)
     finally:
-        inflight.discard(key)
+        inflight.pop(key, None)
 
 
 def _ack(order: Order) -> dict[str, str]:
@@ -241,6 +255,7 @@ async def amend_one(call: Call, p: Params, category: str) -> Order:
     order = _resolve(call, symbol, category, order_id, link)
     st = call.core.symbols[(category, symbol)]
     qty = p.decimal("qty")
+    _tick_text(p, "price")
     price = p.decimal("price")
     if qty is not None and qty <= 0:
         raise param_error("qty must be positive")
@@ -322,7 +337,21 @@ async def _batch(call: Call, one: Any, ack: Any) -> Reply:
     # started in order, so the orders are sequenced in request order and share group commits; those beyond
     # the rate limit's allowance are answered 10006 without running
     allowed = len(items) if call.allowance is None else call.allowance
-    outcomes: list[Any] = list(await asyncio.gather(*(run(i) for i in items[:allowed]), return_exceptions=True))
+    seen: set[tuple[str, object]] = set()
+    duplicate = []  # an amend/cancel batch naming one order twice: the later ones are refused (110030)
+    for item in items:
+        by_id = item.get("orderId") not in (None, "")
+        ref = ("id", item.get("orderId")) if by_id else ("link", item.get("orderLinkId"))
+        duplicate.append(ack != "create" and ref[1] not in (None, "") and repr(ref) in seen)
+        seen.add(repr(ref))
+
+    async def run_or_refuse(i: int, item: dict[str, Any]) -> Order:
+        if duplicate[i]:
+            raise ApiError(Code.DUPLICATE_ORDER_ID, "the batch names this order more than once")
+        return await run(item)
+
+    outcomes: list[Any] = list(await asyncio.gather(*(run_or_refuse(i, item) for i, item in enumerate(items[:allowed])),
+                                                    return_exceptions=True))
     outcomes += [ApiError(Code.RATE_LIMITED)] * (len(items) - allowed)
     results, ext = [], []
     for item, outcome in zip(items, outcomes, strict=True):
