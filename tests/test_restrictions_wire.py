@@ -12,6 +12,7 @@ from tests.test_trading_wire import client, ex, rejected  # noqa: F401  (ex is t
 
 ETH = {"category": "linear", "symbol": "ETHUSDT"}
 ORDER = {**BTC, "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "60000"}
+ETH_ORDER = {**ORDER, "symbol": "ETHUSDT", "qty": "0.01", "price": "3000"}
 
 
 def account_rules(server, uid: str, **rules) -> dict:
@@ -41,10 +42,10 @@ def test_account_states(ex) -> None:  # noqa: F811
     account_rules(ex, me.uid, trading_banned=True)
     assert rejected(lambda: session.place_order(**ORDER)) == (10027, "Transactions are banned.")
     account_rules(ex, me.uid, trading_banned=None, compliance=["inverse", "ETHUSDT"])
-    assert rejected(lambda: session.place_order(**{**ORDER, "symbol": "ETHUSDT", "qty": "0.01", "price": "3000"}))[0] == 10024
+    assert rejected(lambda: session.place_order(**ETH_ORDER))[0] == 10024
     assert session.place_order(**ORDER)["retCode"] == 0
     account_rules(ex, me.uid, compliance=None, symbol_whitelist=["BTCUSDT"])
-    assert rejected(lambda: session.place_order(**{**ORDER, "symbol": "ETHUSDT", "qty": "0.01", "price": "3000"})) == (
+    assert rejected(lambda: session.place_order(**ETH_ORDER)) == (
         10029, "The requested symbol is invalid, please check symbol whitelist")
     account_rules(ex, me.uid, symbol_whitelist=None, ins_loan_no_trade=True)
     assert rejected(lambda: session.place_order(**ORDER)) == (110069, "Ins lending customer is not allowed to trade.")

@@ -63,3 +63,28 @@ def test_exchange_wide_sums_beyond_64_bits() -> None:
         ex.apply(CreateAccount(balances={"USDT": MAX_AMOUNT}), 100 + ts)
     assert ex.deposits["USDT"] > 2**64
     assert roundtrip(ex).digest() == ex.digest()
+
+
+def test_a_whale_position_beyond_64_bits_snapshots_and_digests() -> None:
+    """The exact inverse-price record of a big position (lots x 10**20 / price ticks) passes 64 bits: the
+    snapshot keeps it as text and the digest does not choke on it (both once failed with OverflowError)."""
+    from decimal import Decimal
+
+    from paperex.core.commands import CreateAccount, PlaceOrder
+    from paperex.core.engine import Exchange
+    from paperex.core.numbers import to_units
+
+    ex = Exchange(MARKET)
+    ex.apply(CreateAccount(balances={"USDT": to_units("10000000")}), 1)
+    ex.apply(CreateAccount(balances={"USDT": to_units("10000000")}), 2)
+    maker, taker = sorted(ex.accounts)
+    st = ex.symbols[("linear", "SOLUSDT")]
+    lots = st.grid.lots(Decimal("15000"))
+    for i in range(2):  # two orders of 15,000 SOL (the most one order may have)
+        ex.apply(PlaceOrder(uid=maker, category="linear", symbol="SOLUSDT", side=-1, order_type="Limit", qty=lots,
+                            price=st.mark), 4 + 2 * i)
+        ex.apply(PlaceOrder(uid=taker, category="linear", symbol="SOLUSDT", side=1, order_type="Limit", qty=lots,
+                            price=st.mark), 5 + 2 * i)
+    position = ex.accounts[taker].positions[("linear", "SOLUSDT", 0)]
+    assert position.entry_inv >= 2**63
+    assert roundtrip(ex).digest() == ex.digest()

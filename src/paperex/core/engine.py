@@ -10,8 +10,6 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 
-import msgspec
-
 from paperex.core import ledger, position_mode, risk, rules, trading, triggers
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
@@ -175,7 +173,8 @@ class Exchange:
                 for k in sorted(self.api_keys.values(), key=lambda k: k.api_key)
             ],
         }
-        return hashlib.sha256(msgspec.msgpack.encode(state)).hexdigest()
+        # repr, not msgpack: exact inverse-price records (entry_inv, cum_inv) of big positions pass 64 bits
+        return hashlib.sha256(repr(state).encode()).hexdigest()
 
     # -- command handlers ----------------------------------------------------------------------
     def _check_coin(self, coin: str) -> None:

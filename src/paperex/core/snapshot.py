@@ -35,13 +35,18 @@ class SnapshotError(ValueError):
     """A snapshot that does not fit this version of paperex or this market."""
 
 
+_BIG = 2**63
+_BIG_TAG = "#big:"  # ints beyond msgpack's 64 bits (exact inverse-price records of big positions), as text
+
+
 def _fields(obj: object, names: tuple[str, ...]) -> list[Any]:
-    return [getattr(obj, n) for n in names]
+    values = [getattr(obj, n) for n in names]
+    return [f"{_BIG_TAG}{v}" if type(v) is int and not -_BIG <= v < _BIG else v for v in values]
 
 
 def _set(obj: object, names: tuple[str, ...], values: list[Any]) -> None:
     for n, v in zip(names, values, strict=True):
-        setattr(obj, n, v)
+        setattr(obj, n, int(v[len(_BIG_TAG):]) if isinstance(v, str) and v.startswith(_BIG_TAG) else v)
 
 
 def _candles(c: Candles) -> list[Any]:
