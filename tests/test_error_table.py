@@ -276,7 +276,10 @@ def s_110016(w: World):
     _, session = w.trader("3000000")
     session.set_leverage(**SOL, buyLeverage="5", sellLeverage="5")
     session.place_order(**SOL, side="Buy", orderType="Limit", qty="60000", price="150")
-    return refused(lambda: session.place_order(**SOL, side="Buy", orderType="Limit", qty="21000", price="150"))
+    try:
+        return refused(lambda: session.place_order(**SOL, side="Buy", orderType="Limit", qty="21000", price="150"))
+    finally:
+        session.cancel_all_orders(**SOL)  # the book is shared with the scenarios after this one
 
 
 def s_110020(w: World):
@@ -298,10 +301,21 @@ def s_110047(w: World):
     return refused(lambda: session.set_risk_limit(**BTC, riskId=low["id"]))
 
 
+def s_110030(w: World):
+    t, session = w.trader()
+    oid = session.place_order(**LIMIT)["result"]["orderId"]
+    reply = w.signed("POST", "/v5/order/amend-batch", t.api_key, t.api_secret,
+                     {"category": "linear", "request": [{**BTC, "orderId": oid, "price": "60001"}] * 2}).json()
+    second = reply["retExtInfo"]["list"][1]  # the batch's first amend goes through, the second names it again
+    return second["code"], second["msg"]
+
+
 def s_110048(w: World):
     _, session = w.trader("1000000")
-    w.maker().place_order(**SOL, side="Sell", orderType="Limit", qty="1700", price="150")
-    session.place_order(**SOL, side="Buy", orderType="Market", qty="1700")  # 255,000: tier 2
+    price = Decimal(session.get_tickers(**SOL)["result"]["list"][0]["markPrice"])
+    qty = str((Decimal(255_000) / price).quantize(Decimal("0.1")))  # worth 255,000: tier 2
+    w.maker().place_order(**SOL, side="Sell", orderType="Limit", qty=qty, price=str(price))
+    session.place_order(**SOL, side="Buy", orderType="Market", qty=qty)
     return refused(lambda: session.set_risk_limit(**SOL, riskId=1))
 
 
@@ -442,7 +456,7 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
     110001: simple(lambda w, s, t: lambda: s.cancel_order(**BTC, orderLinkId="ghost")),
     110003: simple(lambda w, s, t: lambda: s.place_order(**{**LIMIT, "price": "90000"})),
     110004: simple(lambda w, s, t: lambda: s.place_order(category="spot", symbol="BTCUSDT", side="Sell",
-                                                         orderType="Limit", qty="0.01", price="60000")),
+                                                         orderType="Limit", qty="0.01", price="65000")),
     110005: with_rules({"liquidating": True}, call=lambda s: s.set_leverage(**BTC, buyLeverage="5",
                                                                             sellLeverage="5")),
     110006: s_110006,
@@ -475,10 +489,7 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
     110027: lambda w: refused(lambda: w.open_long().add_or_reduce_margin(**BTC, margin="0")),
     110028: simple(lambda w, s, t: lambda: (s.place_order(**LIMIT), s.switch_position_mode(**BTC, mode=3))),
     110029: simple(lambda w, s, t: lambda: s.switch_position_mode(category="inverse", symbol="BTCUSD", mode=3)),
-    110030: simple(lambda w, s, t: lambda: (lambda oid: w.signed(
-        "POST", "/v5/order/amend-batch", t.api_key, t.api_secret,
-        {"category": "linear", "request": [{**BTC, "orderId": oid, "price": "60001"}] * 2}).json()["retExtInfo"]
-        ["list"][1])(s.place_order(**LIMIT)["result"]["orderId"])),
+    110030: s_110030,
     110031: simple(lambda w, s, t: lambda: s.set_risk_limit(**BTC, riskId=999)),
     110032: lambda w: refused(lambda: (lambda s: s.amend_order(**BTC, orderId=s.get_open_orders(
         **BTC, orderFilter="StopOrder")["result"]["list"][0]["orderId"], triggerPrice="71000"))(
