@@ -33,11 +33,8 @@ LIMIT = {**BTC, "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "6
 
 # codes whose situation needs a feature paperex does not have yet (the note of the issue says so too)
 NOT_BUILT = {
-    110018: "needs sub-accounts (move-positions / transfers naming another member)",
-    110062: "needs the MMP endpoints (/v5/account/mmp-modify, mmp-reset, mmp-state)",
     110071: "needs classic accounts and /v5/account/upgrade-to-uta",
     3100197: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3200403: "needs spot margin (isLeverage=1) or options, which isolated margin refuses",
     3400208: "needs classic accounts and /v5/account/upgrade-to-uta",
     3400209: "needs classic accounts and /v5/account/upgrade-to-uta",
     3400210: "needs classic accounts and /v5/account/upgrade-to-uta",
@@ -476,6 +473,14 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
     110016: s_110016,
     110017: simple(lambda w, s, t: lambda: s.place_order(**BTC, side="Sell", orderType="Market", qty="0.001",
                                                          reduceOnly=True)),
+    110018: simple(lambda w, s, t: lambda: w.signed("GET", "/v5/asset/transfer/query-account-coins-balance",
+                                                    t.api_key, t.api_secret,
+                                                    query="accountType=UNIFIED&coin=USDT&memberId=123")),
+    110062: simple(lambda w, s, t: lambda: w.signed("GET", "/v5/account/mmp-state", t.api_key, t.api_secret,
+                                                    query="baseCoin=BTC")),
+    3200403: simple(lambda w, s, t: lambda: (s.set_margin_mode(setMarginMode="ISOLATED_MARGIN"), s.place_order(
+        category="spot", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.001", price="65000",
+        isLeverage=1))),
     110019: simple(lambda w, s, t: lambda: s.cancel_order(**BTC, orderId="not-an-id")),
     110020: s_110020,
     110021: with_rules(symbol={"max_open_interest": "0.001"}, call=lambda s: s.place_order(**{**LIMIT,

@@ -131,3 +131,31 @@ def test_rules_survive_a_restart(tmp_path, rule) -> None:
         assert rejected(lambda: client(server, me).place_order(**ORDER))[0] in (110066, 110023)
     finally:
         server.stop()
+
+
+def test_mmp_needs_an_institution_profile(ex) -> None:  # noqa: F811
+    me = make_trader(ex)
+    session = client(ex, me)
+    assert rejected(lambda: session.get_mmp_state(baseCoin="BTC")) == (
+        110062, "There is no MMP information of the institution found.")
+    account_rules(ex, me.uid, mmp_institution=True)
+    assert session.get_mmp_state(baseCoin="BTC")["result"] == {"result": []}
+    session.set_mmp(baseCoin="BTC", window="5000", frozenPeriod="100000", qtyLimit="0.01", deltaLimit="0.01")
+    (state,) = session.get_mmp_state(baseCoin="BTC")["result"]["result"]
+    assert state == {"baseCoin": "BTC", "mmpEnabled": True, "window": "5000", "frozenPeriod": "100000",
+                     "qtyLimit": "0.01", "deltaLimit": "0.01", "vegaLimit": "500000", "mmpFrozenUntil": "0",
+                     "mmpFrozen": False}
+    assert session.reset_mmp(baseCoin="BTC")["retCode"] == 0
+    assert rejected(lambda: session.reset_mmp(baseCoin="ETH"))[0] == 110062  # nothing set for ETH
+
+
+def test_all_coins_balance(ex) -> None:  # noqa: F811
+    me = make_trader(ex, {"USDT": "1000", "BTC": "0.5"})
+    session = client(ex, me)
+    reply = session.get_coins_balance(accountType="UNIFIED", coin="USDT,BTC")["result"]
+    assert reply["memberId"] == me.uid and reply["accountType"] == "UNIFIED"
+    assert [(b["coin"], b["walletBalance"], b["transferBalance"]) for b in reply["balance"]] == [
+        ("USDT", "1000", "1000"), ("BTC", "0.5", "0.5")]
+    assert all(b["walletBalance"] == "0" for b in session.get_coins_balance(accountType="FUND")["result"]["balance"])
+    assert rejected(lambda: session.get_coins_balance(accountType="UNIFIED"))[0] == 10001  # coin is required
+    assert rejected(lambda: session.get_coins_balance(accountType="UNIFIED", coin="USDT", memberId="1"))[0] == 110018

@@ -79,6 +79,9 @@ class Account:
     tpsl_modes: dict[tuple[str, str], str] = field(default_factory=dict)  # set-tpsl-mode: Full unless set
     # what the admin API set for the account (core.rules): restrictions, its rate-limit level...
     rules: dict[str, Any] = field(default_factory=dict)
+    # market maker protection per base coin (/v5/account/mmp-modify): window, frozenPeriod, qtyLimit,
+    # deltaLimit, vegaLimit as text, and the time it is frozen until (0: not frozen)
+    mmp: dict[str, dict[str, Any]] = field(default_factory=dict)
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
     # the transaction log (core.ledger): the newest entries; older ones leave it

@@ -55,6 +55,7 @@ class PlaceOrder(Command):
     smp_type: str = "None"
     position_idx: int = 0
     market_unit: str = ""
+    is_leverage: bool = False  # spot margin trading (isLeverage=1)
     # a conditional order: waits (Untriggered) until the trigger price is reached
     trigger_price: int = 0  # ticks; 0: an ordinary order
     trigger_direction: int = 0  # 1: when the price rises to it, 2: falls to it
@@ -212,6 +213,19 @@ class SetAccountRules(Command):
     rules: dict[str, bool | int | str | list[str] | None]
 
 
+class SetMmp(Command):
+    """``/v5/account/mmp-modify`` (``reset``: ``/v5/account/mmp-reset``, only ``base_coin`` counts)."""
+
+    uid: int
+    base_coin: str
+    window: str = ""
+    frozen_period: str = ""
+    qty_limit: str = ""
+    delta_limit: str = ""
+    vega_limit: str = "500000"
+    reset: bool = False
+
+
 class SetSymbolRules(Command):
     """Admin: set (None: remove) a symbol's rules (core.rules)."""
 
@@ -226,4 +240,5 @@ class Tick(Command):
 
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
-              | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | Tick)
+              | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | SetMmp
+              | Tick)

@@ -26,6 +26,7 @@ from paperex.core.commands import (
     SetAutoAddMargin,
     SetLeverage,
     SetMarginMode,
+    SetMmp,
     SetPrices,
     SetRiskLimit,
     SetSymbolRules,
@@ -87,6 +88,7 @@ class Exchange:
             SetTpslMode: lambda c, ts: triggers.set_tpsl_mode(self, c, ts),  # type: ignore[arg-type]
             SetAccountRules: self._set_account_rules,  # type: ignore[dict-item]
             SetSymbolRules: self._set_symbol_rules,  # type: ignore[dict-item]
+            SetMmp: self._set_mmp,  # type: ignore[dict-item]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
@@ -161,7 +163,7 @@ class Exchange:
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
                  sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.rules.items()),
-                 sorted(a.open_orders),
+                 sorted(a.mmp.items()), sorted(a.open_orders),
                  sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
@@ -282,4 +284,23 @@ class Exchange:
         if st is None:
             raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
         st.rules = rules.merge(st.rules, cmd.rules, rules.SYMBOL_RULES, "symbol")
+        return []
+
+    def _set_mmp(self, cmd: SetMmp, ts: int) -> list[Event]:
+        """Market maker protection is an institution's (account rule ``mmp_institution``): 110062 otherwise.
+        paperex lists no options, whose fills MMP counts, so it is kept and shown but never trips."""
+        account = self.account(cmd.uid)
+        if not account.rules.get("mmp_institution"):
+            raise ApiError(Code.NO_MMP_PROFILE)
+        if cmd.base_coin not in self.coins:
+            raise ApiError(Code.PARAM_ERROR, f"baseCoin {cmd.base_coin} is not a coin")
+        if cmd.reset:
+            if cmd.base_coin not in account.mmp:
+                raise ApiError(Code.NO_MMP_PROFILE, f"no MMP set for {cmd.base_coin}")
+            account.mmp[cmd.base_coin]["frozen_until"] = 0
+            return []
+        account.mmp[cmd.base_coin] = {"window": cmd.window, "frozen_period": cmd.frozen_period,
+                                      "qty_limit": cmd.qty_limit, "delta_limit": cmd.delta_limit,
+                                      "vega_limit": cmd.vega_limit, "frozen_until": 0}
+        account.updated_at = ts
         return []

@@ -112,6 +112,12 @@ def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = Tru
             raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
     if not spot:
         position_mode.closes(ex.account(cmd.uid), st.inst, cmd.side, cmd.position_idx)
+    if spot and cmd.is_leverage:  # spot margin: isolated margin cannot, a leverage ban forbids it
+        account = ex.account(cmd.uid)
+        if account.margin_mode == margin.ISOLATED:
+            raise _reject(Code.ISOLATED_CANNOT_CREATE, "spot margin trading needs cross or portfolio margin")
+        rules.check_leverage(account, 200)
+        raise _reject(Code.PARAM_ERROR, "spot margin trading (isLeverage=1) is not supported by paperex yet")
     if spot and cmd.order_type == "Market" and cmd.side == SELL and cmd.market_unit == "quoteCoin":
         raise _reject(Code.PARAM_ERROR, "marketUnit quoteCoin is supported for market buys only")
     if cmd.trigger_price and new and not (cmd.reduce_only and cmd.qty == 0):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from paperex.core.commands import SetMarginMode
+from paperex.core.commands import SetMarginMode, SetMmp
 from paperex.core.orders import SIDE_NAMES
+from paperex.errors import ApiError, Code
 from paperex.gateway import ids, serializers
 from paperex.gateway import trade_serializers as tser
 from paperex.gateway.auth import Permission
@@ -145,3 +147,54 @@ async def set_margin_mode(call: Call) -> dict[str, Any]:
     assert mode is not None
     await call.sequencer.submit(SetMarginMode(uid=call.account.uid, mode=mode))
     return {"reasons": []}
+
+
+def _mmp_decimal(call: Call, name: str, *, required: bool = True) -> str:
+    value = call.params.decimal(name, required=required)
+    if value is None:
+        return ""
+    if value < 0 or value != value.quantize(Decimal("0.01")):
+        raise param_error(f"{name} must be positive with at most 2 decimals")
+    return format(value.normalize(), "f")
+
+
+def _base_coin(call: Call) -> str:
+    coin = call.params.str("baseCoin", required=True, max_len=20)
+    assert coin is not None
+    if coin != coin.upper():
+        raise param_error("baseCoin must be upper case")
+    return coin
+
+
+@V5.post("/v5/account/mmp-modify", permission=Permission(write=True))
+async def mmp_modify(call: Call) -> dict[str, Any]:
+    """Market maker protection settings of a base coin (an institution's; 110062 without the profile)."""
+    coin = _base_coin(call)
+    window, frozen = call.params.int("window", required=True, lo=1, hi=10**9), call.params.int(
+        "frozenPeriod", required=True, lo=0, hi=10**10)
+    await call.sequencer.submit(SetMmp(uid=call.account.uid, base_coin=coin, window=str(window),
+                                       frozen_period=str(frozen), qty_limit=_mmp_decimal(call, "qtyLimit"),
+                                       delta_limit=_mmp_decimal(call, "deltaLimit"),
+                                       vega_limit=_mmp_decimal(call, "vegaLimit", required=False) or "500000"))
+    return {}
+
+
+@V5.post("/v5/account/mmp-reset", permission=Permission(write=True))
+async def mmp_reset(call: Call) -> dict[str, Any]:
+    await call.sequencer.submit(SetMmp(uid=call.account.uid, base_coin=_base_coin(call), reset=True))
+    return {}
+
+
+@V5.get("/v5/account/mmp-state")
+async def mmp_state(call: Call) -> dict[str, Any]:
+    coin = _base_coin(call)
+    account = call.account
+    if not account.rules.get("mmp_institution"):
+        raise ApiError(Code.NO_MMP_PROFILE)
+    mmp = account.mmp.get(coin)
+    if mmp is None:
+        return {"result": []}
+    return {"result": [{"baseCoin": coin, "mmpEnabled": True, "window": mmp["window"],
+                        "frozenPeriod": mmp["frozen_period"], "qtyLimit": mmp["qty_limit"],
+                        "deltaLimit": mmp["delta_limit"], "vegaLimit": mmp["vega_limit"],
+                        "mmpFrozenUntil": str(mmp["frozen_until"]), "mmpFrozen": bool(mmp["frozen_until"])}]}

@@ -136,7 +136,7 @@ def place_command(call: Call, p: Params, category: str) -> PlaceOrder:
         price=price, tif=tif, order_link_id=p.str("orderLinkId", max_len=64) or "",
         reduce_only=_bool(p, "reduceOnly"), close_on_trigger=_bool(p, "closeOnTrigger"),
         smp_type=p.enum("smpType", SMP_TYPES, default="None") or "None", position_idx=position_idx,
-        market_unit=market_unit,
+        market_unit=market_unit, is_leverage=category == "spot" and p.int("isLeverage", default=0, lo=0, hi=1) == 1,
     )
 
 
