@@ -31,17 +31,8 @@ BTC = {"category": "linear", "symbol": "BTCUSDT"}
 SOL = {"category": "linear", "symbol": "SOLUSDT"}
 LIMIT = {**BTC, "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "60000"}
 
-# codes whose situation needs a feature paperex does not have yet (the note of the issue says so too)
-NOT_BUILT = {
-    110071: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3100197: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400208: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400209: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400210: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400211: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400054: "needs classic accounts and /v5/account/upgrade-to-uta",
-    3400214: "needs classic accounts and /v5/account/upgrade-to-uta",
-}
+# codes whose situation needs a feature paperex does not have yet (the closing note of the issue says so too)
+NOT_BUILT: dict[int, str] = {}
 
 
 def table() -> list[int]:
@@ -83,6 +74,18 @@ class World:
                    "X-BAPI-SIGN": sign, "Content-Type": "application/json"}
         url = self.server.base_url + path + (f"?{query}" if query else "")
         return requests.request(method, url, data=payload if body is not None else None, headers=headers, timeout=10)
+
+    def classic(self, **balances: str):
+        uid = self.admin("POST", "/admin/v1/accounts", {"balances": balances, "classic": True})["result"]["uid"]
+        key = self.server.create_key(uid)
+        self.last = Trader(uid=uid, api_key=key["apiKey"], api_secret=key["apiSecret"])
+        return pybit_http(self.server, key["apiKey"], key["apiSecret"])
+
+    def to_minute(self, minute: int) -> None:
+        """Move the (virtual) exchange clock forward to ``minute`` past the hour."""
+        now = self.admin("GET", "/admin/v1/clock")["result"]["time"]
+        step = (minute - now // 60_000 % 60) % 60 * 60_000
+        assert self.admin("POST", "/admin/v1/clock/advance", {"ms": step})["retCode"] == 0
 
     def open_long(self, usdt: str = "1000", qty: str = "0.1", *, isolated: bool = False, side: str = "Buy"):
         """A position at 65000 (10x) on ``usdt``; returns the session."""
@@ -149,6 +152,46 @@ def in_flight(second: str) -> tuple[int, str]:
 
 
 # -- the scenarios, one per code ------------------------------------------------------------------------------
+def s_upgrade(code: int):
+    """Classic accounts meeting /v5/account/upgrade-to-uta's prerequisites."""
+    def scenario(w: World):
+        w.to_minute(30)
+        w.prices("65000")
+        if code == 3400211:  # coin-margined: valued at BTC's collateral ratio 0.95 the margin is not covered
+            coin_maker = w.trader("0", BTC="10")[1]
+            session = w.classic(BTC="0.01")
+            coin_maker.place_order(category="inverse", symbol="BTCUSD", side="Sell", orderType="Limit", qty="6400",
+                                   price="65000")
+            session.place_order(category="inverse", symbol="BTCUSD", side="Buy", orderType="Market", qty="6400")
+            return refused(lambda: session.upgrade_to_unified_trading_account())
+        session = w.classic(USDT="1000")
+        if code == 110071:
+            w.rules(w.last.uid, upgrade_disabled=True)
+        if code == 3400054:
+            session.place_order(**LIMIT)
+        if code == 3400214:
+            w.admin("POST", "/admin/v1/faults", {"path": "/v5/account/upgrade-to-uta", "code": 3400214, "count": 1})
+        if code in (3400208, 3400209, 3400210):
+            if code == 3400208:
+                session.switch_position_mode(**BTC, mode=3)
+            w.maker().place_order(**BTC, side="Sell", orderType="Limit", qty="0.1", price="65000")
+            session.place_order(**BTC, side="Buy", orderType="Market", qty="0.1",
+                                **({"positionIdx": 1} if code == 3400208 else {}))
+        if code == 3400209:
+            w.to_minute(55)
+        if code == 3400210:
+            w.prices("60000")
+        try:
+            if code == 3100197:
+                assert session.upgrade_to_unified_trading_account()["result"]["unifiedUpdateStatus"] == "PROCESS"
+                return refused(lambda: session.get_wallet_balance(accountType="UNIFIED"))
+            return refused(lambda: session.upgrade_to_unified_trading_account())
+        finally:
+            w.prices("65000")
+            w.to_minute(30)  # past the upgrade window and back outside the hour
+    return scenario
+
+
 def s_http_400(w: World):
     host, port = w.server.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
@@ -548,6 +591,14 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
                        call=lambda s: s.set_risk_limit(**BTC, riskId=2)),
     110078: lambda w: refused(lambda: w.open_long(isolated=True).add_or_reduce_margin(**BTC, margin="-10")),
     110079: lambda w: in_flight("cancel"),
+    110071: s_upgrade(110071),
+    3100197: s_upgrade(3100197),
+    3400054: s_upgrade(3400054),
+    3400208: s_upgrade(3400208),
+    3400209: s_upgrade(3400209),
+    3400210: s_upgrade(3400210),
+    3400211: s_upgrade(3400211),
+    3400214: s_upgrade(3400214),
     3400071: simple(lambda w, s, t: lambda: s.set_margin_mode(setMarginMode="PORTFOLIO_MARGIN"), usdt="100"),
 }
 
@@ -561,7 +612,10 @@ def matches(code: int, text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    server = ServerProcess(tmp_path_factory.mktemp("errors")).start()
+    tmp = tmp_path_factory.mktemp("errors")
+    config = tmp / "virtual.toml"  # exchange time moves only when a scenario moves it (the upgrade's hour rule)
+    config.write_text('[clock]\nmode = "virtual"\nstart = "2026-01-01T00:30:00Z"\n[market]\nenabled = false\n')
+    server = ServerProcess(tmp / "data", ["--config", str(config)]).start()
     yield World(server)
     server.stop()
 

@@ -89,7 +89,10 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
 
 
 async def create_account(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
-    uid = await service.create_account(parse_balances(body.get("balances")))
+    classic = body.get("classic", False)
+    if not isinstance(classic, bool):
+        raise ApiError(Code.PARAM_ERROR, "classic must be true or false")
+    uid = await service.create_account(parse_balances(body.get("balances")), classic)
     return {"uid": str(uid)}
 
 

@@ -84,8 +84,8 @@ class AdminService:
     def __init__(self, sequencer: Sequencer) -> None:
         self.sequencer = sequencer
 
-    async def create_account(self, balances: dict[str, int]) -> int:
-        events = await self.sequencer.submit(CreateAccount(balances=balances))
+    async def create_account(self, balances: dict[str, int], classic: bool = False) -> int:
+        events = await self.sequencer.submit(CreateAccount(balances=balances, classic=classic))
         return next(e.uid for e in events if isinstance(e, AccountCreated))
 
     async def create_api_key(self, uid: int, *, read_only: bool = False,

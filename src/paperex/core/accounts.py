@@ -82,6 +82,11 @@ class Account:
     # market maker protection per base coin (/v5/account/mmp-modify): window, frozenPeriod, qtyLimit,
     # deltaLimit, vegaLimit as text, and the time it is frozen until (0: not frozen)
     mmp: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upgrading_until: int = 0  # /v5/account/upgrade-to-uta: the account is being upgraded until then (3100197)
+
+    @property
+    def classic(self) -> bool:
+        return self.unified_margin_status == 1
     open_orders: dict[int, Order] = field(default_factory=dict)
     conditionals: dict[int, Order] = field(default_factory=dict)  # conditional orders not yet triggered
     # the transaction log (core.ledger): the newest entries; older ones leave it

@@ -17,6 +17,7 @@ class CreateAccount(Command):
     balances: dict[str, int] = msgspec.field(default_factory=dict)  # coin -> units of 1e-8
     uid: int | None = None  # None: the core assigns the next uid
     label: str = ""  # a name for accounts the exchange itself manages (the market maker, config accounts)
+    classic: bool = False  # a classic (non-unified) account: unifiedMarginStatus 1, until upgraded
 
 
 class CreateApiKey(Command):
@@ -226,6 +227,12 @@ class SetMmp(Command):
     reset: bool = False
 
 
+class UpgradeToUta(Command):
+    """``/v5/account/upgrade-to-uta``: classic -> UTA 2.0, or UTA 2.0 -> UTA 2.0 Pro."""
+
+    uid: int
+
+
 class SetSymbolRules(Command):
     """Admin: set (None: remove) a symbol's rules (core.rules)."""
 
@@ -241,4 +248,4 @@ class Tick(Command):
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
               | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | SetMmp
-              | Tick)
+              | UpgradeToUta | Tick)

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 
-from paperex.core import ledger, position_mode, risk, rules, trading, triggers
+from paperex.core import ledger, position_mode, risk, rules, trading, triggers, upgrade
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -34,6 +34,7 @@ from paperex.core.commands import (
     SetTradingStop,
     SwitchPositionMode,
     Tick,
+    UpgradeToUta,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
 from paperex.core.instruments import Coin, Instrument, MarketSpec
@@ -89,6 +90,7 @@ class Exchange:
             SetAccountRules: self._set_account_rules,  # type: ignore[dict-item]
             SetSymbolRules: self._set_symbol_rules,  # type: ignore[dict-item]
             SetMmp: self._set_mmp,  # type: ignore[dict-item]
+            UpgradeToUta: lambda c, ts: upgrade.upgrade(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
@@ -163,7 +165,8 @@ class Exchange:
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
                  sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.rules.items()),
-                 sorted(a.mmp.items()), sorted(a.open_orders),
+                 sorted(a.mmp.items()), a.upgrading_until,
+                 sorted(a.open_orders),
                  sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
                  sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
@@ -193,7 +196,8 @@ class Exchange:
                 raise ApiError(Code.PARAM_ERROR, f"balance for {coin} out of range")
         if cmd.label and any(a.label == cmd.label for a in self.accounts.values()):
             raise ApiError(Code.PARAM_ERROR, f"an account labelled {cmd.label!r} exists")
-        account = Account(uid=uid, created_at=ts, updated_at=ts, label=cmd.label)
+        account = Account(uid=uid, created_at=ts, updated_at=ts, label=cmd.label,
+                          unified_margin_status=1 if cmd.classic else 5)
         self.accounts[uid] = account
         self.next_uid = max(self.next_uid, uid + 1)
         events: list[Event] = [AccountCreated(uid=uid)]

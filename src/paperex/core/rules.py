@@ -13,6 +13,7 @@ Account rules (``Account.rules``):
   together (naming one side: 30153).
 - ``skip_liquidation``: an institutional account the liquidation engine leaves alone; refused while the account
   holds a position or a resting order (110041).
+- ``upgrade_disabled``: ``/v5/account/upgrade-to-uta`` answers 110071 (Bybit's "new upgrades are not supported").
 - ``mmp_institution``: the account has an institution's market-maker-protection profile (MMP endpoints
   answer 110062 without).
 - ``liquidating``: the liquidation engine is working on the account (a window paperex's atomic liquidation
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 ACCOUNT_RULES: dict[str, type] = {
     "rate_level": str, "status": str, "trading_banned": bool, "compliance": list, "symbol_whitelist": list,
     "leverage_banned": bool, "ins_loan_max_leverage": int, "ins_loan_no_trade": bool, "reduce_only_symbols": list,
-    "skip_liquidation": bool, "liquidating": bool, "mmp_institution": bool,
+    "skip_liquidation": bool, "liquidating": bool, "mmp_institution": bool, "upgrade_disabled": bool,
 }
 SYMBOL_RULES: dict[str, type] = {
     "halted": bool, "settling": bool, "reduce_only": bool, "qty_restricted": bool, "etp": bool,

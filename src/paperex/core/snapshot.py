@@ -22,7 +22,7 @@ FORMAT = 14  # 2: accounts carry a label; 3: candle sums as strings; 4: position
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
-# Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP
+# Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -89,6 +89,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "positions": [_fields(p, _POSITION_FIELDS) for p in a.positions.values()],
             "symbol_modes": a.symbol_modes, "coin_modes": a.coin_modes,
             "tpsl_modes": [[list(k), v] for k, v in a.tpsl_modes.items()], "rules": a.rules, "mmp": a.mmp,
+            "upgrading_until": a.upgrading_until,
             "open_orders": list(a.open_orders), "conditionals": list(a.conditionals), "order_ids": a.order_ids,
             "executions": [_fields(e, _EXEC_FIELDS) for e in a.executions],
             "active_count": [[list(k), v] for k, v in a.active_count.items()],
@@ -146,6 +147,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         acc.tpsl_modes = {(k[0], k[1]): v for k, v in a["tpsl_modes"]}
         acc.rules = dict(a["rules"])
         acc.mmp = {c: dict(v) for c, v in a["mmp"].items()}
+        acc.upgrading_until = a["upgrading_until"]
         acc.open_orders = {oid: ex.orders[oid] for oid in a["open_orders"]}
         acc.conditionals = {oid: ex.orders[oid] for oid in a["conditionals"]}
         if acc.conditionals or any(p.take_profit or p.stop_loss for p in acc.positions.values()):

@@ -4,7 +4,8 @@ A fault applies to one REST path (or ``*``: every private endpoint), over REST a
 next ``count`` requests or until ``until_ms`` (wall clock):
 - ``code`` 10000 (Server Timeout): by default the request *is* carried out and then answered 10000, so the
   client cannot know whether it took effect and must query (``applied: false`` drops it instead);
-- ``code`` 10016 (Server error): the request is not carried out;
+- ``code`` 10016 (Server error): the request is not carried out (3400214, the upgrade's own "server error,
+  please try again later", likewise on ``/v5/account/upgrade-to-uta``);
 - ``latency_ms``: the reply is delayed (alone, or before the code).
 Dropping every WebSocket connection is an admin action of its own (``/admin/v1/faults/ws-drop``).
 """
@@ -43,8 +44,9 @@ class FaultInjector:
         self.faults: list[Fault] = []
 
     def add(self, fault: Fault) -> None:
-        if fault.code and fault.code not in CODES:
-            raise ApiError(Code.PARAM_ERROR, "code must be 10000 or 10016")
+        upgrade_error = fault.code == Code.UPGRADE_SERVER_ERROR and fault.path == "/v5/account/upgrade-to-uta"
+        if fault.code and fault.code not in CODES and not upgrade_error:
+            raise ApiError(Code.PARAM_ERROR, "code must be 10000 or 10016 (3400214 on /v5/account/upgrade-to-uta)")
         if not fault.code and not fault.latency_ms:
             raise ApiError(Code.PARAM_ERROR, "a fault needs a code or a latency_ms")
         if fault.count < 0 or fault.latency_ms < 0 or fault.latency_ms > 600_000:

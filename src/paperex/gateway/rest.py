@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
+from paperex.core.accounts import Account
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import faults
 from paperex.gateway.auth import authenticate
@@ -92,6 +93,8 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
                                      request.remote or "", auth_now)
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
+        if principal is not None:
+            check_account_state(principal.account, params, now_ms)
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
         fault = None
         if principal is not None:
@@ -110,6 +113,15 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
     if isinstance(result, Reply):
         return with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota)
     return with_quota(ok_response(result, now_ms), quota)
+
+
+def check_account_state(account: Account, params: Params, now_ms: int) -> None:
+    """An account being upgraded answers 3100197; a classic account has no spot or option trading here (its
+    V5 endpoints serve its contract account): HTTP 404 for those categories."""
+    if account.upgrading_until > now_ms:
+        raise ApiError(Code.BANNED_UTA_UPGRADE, "the account is being upgraded to UTA")
+    if account.classic and params.raw("category") in ("spot", "option"):
+        raise HttpFailure(HttpError.NOT_FOUND)
 
 
 def take_quota(app: web.Application, call: Call, path: str, wall_ms: int) -> Quota | None:

@@ -54,6 +54,8 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
     assert endpoint is not None
     endpoint.permission.check(principal.key)
     args = frame.get("args")
+    if principal.account.upgrading_until > app[SEQUENCER].now_ms():
+        raise ApiError(Code.BANNED_UTA_UPGRADE, "the account is being upgraded to UTA")
     if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
         raise param_error("args must hold exactly one object")
     sequencer = app[SEQUENCER]

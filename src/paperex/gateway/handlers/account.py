@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from paperex.core.commands import SetMarginMode, SetMmp
+from paperex.core.commands import SetMarginMode, SetMmp, UpgradeToUta
 from paperex.core.orders import SIDE_NAMES
+from paperex.core.upgrade import UpgradeRefused
 from paperex.errors import ApiError, Code
 from paperex.gateway import ids, serializers
 from paperex.gateway import trade_serializers as tser
@@ -26,10 +27,15 @@ async def account_info(call: Call) -> dict[str, Any]:
 async def wallet_balance(call: Call) -> dict[str, Any]:
     p = call.params
     account_type = p.str("accountType", required=True)
-    if account_type != "UNIFIED":
+    if call.account.classic:  # a classic account's V5 wallet: the contract account (spot is not served)
+        if account_type != "CONTRACT":
+            raise param_error("accountType only support CONTRACT for a classic account")
+    elif account_type != "UNIFIED":
         raise param_error("accountType only support UNIFIED")
     coins = p.coins("coin")
-    return serializers.wallet_balance(call.core, call.account, coins)
+    result = serializers.wallet_balance(call.core, call.account, coins)
+    result["list"][0]["accountType"] = account_type
+    return result
 
 
 @V5.get("/v5/account/fee-rate")
@@ -145,8 +151,23 @@ async def set_margin_mode(call: Call) -> dict[str, Any]:
     mode = call.params.enum("setMarginMode", ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN"),
                             required=True)
     assert mode is not None
+    if call.account.classic:
+        raise param_error("set-margin-mode is for unified accounts; a classic account uses "
+                          "/v5/position/switch-isolated")
     await call.sequencer.submit(SetMarginMode(uid=call.account.uid, mode=mode))
     return {"reasons": []}
+
+
+@V5.post("/v5/account/upgrade-to-uta", permission=Permission(write=True))
+async def upgrade_to_uta(call: Call) -> dict[str, Any]:
+    """Classic -> UTA 2.0 (PROCESS: the account answers 3100197 while it lasts), UTA 2.0 -> Pro (SUCCESS, or
+    FAIL with the reasons)."""
+    try:
+        await call.sequencer.submit(UpgradeToUta(uid=call.account.uid))
+    except UpgradeRefused as refused:
+        return {"unifiedUpdateStatus": "FAIL", "unifiedUpdateMsg": {"msg": refused.reasons}}
+    status = "PROCESS" if call.account.upgrading_until > call.now_ms else "SUCCESS"
+    return {"unifiedUpdateStatus": status, "unifiedUpdateMsg": None}
 
 
 def _mmp_decimal(call: Call, name: str, *, required: bool = True) -> str:

@@ -10,6 +10,7 @@ from paperex.core.commands import (
     AddMargin,
     SetAutoAddMargin,
     SetLeverage,
+    SetMarginMode,
     SetRiskLimit,
     SetTpslMode,
     SetTradingStop,
@@ -19,6 +20,7 @@ from paperex.core.numbers import MONEY_SCALE, to_units
 from paperex.core.orders import SIDE_NAMES, Execution, Order
 from paperex.core.positions import DEFAULT_LEVERAGE
 from paperex.core.symbol import SymbolState
+from paperex.errors import ApiError, Code
 from paperex.gateway import ids
 from paperex.gateway.auth import Permission
 from paperex.gateway.endpoints import V5, Call
@@ -276,3 +278,28 @@ async def set_tpsl_mode(call: Call) -> dict[str, Any]:
     await call.sequencer.submit(SetTpslMode(uid=call.account.uid, category=st.inst.category, symbol=st.inst.symbol,
                                             mode=mode))
     return {"tpSlMode": mode}
+
+
+@V5.post("/v5/position/switch-isolated", permission=WRITE_POSITION)
+async def switch_isolated(call: Call) -> dict[str, Any]:
+    """Classic accounts: cross (``tradeMode`` 0) or isolated (1) margin, with the leverage to use. paperex keeps
+    one margin mode per account, so the switch applies to every symbol (Bybit: to this one); 110026 when it is
+    already so, 110073 while derivatives positions or orders exist. Unified accounts use set-margin-mode."""
+    p = call.params
+    st = derivative_symbol(call)
+    mode = p.raw("tradeMode")
+    if mode not in (0, 1, "0", "1"):
+        raise param_error("tradeMode must be 0 (cross) or 1 (isolated)")
+    buy, sell = _leverage(call, "buyLeverage"), _leverage(call, "sellLeverage")
+    if not call.account.classic:
+        raise param_error("switch-isolated is for classic accounts; a unified account uses "
+                          "/v5/account/set-margin-mode")
+    await call.sequencer.submit(SetMarginMode(uid=call.account.uid,
+                                              mode="ISOLATED_MARGIN" if int(mode) == 1 else "REGULAR_MARGIN"))
+    try:
+        await call.sequencer.submit(SetLeverage(uid=call.account.uid, category=st.inst.category,
+                                                symbol=st.inst.symbol, buy_leverage=buy, sell_leverage=sell))
+    except ApiError as err:
+        if err.code != Code.LEVERAGE_NOT_MODIFIED:
+            raise
+    return {}
