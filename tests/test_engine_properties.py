@@ -362,6 +362,13 @@ def test_liquidation_and_funding_keep_every_invariant(specs) -> None:
         STATS["hedged"] += any(p.idx and p.size for a in ex.accounts.values() for p in a.positions.values())
         STATS["triggered"] += any(o.stop_order_type and o.status not in ("Untriggered", "Deactivated")
                                   for o in ex.orders.values())
+        for account in ex.accounts.values():  # the integer liquidation price is the exact one, on the grid
+            for key, pos in account.positions.items():
+                sym = ex.symbols[key[:2]]
+                exact = margin.estimated_liq_price(ex.symbols, account, sym, pos)
+                expected = None if exact is None else sym.grid.round_ticks(
+                    exact, up=exact < sym.grid.price(sym.mark))
+                assert margin.liq_ticks(ex.symbols, account, sym, pos) == expected
         for account in ex.accounts.values():  # waiting stop orders hold nothing and are not in any book
             for order in account.conditionals.values():
                 assert order.status == "Untriggered" and order.hold == 0

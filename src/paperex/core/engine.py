@@ -47,6 +47,7 @@ FIRST_UID = 100_000_001
 ORDER_COMMANDS = PlaceOrder | AmendOrder | CancelOrder | CancelAll
 POSITION_COMMANDS = SetLeverage | SetRiskLimit | SetTradingStop | AddMargin | SetAutoAddMargin | SwitchPositionMode \
     | SetTpslMode
+RULED_COMMANDS = frozenset(ORDER_COMMANDS.__args__ + POSITION_COMMANDS.__args__)  # the account rules apply to
 
 
 class Exchange:
@@ -100,7 +101,7 @@ class Exchange:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
-        if isinstance(command, ORDER_COMMANDS | POSITION_COMMANDS):
+        if type(command) in RULED_COMMANDS:
             rules.check_account_command(self, command)
         events = handler(command, ts)
         if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)

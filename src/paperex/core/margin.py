@@ -8,6 +8,7 @@ come with the derivatives-risk work.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,51 @@ def derivatives_hold(st: SymbolState, closable: int, leverage: int, taker_rate: 
         return 0
     value = st.grid.value(ticks, opening)
     return -(-value * 100 // leverage) + 2 * fee_of(value, taker_rate)
+
+
+def liq_ticks(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
+              pos: Position) -> int | None:
+    """``estimated_liq_price`` on the tick grid, rounded towards the mark (as positions show it). Linear symbols
+    are solved in integers (the order path checks it for every order that adds to a position: Fractions cost a
+    third of the core's time there); inverse ones go through the exact rational solution."""
+    if st.grid.inverse:
+        estimate = estimated_liq_price(symbols, account, st, pos)
+        if estimate is None:
+            return None
+        return st.grid.round_ticks(estimate, up=estimate < st.grid.price(st.mark))
+    if pos.size == 0 or account.margin_mode == PORTFOLIO:
+        return None
+    coin = st.inst.settle_coin
+    if account.margin_mode == ISOLATED:
+        rest, moving = pos.margin, [pos]
+    else:
+        rest, moving = account.balance(coin), []
+        for key, other in account.positions.items():
+            if not other.size:
+                continue
+            other_st = symbols[key[:2]]
+            if other_st is st:
+                moving.append(other)
+            elif other_st.inst.settle_coin == coin:
+                rest += unrealised(other_st, other) - position_mm(other_st, other)
+    # p x sum lots_i vm (s_i - mmr_i) = sum(s_i E_i - ded_i) - rest, all in 1e-8 units, mmr_i = n_i / d_i
+    terms = []
+    for p in moving:
+        tier = tier_of(st, position_value(st, p))
+        n, d = tier.maintenance_margin_rate.as_integer_ratio() if tier else (0, 1)
+        ded = int(tier.mm_deduction * MONEY_SCALE) if tier and tier.mm_deduction else 0
+        terms.append((1 if p.size > 0 else -1, abs(p.size), p.entry_value, n, d, ded))
+    common = math.lcm(*(t[4] for t in terms))
+    a = sum(lots * st.grid.value_mult * (s * common - n * (common // d)) for s, lots, _, n, d, _ in terms)
+    b = common * (sum(s * e - ded for s, _, e, _, _, ded in terms) - rest)
+    if a == 0:
+        return None
+    if a < 0:
+        a, b = -a, -b
+    if b <= 0:
+        return None  # no positive price gets there
+    below = b < st.mark * a
+    return -(-b // a) if below else b // a
 
 
 def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,

@@ -72,6 +72,8 @@ def check_trading(account: Account, st: SymbolState, opening: bool, leverage: in
     """The account's and the symbol's rules for a new order (``opening``: it may add to a position;
     ``leverage`` in hundredths, derivatives only)."""
     inst, a, s = st.inst, account.rules, st.rules
+    if not a and not s:  # the usual case: nothing restricted
+        return
     if s.get("halted"):
         raise ApiError(Code.TRADING_NOT_ALLOWED, f"{inst.symbol} is halted")
     if s.get("settling"):
@@ -98,6 +100,8 @@ def check_trading(account: Account, st: SymbolState, opening: bool, leverage: in
 
 def check_leverage(account: Account, leverage: int) -> None:
     """An account barred from leverage (110068) or capped by an institutional loan (30151)."""
+    if not account.rules:
+        return
     if account.rules.get("leverage_banned") and leverage > 100:
         raise ApiError(Code.LEVERAGED_TRADING_NOT_ALLOWED, "the account may trade at 1x only")
     cap = account.rules.get("ins_loan_max_leverage")
@@ -106,6 +110,8 @@ def check_leverage(account: Account, leverage: int) -> None:
 
 
 def check_open_interest(st: SymbolState, opening_lots: int) -> None:
+    if not st.rules:
+        return
     cap = st.rules.get("max_open_interest")
     if cap is not None and st.open_interest + opening_lots > cap:
         raise ApiError(Code.OPEN_INTEREST_LIMIT, f"the symbol's open interest may not pass {st.grid.qty(cap)}")

@@ -220,11 +220,10 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
 def _check_liquidation_price(ex: Exchange, st: SymbolState, account: Account, pos: Position, price: int) -> None:
     """Bybit: "if you have a position, the price should be better than the liquidation price" (110040): an
     order that adds to it may not sit at or beyond the price where the position is liquidated."""
-    estimate = margin.estimated_liq_price(ex.symbols, account, st, pos)
-    if estimate is None:
+    liq = margin.liq_ticks(ex.symbols, account, st, pos)  # as listed in the position (rounded towards the mark)
+    if liq is None:
         return
-    below = estimate < st.grid.price(st.mark)  # a long (net long): below the mark
-    liq = st.grid.round_ticks(estimate, up=below)  # as listed in the position (rounded towards the mark)
+    below = liq < st.mark  # a long (net long): below the mark
     if (below and price <= liq) or (not below and price >= liq):
         raise _reject(Code.ORDER_TRIGGERS_LIQUIDATION,
                       f"the position's liquidation price is {format(st.grid.price(liq).normalize(), 'f')}")

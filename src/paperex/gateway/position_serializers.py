@@ -39,10 +39,9 @@ def _break_even(st: SymbolState, account: Account, pos: Position, entry: Decimal
 
 def _liq_price(symbols: dict[tuple[str, str], SymbolState], st: SymbolState, account: Account, pos: Position) -> str:
     """Cross margin's estimated liquidation price at the tick, "" outside the instrument's price range."""
-    estimate = margin.estimated_liq_price(symbols, account, st, pos)
-    if estimate is None:
+    ticks = margin.liq_ticks(symbols, account, st, pos)  # rounded towards the mark
+    if ticks is None:
         return ""
-    ticks = st.grid.round_ticks(estimate, up=estimate < st.grid.price(st.mark))  # rounded towards the mark
     if not st.grid.min_price_ticks <= ticks <= st.grid.max_price_ticks:
         return ""
     return price(st, ticks)
