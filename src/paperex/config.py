@@ -11,7 +11,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from paperex.gateway.rate_limits import DEFAULT_LIMITS, RateLimitSettings
+from paperex.core.rules import ACCOUNT_RULES, SYMBOL_RULES, merge
+from paperex.errors import ApiError
+from paperex.gateway.faults import Fault, FaultInjector
+from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RateLimitSettings
 from paperex.gateway.ws_client import WsSettings
 
 
@@ -51,6 +54,25 @@ class AccountConfig:
     label: str
     balances: dict[str, Decimal] = field(default_factory=dict)
     api_keys: list[KeyConfig] = field(default_factory=list)
+    classic: bool = False
+    rules: dict[str, Any] = field(default_factory=dict)  # core.rules, as POST /admin/v1/accounts/{uid}/rules
+
+
+@dataclass
+class SymbolRulesConfig:
+    category: str
+    symbol: str
+    rules: dict[str, Any]
+
+
+@dataclass
+class FaultConfig:
+    path: str = "*"
+    code: int = 0
+    latency_ms: int = 0
+    count: int = 0
+    seconds: float = 0.0
+    applied: bool = True
 
 
 @dataclass
@@ -68,6 +90,8 @@ class Config:
     accounts: list[AccountConfig] = field(default_factory=list)
     websocket: WsSettings = field(default_factory=WsSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    symbol_rules: list[SymbolRulesConfig] = field(default_factory=list)
+    faults: list[FaultConfig] = field(default_factory=list)
 
 
 def _dec(value: Any, where: str) -> Decimal:
@@ -120,8 +144,8 @@ def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
-    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket", "rate_limits"},
-          "config")
+    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket", "rate_limits",
+                 "symbol_rules", "faults"}, "config")
     cfg = Config(seed=_num(data.get("seed", 1), int, "seed"))
     clock = data.get("clock", {})
     _take(clock, {"mode", "start", "tick_ms"}, "[clock]")
@@ -186,12 +210,22 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
             cfg.symbols.append(s)
     for i, row in enumerate(data.get("accounts", [])):
         where = f"[[accounts]] #{i + 1}"
-        _take(row, {"label", "balances", "api_keys"}, where)
+        _take(row, {"label", "balances", "api_keys", "classic", "rules"}, where)
         if not row.get("label"):
             raise ConfigError(f"{where}: label is required (it finds the account again after a restart)")
+        if not isinstance(row.get("rules", {}), dict) or not isinstance(row.get("classic", False), bool):
+            raise ConfigError(f"{where}: rules is a table, classic true or false")
         acc = AccountConfig(label=row["label"],
                             balances={c.upper(): _dec(v, f"{where} balance {c}")
-                                      for c, v in row.get("balances", {}).items()})
+                                      for c, v in row.get("balances", {}).items()},
+                            classic=row.get("classic", False), rules=dict(row.get("rules", {})))
+        try:  # the admin API's checks
+            merge({}, acc.rules, ACCOUNT_RULES, "account")
+        except ApiError as err:
+            raise ConfigError(f"{where} rules: {err.detail}") from None
+        if acc.rules.get("status") not in (None, "frozen", "banned") or acc.rules.get("rate_level") not in (
+                None, *LEVELS):
+            raise ConfigError(f"{where} rules: status is frozen or banned, rate_level one of Bybit's levels")
         for k in row.get("api_keys", []):
             _take(k, {"api_key", "api_secret", "rsa_public_key", "read_only", "ips", "permissions"}, f"{where} key")
             if not k.get("api_key") or (not k.get("api_secret") and not k.get("rsa_public_key")):
@@ -201,6 +235,35 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
                                           read_only=bool(k.get("read_only", False)), ips=k.get("ips", ["*"]),
                                           permissions=k.get("permissions")))
         cfg.accounts.append(acc)
+    for i, row in enumerate(data.get("symbol_rules", [])):
+        where = f"[[symbol_rules]] #{i + 1}"
+        _take(row, {"category", "symbol", "rules"}, where)
+        if not isinstance(row.get("category"), str) or not isinstance(row.get("symbol"), str) or not isinstance(
+                row.get("rules"), dict):
+            raise ConfigError(f"{where}: category, symbol and a rules table are required")
+        try:
+            merge({}, {k: v for k, v in row["rules"].items() if k != "max_open_interest"}, SYMBOL_RULES, "symbol")
+        except ApiError as err:
+            raise ConfigError(f"{where} rules: {err.detail}") from None
+        cfg.symbol_rules.append(SymbolRulesConfig(row["category"], row["symbol"], dict(row["rules"])))
+    for i, row in enumerate(data.get("faults", [])):
+        where = f"[[faults]] #{i + 1}"
+        _take(row, {"path", "code", "latency_ms", "count", "seconds", "applied"}, where)
+        fault = FaultConfig(path=row.get("path", "*"), code=_num(row.get("code", 0), int, f"{where} code"),
+                            latency_ms=_num(row.get("latency_ms", 0), int, f"{where} latency_ms"),
+                            count=_num(row.get("count", 0), int, f"{where} count"),
+                            seconds=_num(row.get("seconds", 0), float, f"{where} seconds"),
+                            applied=row.get("applied", True))
+        if not isinstance(fault.path, str) or not isinstance(fault.applied, bool):
+            raise ConfigError(f"{where}: path is a string, applied true or false")
+        if not fault.count and not fault.seconds:
+            raise ConfigError(f"{where}: give count (requests) or seconds (how long from the start)")
+        try:  # the admin API's checks
+            FaultInjector().add(Fault(path=fault.path, code=fault.code, latency_ms=fault.latency_ms,
+                                      count=fault.count, applied=fault.applied))
+        except ApiError as err:
+            raise ConfigError(f"{where}: {err.detail}") from None
+        cfg.faults.append(fault)
     return cfg
 
 

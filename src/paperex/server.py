@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from paperex.config import Config
 from paperex.core.commands import Tick
 from paperex.data import load_market
 from paperex.errors import ApiError
-from paperex.gateway.faults import FAULTS, FaultInjector
+from paperex.gateway.faults import FAULTS, Fault, FaultInjector
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimiter, RateLimitSettings
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
@@ -184,7 +185,7 @@ ccxt:
 
 
 async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> None:
-    from paperex.market.setup import build_market, ensure_accounts
+    from paperex.market.setup import build_market, ensure_accounts, ensure_symbol_rules
 
     config = options.config or Config()
     clock: Clock = VirtualClock(config.start_ms) if config.clock == "virtual" else WallClock()
@@ -192,8 +193,13 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     tune_gc()
     node.start()
     await ensure_accounts(node.sequencer, config)
+    await ensure_symbol_rules(node.sequencer, config)
     driver = await build_market(node.sequencer, config) if options.market and config.market else None
     app = build_app(node, options.admin_token, config.websocket, config.rate_limits)
+    for f in config.faults:  # the file's faults, from now (not journaled: the gateway's)
+        app[FAULTS].add(Fault(path=f.path, code=f.code, latency_ms=f.latency_ms, count=f.count,
+                              until_ms=int(time.time() * 1000 + f.seconds * 1000) if f.seconds else 0,
+                              applied=f.applied))  # checked when the file was read
     app[DRIVER] = driver
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -9,15 +9,19 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from paperex.admin.service import AdminService, parse_amount, parse_balances, parse_permissions
+from paperex.admin.service import (
+    AdminService,
+    parse_amount,
+    parse_balances,
+    parse_permissions,
+    symbol_rule_changes,
+)
 from paperex.core.commands import SetAccountRules, SetSymbolRules, Tick
-from paperex.core.grid import OffGrid
 from paperex.core.numbers import format_decimal, from_units
 from paperex.core.risk import INSURANCE_LABEL
 from paperex.errors import ApiError, Code, HttpError, message
@@ -221,6 +225,7 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/faults", admin_route(faults))
     app.router.add_post("/admin/v1/faults/clear", admin_route(clear_faults))
     app.router.add_post("/admin/v1/faults/ws-drop", admin_route(drop_websockets))
+    app.router.add_post("/admin/v1/faults/ws-stall", admin_route(stall_websockets))
 
 
 def _public(body: dict[str, Any]) -> dict[str, Any]:
@@ -247,12 +252,8 @@ async def symbol_rules(body: dict[str, Any], service: AdminService) -> dict[str,
     st = service.sequencer.core.symbols.get((category, symbol))
     if st is None:
         raise ApiError(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
-    if changes.get("max_open_interest") is not None:  # given in the symbol's quantity unit
-        try:
-            changes["max_open_interest"] = st.grid.lots(Decimal(str(changes["max_open_interest"])))
-        except (ValueError, ArithmeticError, OffGrid):
-            raise ApiError(Code.PARAM_ERROR, "max_open_interest must be a quantity on the symbol's step") from None
-    await service.sequencer.submit(SetSymbolRules(category=category, symbol=symbol, rules=changes))
+    await service.sequencer.submit(SetSymbolRules(category=category, symbol=symbol,
+                                                  rules=symbol_rule_changes(st, changes)))
     return {"category": category, "symbol": symbol, "rules": st.rules}
 
 
@@ -333,3 +334,14 @@ async def drop_websockets(body: dict[str, Any], service: AdminService) -> dict[s
     for client in clients:
         client.abort()
     return {"dropped": len(clients)}
+
+
+async def stall_websockets(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Every WebSocket connection stops receiving for ``ms`` (the frames wait, then arrive late)."""
+    ms = body.get("ms")
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 < ms <= 600_000:
+        raise ApiError(Code.PARAM_ERROR, "ms must be a whole number of milliseconds, at most 10 minutes")
+    clients = list(body["_app"][WS_CLIENTS])
+    for client in clients:
+        client.stall(ms / 1000)
+    return {"stalled": len(clients), "ms": ms}

@@ -137,3 +137,15 @@ class AdminService:
             return existing
         uid = await self.create_account({"USDT": to_units(usdt)})
         return await self.create_api_key(uid, note=DEMO_NOTE)
+
+
+def symbol_rule_changes(st: SymbolState, changes: dict[str, Any]) -> dict[str, Any]:
+    """Symbol rules as the admin API and the config file give them: ``max_open_interest`` in the symbol's
+    quantity, turned into lots."""
+    out = dict(changes)
+    if out.get("max_open_interest") is not None:
+        try:
+            out["max_open_interest"] = st.grid.lots(Decimal(str(out["max_open_interest"])))
+        except (ValueError, ArithmeticError):
+            raise ApiError(Code.PARAM_ERROR, "max_open_interest must be a quantity on the symbol's step") from None
+    return out

@@ -1,6 +1,6 @@
 """Fault injection (``/admin/v1/faults``): make the exchange misbehave on purpose, as Bybit sometimes does.
 
-A fault applies to one REST path (or ``*``: every private endpoint), over REST and ``/v5/trade`` alike, for the
+A fault applies to one REST path (or ``*``: every endpoint), over REST and ``/v5/trade`` alike, for the
 next ``count`` requests or until ``until_ms`` (wall clock):
 - ``code`` 10000 (Server Timeout): by default the request *is* carried out and then answered 10000, so the
   client cannot know whether it took effect and must query (``applied: false`` drops it instead);

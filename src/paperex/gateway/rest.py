@@ -96,10 +96,9 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         if principal is not None:
             check_account_state(principal.account, params, now_ms)
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
-        fault = None
         if principal is not None:
             quota = take_quota(request.app, call, path, wall_ms)
-            fault = request.app[FAULTS].take(path, wall_ms)
+        fault = request.app[FAULTS].take(path, wall_ms)
         result = await faults.run_with(fault, lambda: endpoint.handler(call))
     except HttpFailure as failure:
         return http_failure_response(failure.status)

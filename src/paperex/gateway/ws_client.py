@@ -57,6 +57,7 @@ class Client:
 
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, conn_id: str, settings: WsSettings,
                  alive_s: float) -> None:
+        self.stalled_until = 0.0  # loop time: /admin/v1/faults/ws-stall holds the outbound frames until then
         self.ws = ws
         self.conn_id = conn_id
         self.alive_s = alive_s
@@ -91,6 +92,8 @@ class Client:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            while self.stalled_until > self._loop.time():  # an injected stall: the frames wait in the queue
+                await asyncio.sleep(self.stalled_until - self._loop.time())
             while self._queue:
                 try:
                     await ws.send_str(self._queue.popleft())
@@ -114,6 +117,11 @@ class Client:
         self._queue.clear()
         log.info("closing WebSocket %s: %s", self.conn_id, reason)
         self.closing = self._loop.create_task(self._close(code, reason))
+
+    def stall(self, seconds: float) -> None:
+        """Hold every outbound frame for ``seconds`` (a stalled stream); they go out afterwards, unless the
+        queue overflows first (then the client is disconnected, as any slow client is)."""
+        self.stalled_until = self._loop.time() + seconds
 
     def abort(self) -> None:
         """Cut the connection without a close frame (a dropped network connection)."""

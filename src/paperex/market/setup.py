@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from paperex.admin.service import parse_permissions
+from paperex.admin.service import parse_permissions, symbol_rule_changes
 from paperex.config import Config, SymbolConfig
-from paperex.core.commands import CreateAccount, CreateApiKey, SetPrices
+from paperex.core.commands import CreateAccount, CreateApiKey, SetAccountRules, SetPrices, SetSymbolRules
 from paperex.core.numbers import to_units
 from paperex.market import maker as mm
 from paperex.market.clock import VirtualClock
@@ -23,8 +23,11 @@ async def ensure_accounts(sequencer: Sequencer, config: Config) -> None:
         account = core.account_labelled(acc.label)
         if account is None:
             events = await sequencer.submit(CreateAccount(
-                label=acc.label, balances={c: to_units(v) for c, v in acc.balances.items()}))
+                label=acc.label, balances={c: to_units(v) for c, v in acc.balances.items()}, classic=acc.classic))
             account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
+        changes = {k: v for k, v in acc.rules.items() if account.rules.get(k) != v}
+        if changes:  # the file's rules, journaled once (a restart with the same file changes nothing)
+            await sequencer.submit(SetAccountRules(uid=account.uid, rules=changes))
         for key in acc.api_keys:
             if key.api_key in core.api_keys:
                 continue
@@ -32,6 +35,17 @@ async def ensure_accounts(sequencer: Sequencer, config: Config) -> None:
                 uid=account.uid, api_key=key.api_key, secret=key.api_secret, rsa_public_key=key.rsa_public_key,
                 read_only=key.read_only, permissions=parse_permissions(key.permissions), ips=key.ips,
                 note=f"config:{acc.label}"))
+
+
+async def ensure_symbol_rules(sequencer: Sequencer, config: Config) -> None:
+    for row in config.symbol_rules:
+        st = sequencer.core.symbols.get((row.category, row.symbol))
+        if st is None:
+            raise ValueError(f"config: no instrument {row.category} {row.symbol}")
+        wanted = symbol_rule_changes(st, row.rules)
+        changes = {k: v for k, v in wanted.items() if st.rules.get(k) != v}
+        if changes:
+            await sequencer.submit(SetSymbolRules(category=row.category, symbol=row.symbol, rules=changes))
 
 
 def _symbols(sequencer: Sequencer, config: Config) -> list[SymbolConfig]:
