@@ -159,3 +159,63 @@ def test_all_coins_balance(ex) -> None:  # noqa: F811
     assert all(b["walletBalance"] == "0" for b in session.get_coins_balance(accountType="FUND")["result"]["balance"])
     assert rejected(lambda: session.get_coins_balance(accountType="UNIFIED"))[0] == 10001  # coin is required
     assert rejected(lambda: session.get_coins_balance(accountType="UNIFIED", coin="USDT", memberId="1"))[0] == 110018
+
+
+def test_review_regressions(ex) -> None:  # noqa: F811
+    """What a review found getting past the rules: badly typed rules (they once stopped the exchange), amends of
+    conditional and opening orders, WebSocket order entry, one order named twice in a batch, odd number text."""
+    import hashlib
+    import hmac
+    import time
+
+    me = make_trader(ex)
+    session = client(ex, me)
+    for bad in ({"reduce_only_symbols": [1]}, {"reduce_only_symbols": 5}, {"rate_level": ["PRO1"]}):
+        assert ex.admin("POST", f"/admin/v1/accounts/{me.uid}/rules", bad)["retCode"] == 10001
+    assert ex.admin("GET", "/admin/v1/health")["result"]["accepting"] is True
+    assert ex.admin("GET", f"/admin/v1/accounts/{me.uid}")["result"]["rules"] == {}
+
+    waiting = session.place_order(**ORDER, triggerPrice="70000", triggerDirection=1)["result"]
+    resting = session.place_order(**ORDER)["result"]
+    try:
+        symbol_rules(ex, BTC, halted=True)
+        assert rejected(lambda: session.amend_order(**BTC, orderId=waiting["orderId"], qty="0.5"))[0] == 110066
+        symbol_rules(ex, BTC, halted=None, reduce_only=True)
+        assert rejected(lambda: session.amend_order(**BTC, orderId=resting["orderId"], qty="0.5"))[0] == 110023
+        assert session.amend_order(**BTC, orderId=resting["orderId"], price="59000")["retCode"] == 0  # no growth
+    finally:
+        symbol_rules(ex, BTC, halted=None, reduce_only=None)
+
+    linked = session.place_order(**ORDER, orderLinkId="twice-named")["result"]
+    batch = session.amend_batch_order(category="linear", request=[
+        {**BTC, "orderId": linked["orderId"], "price": "60001"}, {**BTC, "orderLinkId": "twice-named", "qty": "0.002"}])
+    assert [x["code"] for x in batch["retExtInfo"]["list"]] == [0, 110030]
+    assert rejected(lambda: session.place_order(**{**ORDER, "price": "5_9000"}))[0] == 110049
+    assert rejected(lambda: session.place_order(**{**ORDER, "qty": "NaN"}))[0] == 10001
+
+    # /v5/trade: a banned account cannot authenticate, nor trade on a connection opened before the ban
+    import asyncio
+
+    import aiohttp
+    import orjson
+
+    async def run() -> tuple[dict, dict]:
+        expires = int(time.time() * 1000) + 10_000
+        sign = hmac.new(me.api_secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        header = {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000))}
+        async with aiohttp.ClientSession() as s, s.ws_connect(ex.base_url + "/v5/trade") as ws:
+            await ws.send_str(orjson.dumps({"op": "auth", "args": [me.api_key, expires, sign]}).decode())
+            assert orjson.loads((await ws.receive(timeout=5)).data)["retCode"] == 0
+            await asyncio.to_thread(account_rules, ex, me.uid, status="banned")
+            await ws.send_str(orjson.dumps({"op": "order.create", "header": header, "args": [ORDER]}).decode())
+            after = orjson.loads((await ws.receive(timeout=5)).data)
+        async with aiohttp.ClientSession() as s, s.ws_connect(ex.base_url + "/v5/trade") as ws:
+            await ws.send_str(orjson.dumps({"op": "auth", "args": [me.api_key, expires, sign]}).decode())
+            again = orjson.loads((await ws.receive(timeout=5)).data)
+        return after, again
+
+    try:
+        after, again = asyncio.run(run())
+    finally:
+        account_rules(ex, me.uid, status=None)
+    assert after["retCode"] == 10008 and again["retCode"] == 10008

@@ -157,6 +157,7 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
         "positions": [position(core.symbols[key[:2]], account, pos, core)
                       for key, pos in sorted(account.positions.items()) if pos.size],
         "apiKeys": [k.api_key for k in core.api_keys.values() if k.uid == account.uid],
+        "rules": account.rules,
     }
 
 
@@ -239,7 +240,7 @@ async def account_rules(body: dict[str, Any], service: AdminService) -> dict[str
     uid = _uid(body.pop("uid"))
     changes = _public(body)
     level = changes.get("rate_level")
-    if level is not None and level not in LEVELS:
+    if level is not None and (not isinstance(level, str) or level not in LEVELS):
         raise ApiError(Code.PARAM_ERROR, f"rate_level must be one of {', '.join(sorted(k for k in LEVELS if k))}")
     await service.sequencer.submit(SetAccountRules(uid=uid, rules=changes))
     return {"uid": str(uid), "rules": service.sequencer.core.account(uid).rules}
@@ -266,14 +267,15 @@ async def rate_limits(body: dict[str, Any], service: AdminService) -> dict[str, 
         if name in changes and not isinstance(changes[name], bool):
             raise ApiError(Code.PARAM_ERROR, f"{name} must be true or false")
     numbers = {"ip_limit": int, "ip_window_s": float, "ip_ban_s": float, "ws_trade_ip_limit": int}
+    bounds = {"ip_limit": 10**9, "ip_window_s": 3600, "ip_ban_s": 86_400, "ws_trade_ip_limit": 10**9}
     for name, kind in numbers.items():
         value = changes.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-                                  or (kind is int and not isinstance(value, int))):
-            raise ApiError(Code.PARAM_ERROR, f"{name} must be a positive number")
+                                  or value > bounds[name] or (kind is int and not isinstance(value, int))):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a positive number, at most {bounds[name]}")
     endpoints = changes.get("endpoints")
     if endpoints is not None and (not isinstance(endpoints, dict) or any(
-            p not in DEFAULT_LIMITS or not isinstance(v, int) or isinstance(v, bool) or v < 1
+            p not in DEFAULT_LIMITS or not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 10**9
             for p, v in endpoints.items())):
         raise ApiError(Code.PARAM_ERROR, "endpoints maps a rate-limited path to a positive limit")
     banned = changes.get("banned_ips")
@@ -313,8 +315,9 @@ async def faults(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
         if not isinstance(path, str) or not (path == "*" or path.startswith("/v5/")):
             raise ApiError(Code.PARAM_ERROR, "path must be a /v5/ path or *")
         if any(isinstance(v, bool) or not isinstance(v, int) for v in ints.values()) or not isinstance(
-                seconds, int | float) or isinstance(seconds, bool) or seconds < 0 or not isinstance(applied, bool):
-            raise ApiError(Code.PARAM_ERROR, "code, latency_ms and count are whole numbers, seconds a number")
+                seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= 366 * 86_400 \
+                or not isinstance(applied, bool) or not 0 <= ints["count"] <= 10**9:
+            raise ApiError(Code.PARAM_ERROR, "code, latency_ms and count are whole numbers, seconds at most a year")
         if not ints["count"] and not seconds:
             raise ApiError(Code.PARAM_ERROR, "give count (requests) or seconds (how long)")
         until = int(time.time() * 1000 + seconds * 1000) if seconds else 0

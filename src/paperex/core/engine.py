@@ -271,16 +271,15 @@ class Exchange:
 
     def _set_account_rules(self, cmd: SetAccountRules, ts: int) -> list[Event]:
         account = self.account(cmd.uid)
-        status = cmd.rules.get("status")
-        if status is not None and status not in ("frozen", "banned"):
+        merged = rules.merge(account.rules, cmd.rules, rules.ACCOUNT_RULES, "account")  # types checked first
+        if merged.get("status") not in (None, "frozen", "banned"):
             raise ApiError(Code.PARAM_ERROR, "status must be frozen or banned (null: normal)")
         if cmd.rules.get("skip_liquidation") and (any(p.size for p in account.positions.values())
                                                   or account.open_orders):
             raise ApiError(Code.SKIP_LIQUIDATION_NOT_ALLOWED)
-        listed = cmd.rules.get("reduce_only_symbols") or []
-        if any(":" in name for name in listed):  # per-side entries (SYMBOL:Buy): both sides go together
+        if any(":" in name for name in merged.get("reduce_only_symbols", ())):  # one side (SYMBOL:Buy)
             raise ApiError(Code.REDUCE_ONLY_BOTH_SIDES, "name the symbol, not one side of it")
-        account.rules = rules.merge(account.rules, cmd.rules, rules.ACCOUNT_RULES, "account")
+        account.rules = merged
         account.updated_at = ts
         return []
 

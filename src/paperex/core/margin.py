@@ -109,14 +109,22 @@ def derivatives_hold(st: SymbolState, closable: int, leverage: int, taker_rate: 
 
 def liq_ticks(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
               pos: Position) -> int | None:
-    """``estimated_liq_price`` on the tick grid, rounded towards the mark (as positions show it). Linear symbols
-    are solved in integers (the order path checks it for every order that adds to a position: Fractions cost a
-    third of the core's time there); inverse ones go through the exact rational solution."""
+    """``estimated_liq_price`` on the tick grid, rounded towards the mark (as positions show it)."""
+    point = liq_point(symbols, account, st, pos)
+    return None if point is None else point[0]
+
+
+def liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
+              pos: Position) -> tuple[int, bool] | None:
+    """(the liquidation price in ticks rounded towards the mark, whether it lies below the mark exactly). Linear
+    symbols are solved in integers (the order path checks it for every order that adds to a position: Fractions
+    cost a third of the core's time there); inverse ones go through the exact rational solution."""
     if st.grid.inverse:
         estimate = estimated_liq_price(symbols, account, st, pos)
         if estimate is None:
             return None
-        return st.grid.round_ticks(estimate, up=estimate < st.grid.price(st.mark))
+        below = estimate < st.grid.price(st.mark)
+        return st.grid.round_ticks(estimate, up=below), below
     if pos.size == 0 or account.margin_mode == PORTFOLIO:
         return None
     coin = st.inst.settle_coin
@@ -149,7 +157,7 @@ def liq_ticks(symbols: dict[tuple[str, str], SymbolState], account: Account, st:
     if b <= 0:
         return None  # no positive price gets there
     below = b < st.mark * a
-    return -(-b // a) if below else b // a
+    return (-(-b // a) if below else b // a), below
 
 
 def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,

@@ -220,10 +220,10 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
 def _check_liquidation_price(ex: Exchange, st: SymbolState, account: Account, pos: Position, price: int) -> None:
     """Bybit: "if you have a position, the price should be better than the liquidation price" (110040): an
     order that adds to it may not sit at or beyond the price where the position is liquidated."""
-    liq = margin.liq_ticks(ex.symbols, account, st, pos)  # as listed in the position (rounded towards the mark)
-    if liq is None:
+    point = margin.liq_point(ex.symbols, account, st, pos)
+    if point is None:
         return
-    below = liq < st.mark  # a long (net long): below the mark
+    liq, below = point  # as listed in the position (rounded towards the mark); a long (net long): below it
     if (below and price <= liq) or (not below and price >= liq):
         raise _reject(Code.ORDER_TRIGGERS_LIQUIDATION,
                       f"the position's liquidation price is {format(st.grid.price(liq).normalize(), 'f')}")
@@ -623,6 +623,7 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
             raise _reject(Code.ILLEGAL_ORDER, "a position's TP/SL/trailing stop is set with /v5/position/trading-stop")
         if cmd.qty is None and cmd.price is None and cmd.trigger_price is None and not cmd.changes_tpsl():
             raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price, triggerPrice or TP/SL")
+        check_amend_rules(account, st, order, order.qty if cmd.qty is None else cmd.qty)
         triggers.check_amend_tpsl(st, order, cmd)
         if cmd.qty is None and cmd.price is None and cmd.trigger_price is None:
             return _amend_tpsl_only(ex, order, cmd, ts)
@@ -633,12 +634,11 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price or TP/SL")
     triggers.check_amend_tpsl(st, order, cmd)
     if cmd.qty is None and cmd.price is None:
+        check_amend_rules(account, st, order, order.qty)
         return _amend_tpsl_only(ex, order, cmd, ts)
     new_qty = order.qty if cmd.qty is None else cmd.qty
     new_price = order.price if cmd.price is None else cmd.price
-    rules.check_trading(account, st, False, 0)
-    if new_qty > order.qty and st.rules.get("qty_restricted"):
-        raise _reject(Code.QTY_RESTRICTED)
+    check_amend_rules(account, st, order, new_qty)
     if new_qty <= order.cum_qty:
         raise _reject(Code.AMEND_QTY_LE_FILLED)
     check = PlaceOrder(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=order.side, order_type="Limit",
@@ -692,6 +692,19 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     order.leaves = new_leaves
     _execute(ex, st, account, order, ts, events)
     return events
+
+
+def check_amend_rules(account: Account, st: SymbolState, order: Order, new_qty: int) -> None:
+    """The rules an amend meets: those of any order, and for a larger opening order those of a new one (reduce-only,
+    leverage, the open-interest cap, a quantity-restricted symbol)."""
+    growing = new_qty > order.qty
+    opening = growing and not order.reduce_only and order.category != "spot"
+    pos = account.positions.get((order.category, order.symbol, order.position_idx))
+    rules.check_trading(account, st, opening, pos.leverage if pos else DEFAULT_LEVERAGE)
+    if growing and st.rules.get("qty_restricted"):
+        raise _reject(Code.QTY_RESTRICTED)
+    if opening:
+        rules.check_open_interest(st, new_qty - order.qty)
 
 
 def _amend_tpsl_only(ex: Exchange, order: Order, cmd: AmendOrder, ts: int) -> list[Event]:

@@ -131,9 +131,15 @@ def authenticate(
     account = core.accounts.get(key.uid)
     if account is None:
         raise ApiError(Code.USER_AUTH_FAILED)
-    status = account.rules.get("status")  # set by the admin API (core.rules)
+    check_account_status(account)
+    return Principal(key=key, account=account)
+
+
+def check_account_status(account: Account) -> None:
+    """Frozen (10007) and banned (10008) accounts, as the admin API set them (core.rules): on every signed
+    request, REST or WebSocket."""
+    status = account.rules.get("status")
     if status == "frozen":
         raise ApiError(Code.USER_AUTH_FAILED, "the account is frozen")
     if status == "banned":
         raise ApiError(Code.ACCOUNT_BANNED)
-    return Principal(key=key, account=account)

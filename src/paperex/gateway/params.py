@@ -6,6 +6,7 @@ handler never cares which transport carried the request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,6 +15,8 @@ from paperex.errors import ApiError, Code, HttpError
 from paperex.gateway.envelope import HttpFailure
 
 ALL_CATEGORIES = ("spot", "linear", "inverse", "option")
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def param_error(detail: str) -> ApiError:
@@ -80,6 +83,8 @@ class Params:
         value = self.str(name, required=required, max_len=64)
         if value is None:
             return None
+        if not _PLAIN_NUMBER.fullmatch(value):  # Decimal would also take 5_000, full-width digits, NaN...
+            raise param_error(f"{name} must be a decimal number")
         try:
             d = Decimal(value)
         except InvalidOperation:

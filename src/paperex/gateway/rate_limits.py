@@ -24,6 +24,7 @@ from paperex.errors import ApiError, Code, HttpError
 from paperex.gateway.envelope import HttpFailure
 
 SECOND, MINUTE = 1000, 60_000
+SWEEP_EVERY = 10_000  # counted requests between two sweeps of the idle buckets
 
 # path -> (window ms, limits by product: linear/inverse share "futures"); "*" applies to every product
 TRADE_PATHS = {"/v5/order/create", "/v5/order/amend", "/v5/order/cancel", "/v5/order/cancel-all",
@@ -113,6 +114,7 @@ class RateLimiter:
         self.ip_hits: dict[str, deque[int]] = {}
         self.ws_ip_hits: dict[str, deque[int]] = {}
         self.banned_until: dict[str, int] = {}
+        self._since_sweep = 0
 
     def reset(self) -> None:
         """Forget every count and ban (the admin API, after changing the settings)."""
@@ -144,6 +146,9 @@ class RateLimiter:
         if spec is None:
             return None
         limit, window, prod = spec
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self.sweep(now_ms)
         hits = self.buckets.setdefault((uid, path, prod), deque())
         while hits and hits[0] <= now_ms - window:
             hits.popleft()
@@ -155,6 +160,16 @@ class RateLimiter:
         remaining = limit - len(hits)
         reset = hits[0] + window if remaining == 0 else now_ms
         return Quota(limit, remaining, reset, granted)
+
+    def sweep(self, now_ms: int) -> None:
+        """Forget the counts whose window has passed (buckets of accounts gone quiet, IPs that went away)."""
+        self._since_sweep = 0
+        for table, window in ((self.buckets, MINUTE), (self.ip_hits, int(self.settings.ip_window_s * 1000)),
+                              (self.ws_ip_hits, SECOND)):
+            for key in [k for k, hits in table.items() if not hits or hits[-1] <= now_ms - window]:
+                del table[key]  # type: ignore[attr-defined]
+        for ip in [ip for ip, until in self.banned_until.items() if until <= now_ms]:
+            del self.banned_until[ip]
 
     def check_ip(self, ip: str, now_ms: int) -> None:
         """HTTP: 10009 for an IP banned by the admin API; 403 while an IP that passed the limit is banned (the

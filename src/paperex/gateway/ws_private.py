@@ -21,10 +21,12 @@ from typing import Any
 from aiohttp import web
 
 from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged, PositionChanged
+from paperex.errors import ApiError, Code
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
-from paperex.gateway.auth import signature_matches
+from paperex.gateway.auth import check_account_status, signature_matches
 from paperex.gateway.position_serializers import symbol_positions
+from paperex.gateway.rate_limits import RATE_LIMITER
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
@@ -165,7 +167,25 @@ class PrivateStreams:
 PRIVATE: web.AppKey[PrivateStreams] = web.AppKey("private_streams", PrivateStreams)
 
 
-def verify_auth(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | None, str]:
+def verify_auth(streams: PrivateStreams, args: Any, now_ms: int, client_ip: str = "",
+                banned_ips: list[str] | None = None) -> tuple[int | None, str, int]:
+    """The WebSocket ``auth`` op: (uid, "", 0), or (None, Bybit's message, the code /v5/trade answers with)."""
+    uid, error = _verify_signature(streams, args, now_ms)
+    if uid is None:
+        return None, error, Code.PARAM_ERROR if error == "Params Error" else Code.BAD_SIGNATURE
+    key = streams.sequencer.core.api_keys[args[0]]
+    if client_ip in (banned_ips or ()):
+        return None, "IP has been banned", Code.IP_BANNED
+    if not key.ip_allowed(client_ip):
+        return None, "Unmatched IP, please check your API key's bound IP addresses.", Code.IP_MISMATCH
+    try:
+        check_account_status(streams.sequencer.core.accounts[uid])
+    except ApiError as err:
+        return None, err.msg, err.code
+    return uid, "", 0
+
+
+def _verify_signature(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[int | None, str]:
     if not isinstance(args, list) or len(args) != 3:
         return None, "Params Error"
     api_key, expires, signature = args
@@ -197,7 +217,8 @@ async def private_socket(request: web.Request) -> web.StreamResponse:
                 client.send({"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
                              "conn_id": client.conn_id})
             elif op == "auth":
-                uid, error = verify_auth(streams, frame.get("args"), time.time_ns() // 1_000_000)
+                uid, error, _ = verify_auth(streams, frame.get("args"), time.time_ns() // 1_000_000,
+                                            request.remote or "", request.app[RATE_LIMITER].settings.banned_ips)
                 if uid is not None:
                     streams.forget(conn)
                     conn.uid = uid

@@ -17,13 +17,13 @@ from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
 from paperex.gateway import faults
-from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal
+from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal, check_account_status
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.faults import FAULTS
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
-from paperex.gateway.rest import SEQUENCER, take_quota
+from paperex.gateway.rest import SEQUENCER, check_account_state, take_quota
 from paperex.gateway.ws_client import accept
 from paperex.gateway.ws_private import PRIVATE, verify_auth
 
@@ -53,15 +53,15 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
     endpoint = V5.find("POST", path)
     assert endpoint is not None
     endpoint.permission.check(principal.key)
+    check_account_status(principal.account)  # an account frozen or banned since it authenticated
     args = frame.get("args")
-    if principal.account.upgrading_until > app[SEQUENCER].now_ms():
-        raise ApiError(Code.BANNED_UTA_UPGRADE, "the account is being upgraded to UTA")
     if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
         raise param_error("args must hold exactly one object")
     sequencer = app[SEQUENCER]
     now_ns = sequencer.clock.now_ns()
     call = Call(params=Params(args[0]), principal=principal, now_ms=max(now_ns // 1_000_000, sequencer.core.last_ts),
                 now_ns=now_ns, sequencer=sequencer)
+    check_account_state(principal.account, call.params, call.now_ms)  # upgrading; classic: no spot or option
     try:
         quota = take_quota(app, call, path, wall_ms)
     except RateLimited as err:
@@ -89,14 +89,15 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
             send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(wall)], "connId": conn_id})
             continue
         if op == "auth":
-            uid, error = verify_auth(streams, frame.get("args"), wall)
+            uid, error, code = verify_auth(streams, frame.get("args"), wall, request.remote or "",
+                                           request.app[RATE_LIMITER].settings.banned_ips)
             if uid is not None:
                 key = streams.sequencer.core.api_keys[frame["args"][0]]
                 principal = Principal(key=key, account=streams.sequencer.core.accounts[uid])
                 send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
-            else:  # a malformed auth is a parameter error; a wrong key, signature or expiry 10004
-                code = Code.PARAM_ERROR if error == "Params Error" else Code.BAD_SIGNATURE
-                send({"retCode": code, "retMsg": message(code, error), "op": "auth", "connId": conn_id})
+            else:  # malformed: 10001; a wrong key, signature or expiry: 10004; then IP and account states
+                text = error if code in (Code.USER_AUTH_FAILED, Code.ACCOUNT_BANNED) else message(code, error)
+                send({"retCode": code, "retMsg": text, "op": "auth", "connId": conn_id})
             continue
         reply: dict[str, Any] = {"op": op, "connId": conn_id}
         limit_headers: dict[str, str] = {}
@@ -104,8 +105,8 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
             reply["reqId"] = req_id
         try:
             request.app[RATE_LIMITER].check_ws_trade_ip(request.remote or "", wall)
-            if op not in OPS:
-                raise param_error(f"unknown op {op}")
+            if not isinstance(op, str) or op not in OPS:
+                raise param_error(f"unknown op {str(op)[:40]}")
             if principal is None:
                 raise ApiError(Code.USER_AUTH_FAILED, "authenticate first")
             if req_id is not None:

@@ -7,7 +7,8 @@ function per item, so single and batch requests (and, later, the WebSocket order
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
@@ -30,6 +31,7 @@ BATCH_DEFAULT_LIMIT = 20
 WEEK_MS = 7 * 86_400_000
 UNSUPPORTED = frozenset({"trailingStop", "orderIv", "slippageToleranceType", "bboSideType"})
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def require_trading_permission(call: Call, category: str) -> None:
@@ -74,13 +76,11 @@ def _ticks(st: SymbolState, value: Decimal) -> int:
 
 
 def _tick_text(p: Params, name: str) -> None:
-    """A price given as text that is not a number: Bybit's 110049 ("Tick notes can only be numbers")."""
+    """A price given as text that is not a plain decimal number (``5_9000``, full-width digits, ``NaN``, ``inf``,
+    words): Bybit's 110049 ("Tick notes can only be numbers")."""
     raw = p.raw(name)
-    if isinstance(raw, str) and raw.strip():
-        try:
-            Decimal(raw)
-        except InvalidOperation:
-            raise ApiError(Code.TICK_NOTES_NUMBERS, f"{name} {raw[:20]!r}") from None
+    if isinstance(raw, str) and raw.strip() and not PLAIN_NUMBER.fullmatch(raw):
+        raise ApiError(Code.TICK_NOTES_NUMBERS, f"{name} {raw[:20]!r}")
 
 
 def _reject_unsupported(p: Params) -> None:
@@ -339,11 +339,20 @@ async def _batch(call: Call, one: Any, ack: Any) -> Reply:
     allowed = len(items) if call.allowance is None else call.allowance
     seen: set[tuple[str, object]] = set()
     duplicate = []  # an amend/cancel batch naming one order twice: the later ones are refused (110030)
-    for item in items:
-        by_id = item.get("orderId") not in (None, "")
-        ref = ("id", item.get("orderId")) if by_id else ("link", item.get("orderLinkId"))
-        duplicate.append(ack != "create" and ref[1] not in (None, "") and repr(ref) in seen)
-        seen.add(repr(ref))
+    for item in items:  # the order each names, by id or by link id (one order named both ways is a duplicate)
+        named = None
+        if ack != "create":
+            link = item.get("orderLinkId") if isinstance(item.get("orderLinkId"), str) else None
+            raw_id = item.get("orderId") if isinstance(item.get("orderId"), str) and item.get("orderId") else None
+            try:
+                order_id = ids.parse_order_id(raw_id, category) if raw_id else None
+            except ApiError:
+                order_id = None
+            if order_id is None and link:
+                order_id = call.core.link_ids.get((call.account.uid, link))
+            named = ("order", order_id) if order_id is not None else ("raw", raw_id or link)
+        duplicate.append(named is not None and named[1] is not None and repr(named) in seen)
+        seen.add(repr(named))
 
     async def run_or_refuse(i: int, item: dict[str, Any]) -> Order:
         if duplicate[i]:
