@@ -137,3 +137,33 @@ count = 1
     out = subprocess.run([sys.executable, "-m", "paperex", "serve", "--config", str(bad), "--data-dir",
                           str(tmp_path / "bad")], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "[[faults]] #1" in out.stderr + out.stdout
+
+
+def test_a_slow_order_entry_op_holds_up_no_other(ex) -> None:  # noqa: F811
+    import hashlib
+    import hmac
+
+    import aiohttp
+
+    me = make_trader(ex)
+
+    async def run() -> list[str]:
+        expires = int(time.time() * 1000) + 10_000
+        sign = hmac.new(me.api_secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        async with aiohttp.ClientSession() as s, s.ws_connect(ex.base_url + "/v5/trade") as ws:
+            await ws.send_str(orjson.dumps({"op": "auth", "args": [me.api_key, expires, sign]}).decode())
+            await ws.receive(timeout=5)
+            header = {"X-BAPI-TIMESTAMP": str(int(time.time() * 1000))}
+            await ws.send_str(orjson.dumps({"op": "order.create", "reqId": "slow", "header": header,
+                                            "args": [LIMIT]}).decode())
+            await ws.send_str(orjson.dumps({"op": "ping"}).decode())
+            await ws.send_str(orjson.dumps({"op": "order.cancel", "reqId": "fast", "header": header,
+                                            "args": [{**LIMIT, "orderLinkId": "none"}]}).decode())
+            return [orjson.loads((await ws.receive(timeout=5)).data).get("reqId", "pong") for _ in range(3)]
+
+    ex.admin("POST", "/admin/v1/faults", {"path": "/v5/order/create", "latency_ms": 800, "count": 1})
+    try:
+        order = asyncio.run(run())
+    finally:
+        ex.admin("POST", "/admin/v1/faults/clear")
+    assert order == ["pong", "fast", "slow"]  # answered as they are done, not as they came

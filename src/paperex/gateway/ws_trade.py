@@ -8,6 +8,7 @@ A ``reqId`` used twice on one connection is answered 10014 (Invalid duplicate re
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import uuid
@@ -81,9 +82,10 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
     conn_id, send = client.conn_id, client.send
     principal: Principal | None = None
     seen: set[str] = set()
+    pending: set[asyncio.Future[None]] = set()
 
     async for frame in client.frames():
-        op, req_id = frame.get("op"), frame.get("reqId")
+        op = frame.get("op")
         wall = time.time_ns() // 1_000_000
         if op == "ping":
             send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(wall)], "connId": conn_id})
@@ -99,34 +101,47 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
                 text = error if code in (Code.USER_AUTH_FAILED, Code.ACCOUNT_BANNED) else message(code, error)
                 send({"retCode": code, "retMsg": text, "op": "auth", "connId": conn_id})
             continue
-        reply: dict[str, Any] = {"op": op, "connId": conn_id}
-        limit_headers: dict[str, str] = {}
-        if req_id is not None:  # Bybit echoes the reqId only when one was sent
-            reply["reqId"] = req_id
-        try:
-            request.app[RATE_LIMITER].check_ws_trade_ip(request.remote or "", wall)
-            if not isinstance(op, str) or op not in OPS:
-                raise param_error(f"unknown op {str(op)[:40]}")
-            if principal is None:
-                raise ApiError(Code.USER_AUTH_FAILED, "authenticate first")
-            if req_id is not None:
-                if not isinstance(req_id, str) or len(req_id) > 36:
-                    raise param_error("reqId must be a string of at most 36 characters")
-                if req_id in seen:
-                    raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
-                seen.add(req_id)
-            _check_header(frame.get("header"), wall)
-            result, ext, msg_text = await handle(request.app, principal, frame, wall, limit_headers)
-            reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
-        except ApiError as err:
-            reply.update({"retCode": err.code, "retMsg": err.msg, "data": {}, "retExtInfo": {}})
-        except HttpFailure:
-            reply.update({"retCode": Code.PARAM_ERROR, "retMsg": message(Code.PARAM_ERROR, "category"), "data": {},
-                          "retExtInfo": {}})
-        except Exception:
-            request.app.logger.exception("ws trade op failed")
-            reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
-                          "retExtInfo": {}})
-        reply["header"] = {**limit_headers, "Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
-        send(reply)
+        # each op is answered on its own: a slow one (an injected latency, a slow disk) holds up no other, and
+        # Bybit's clients match replies by reqId
+        task = asyncio.ensure_future(answer(request, principal, seen, frame, wall, send, conn_id))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    for task in list(pending):  # the connection is gone: nobody to answer
+        task.cancel()
     return client.ws
+
+
+async def answer(request: web.Request, principal: Principal | None, seen: set[str], frame: dict[str, Any], wall: int,
+                 send: Any, conn_id: str) -> None:
+    """One order-entry op of a connection, answered when it is done."""
+    op, req_id = frame.get("op"), frame.get("reqId")
+    reply: dict[str, Any] = {"op": op, "connId": conn_id}
+    limit_headers: dict[str, str] = {}
+    if req_id is not None:  # Bybit echoes the reqId only when one was sent
+        reply["reqId"] = req_id
+    try:
+        request.app[RATE_LIMITER].check_ws_trade_ip(request.remote or "", wall)
+        if not isinstance(op, str) or op not in OPS:
+            raise param_error(f"unknown op {str(op)[:40]}")
+        if principal is None:
+            raise ApiError(Code.USER_AUTH_FAILED, "authenticate first")
+        if req_id is not None:
+            if not isinstance(req_id, str) or len(req_id) > 36:
+                raise param_error("reqId must be a string of at most 36 characters")
+            if req_id in seen:
+                raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
+            seen.add(req_id)
+        _check_header(frame.get("header"), wall)
+        result, ext, msg_text = await handle(request.app, principal, frame, wall, limit_headers)
+        reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
+    except ApiError as err:
+        reply.update({"retCode": err.code, "retMsg": err.msg, "data": {}, "retExtInfo": {}})
+    except HttpFailure:
+        reply.update({"retCode": Code.PARAM_ERROR, "retMsg": message(Code.PARAM_ERROR, "category"), "data": {},
+                      "retExtInfo": {}})
+    except Exception:
+        request.app.logger.exception("ws trade op failed")
+        reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
+                      "retExtInfo": {}})
+    reply["header"] = {**limit_headers, "Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
+    send(reply)
