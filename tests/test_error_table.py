@@ -265,22 +265,16 @@ def s_110006(w: World):
         w.prices("65000")
 
 
-def s_110011(w: World):
-    session = w.open_long(isolated=True, side="Sell")
-    try:
-        w.prices("70000")
-        return refused(lambda: session.set_leverage(**BTC, buyLeverage="50", sellLeverage="50"))
-    finally:
-        w.prices("65000")
-
-
-def s_110039(w: World):
-    session = w.open_long(isolated=True)
-    try:
-        w.prices("140000")
-        return refused(lambda: session.set_leverage(**BTC, buyLeverage="100", sellLeverage="100"))
-    finally:
-        w.prices("65000")
+def isolated_leverage(side: str, mark: str, leverage: str):
+    """An isolated position at 65000 (10x), the mark moved to ``mark``, then set-leverage to ``leverage``."""
+    def scenario(w: World):
+        session = w.open_long(isolated=True, side=side)
+        try:
+            w.prices(mark)
+            return refused(lambda: session.set_leverage(**BTC, buyLeverage=leverage, sellLeverage=leverage))
+        finally:
+            w.prices("65000")
+    return scenario
 
 
 def s_110046(w: World):
@@ -506,7 +500,7 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
                                                           triggerPrice="60000", triggerDirection=2)
                                             for _ in range(11)]),
     110010: s_finished(110010),
-    110011: s_110011,
+    110011: isolated_leverage("Sell", "70000", "50"),  # a losing short: its margin would not cover MM
     110012: simple(lambda w, s, t: lambda: [s.place_order(category="spot", symbol="BTCUSDT", side="Buy",
                                                           orderType="Limit", qty="0.001", price=p)
                                             for p in ("60000", "59000")], usdt="100"),
@@ -551,7 +545,7 @@ SCENARIOS: dict[int, Callable[[World], tuple[int, str]]] = {
                                                                                          sellLeverage="5")),
     110038: with_rules(setup=lambda w, s: s.set_margin_mode(setMarginMode="PORTFOLIO_MARGIN"),
                        call=lambda s: s.set_leverage(**BTC, buyLeverage="5", sellLeverage="5")),
-    110039: s_110039,
+    110039: isolated_leverage("Buy", "140000", "100"),  # a winning long: only its profit would
     110040: s_110040,
     110041: lambda w: (w.open_long("100000"), refused(lambda: w.rules(w.last.uid, skip_liquidation=True)))[1],
     110043: simple(lambda w, s, t: lambda: s.set_leverage(**BTC, buyLeverage="10", sellLeverage="10")),

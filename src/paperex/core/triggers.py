@@ -139,18 +139,10 @@ def check_amend_tpsl(st: SymbolState, order: Order, cmd: AmendOrder) -> None:
 
 
 def apply_amend_tpsl(order: Order, cmd: AmendOrder) -> None:
-    if cmd.take_profit is not None:
-        order.take_profit = cmd.take_profit
-    if cmd.stop_loss is not None:
-        order.stop_loss = cmd.stop_loss
-    if cmd.tp_trigger_by is not None:
-        order.tp_trigger_by = cmd.tp_trigger_by
-    if cmd.sl_trigger_by is not None:
-        order.sl_trigger_by = cmd.sl_trigger_by
-    if cmd.tp_limit is not None:
-        order.tp_limit = cmd.tp_limit
-    if cmd.sl_limit is not None:
-        order.sl_limit = cmd.sl_limit
+    for name in ("take_profit", "stop_loss", "tp_trigger_by", "sl_trigger_by", "tp_limit", "sl_limit"):
+        value = getattr(cmd, name)  # None: unchanged
+        if value is not None:
+            setattr(order, name, value)
     if order.take_profit or order.stop_loss:
         order.tpsl_mode = order.tpsl_mode or "Full"
         order.tp_trigger_by = order.tp_trigger_by or "LastPrice"
