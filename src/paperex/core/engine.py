@@ -47,7 +47,8 @@ FIRST_UID = 100_000_001
 ORDER_COMMANDS = PlaceOrder | AmendOrder | CancelOrder | CancelAll
 POSITION_COMMANDS = SetLeverage | SetRiskLimit | SetTradingStop | AddMargin | SetAutoAddMargin | SwitchPositionMode \
     | SetTpslMode
-RULED_COMMANDS = frozenset(ORDER_COMMANDS.__args__ + POSITION_COMMANDS.__args__)  # the account rules apply to
+ORDER_COMMAND_TYPES = frozenset(ORDER_COMMANDS.__args__)
+RULED_COMMANDS = ORDER_COMMAND_TYPES | frozenset(POSITION_COMMANDS.__args__)  # the account rules apply to
 
 
 class Exchange:
@@ -102,7 +103,7 @@ class Exchange:
         if handler is None:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         if type(command) in RULED_COMMANDS:
-            rules.check_account_command(self, command)
+            rules.check_account_command(self, command, type(command) in ORDER_COMMAND_TYPES)
         events = handler(command, ts)
         if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)
             risk.settle_funding_until(self, ts, events)
@@ -122,6 +123,13 @@ class Exchange:
         if acc is None:
             raise ApiError(Code.ILLEGAL_USER_ID, f"uid {uid} does not exist")
         return acc
+
+    def derivative(self, category: str, symbol: str) -> SymbolState:
+        """A linear or inverse symbol named by a position setting (10001 otherwise)."""
+        st = self.symbols.get((category, symbol))
+        if st is None or category not in ("linear", "inverse"):
+            raise ApiError(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
+        return st
 
     def account_labelled(self, label: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.label == label), None)

@@ -67,9 +67,7 @@ def _hundredths(value: object) -> int:
 # -- leverage ------------------------------------------------------------------------------------------
 def set_leverage(ex: Exchange, cmd: SetLeverage, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     inst = st.inst
     if account.margin_mode == margin.PORTFOLIO:
         raise ApiError(Code.LEVERAGE_PORTFOLIO_MODE)
@@ -153,9 +151,7 @@ def _check_isolated_margin(st: SymbolState, pos: Position, new_margin: int, liqu
 
 def set_risk_limit(ex: Exchange, cmd: SetRiskLimit, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     if account.margin_mode == margin.PORTFOLIO:
         raise ApiError(Code.PM_MODE_UNSUPPORTED, "risk limits do not apply under portfolio margin")
     tier = next((t for t in st.inst.risk_tiers if t.id == cmd.risk_id), None)
@@ -216,9 +212,7 @@ def set_margin_mode(ex: Exchange, cmd: SetMarginMode, ts: int) -> list[Event]:
 
 def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     pos = account.positions.get((cmd.category, cmd.symbol, position_mode.check_idx(account, st.inst,
                                                                                    cmd.position_idx)))
     if pos is None or pos.size == 0:
@@ -248,9 +242,7 @@ def add_margin(ex: Exchange, cmd: AddMargin, ts: int) -> list[Event]:
 
 def set_auto_add_margin(ex: Exchange, cmd: SetAutoAddMargin, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     if account.margin_mode == margin.PORTFOLIO:
         raise ApiError(Code.PM_MODE_UNSUPPORTED, "auto-add-margin is for isolated positions")
     if account.margin_mode != margin.ISOLATED:

@@ -117,15 +117,12 @@ def check_open_interest(st: SymbolState, opening_lots: int) -> None:
         raise ApiError(Code.OPEN_INTEREST_LIMIT, f"the symbol's open interest may not pass {st.grid.qty(cap)}")
 
 
-def check_account_command(ex: Exchange, cmd: Command) -> None:
-    """Order requests and position settings of an account under a rule: 110035 / 110005 while it is being
-    liquidated; a setting for a symbol outside its whitelist: 110037 (the whitelist is its setting list)."""
-    from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
-
+def check_account_command(ex: Exchange, cmd: Command, orders: bool) -> None:
+    """Order requests (``orders``) and position settings of an account under a rule: 110035 / 110005 while it is
+    being liquidated; a setting for a symbol outside its whitelist: 110037 (the whitelist is its setting list)."""
     account = ex.accounts.get(getattr(cmd, "uid", -1))
     if account is None or not account.rules:
         return
-    orders = isinstance(cmd, PlaceOrder | AmendOrder | CancelOrder | CancelAll)
     if account.rules.get("liquidating"):
         raise ApiError(Code.CANCEL_BEFORE_LIQUIDATION if orders else Code.POSITION_STATUS,
                        "the account is being liquidated")

@@ -96,8 +96,9 @@ def _check_qty_price(st: SymbolState, cmd: PlaceOrder, qty: int) -> None:
         raise _reject(Code.PARAM_ERROR, f"order value must be at least {inst.min_notional}")
 
 
-def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = True) -> None:
-    """The checks that do not depend on the market: type, link id, position index, the grid and limits."""
+def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = True) -> bool:
+    """The checks that do not depend on the market: type, link id, position index, the grid and limits. True for a
+    hedge-mode order that closes its side (it is reduce-only)."""
     spot = cmd.category == "spot"
     if cmd.order_type not in ("Limit", "Market"):
         raise _reject(Code.PARAM_ERROR, "orderType must be Limit or Market")
@@ -110,8 +111,7 @@ def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = Tru
             raise _reject(Code.PARAM_ERROR, "orderLinkId must be 1-36 characters of [A-Za-z0-9_-]")
         if (cmd.uid, cmd.order_link_id) in ex.link_ids and new:
             raise _reject(Code.DUPLICATE_ORDER_LINK_ID)
-    if not spot:
-        position_mode.closes(ex.account(cmd.uid), st.inst, cmd.side, cmd.position_idx)
+    closes = not spot and position_mode.closes(ex.account(cmd.uid), st.inst, cmd.side, cmd.position_idx)
     if spot and cmd.is_leverage:  # spot margin: isolated margin cannot, a leverage ban forbids it
         account = ex.account(cmd.uid)
         if account.margin_mode == margin.ISOLATED:
@@ -122,6 +122,7 @@ def check_static(ex: Exchange, st: SymbolState, cmd: PlaceOrder, new: bool = Tru
         raise _reject(Code.PARAM_ERROR, "marketUnit quoteCoin is supported for market buys only")
     if cmd.trigger_price and new and not (cmd.reduce_only and cmd.qty == 0):
         _check_qty_price(st, cmd, cmd.qty)
+    return closes
 
 
 def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = None) -> list[Event]:
@@ -131,12 +132,11 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     account = ex.account(cmd.uid)
     st = _symbol(ex, cmd.category, cmd.symbol)
     spot = cmd.category == "spot"
-    check_static(ex, st, cmd, new=conditional is None)
+    # a hedge-mode order against its side's direction closes it: reduce-only
+    reduce_only = check_static(ex, st, cmd, new=conditional is None) or cmd.reduce_only
     key = (cmd.category, cmd.symbol)
     pos = None if spot else account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     qty = cmd.qty
-    # a hedge-mode order against its side's direction closes it: reduce-only
-    reduce_only = cmd.reduce_only or (not spot and position_mode.closes(account, st.inst, cmd.side, cmd.position_idx))
     rules.check_trading(account, st, not reduce_only and not spot, pos.leverage if pos else DEFAULT_LEVERAGE)
     tpsl_mode = triggers.check_order_tpsl(st, cmd, cmd.price, account, reduce_only) if conditional is None else ""
     closes_nothing = pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0)

@@ -157,7 +157,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     st = ex.symbols.get((cmd.category, cmd.symbol))
     if st is None:
         raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
-    trading.check_static(ex, st, cmd)  # everything that does not depend on the market at trigger time
+    closes = trading.check_static(ex, st, cmd)  # all that does not depend on the market at trigger time
     _check_trigger_by(cmd.trigger_by)
     if cmd.trigger_direction not in (1, 2):
         raise ApiError(Code.PARAM_ERROR, "triggerDirection must be 1 (rise) or 2 (fall)")
@@ -170,8 +170,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     if cmd.trigger_direction == 2 and cmd.trigger_price >= current:
         raise ApiError(Code.PARAM_ERROR, f"expect Falling, but trigger_price[{_text(st, cmd.trigger_price)}] "
                                          f">= current[{_text(st, current)}]")
-    reduce_only = cmd.reduce_only or (cmd.category != "spot" and position_mode.closes(
-        account, st.inst, cmd.side, cmd.position_idx))
+    reduce_only = cmd.reduce_only or closes
     pos = account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     rules.check_trading(account, st, not reduce_only and cmd.category != "spot",
                         pos.leverage if pos else DEFAULT_LEVERAGE)
@@ -323,9 +322,7 @@ def sync_position_stops(ex: Exchange, account: Account, pos: Position, ts: int, 
 
 def set_trading_stop(ex: Exchange, cmd: SetTradingStop, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     _check_trigger_by(cmd.tp_trigger_by, cmd.sl_trigger_by)
     idx = position_mode.check_idx(account, st.inst, cmd.position_idx)
     pos = account.positions.get((cmd.category, cmd.symbol, idx))
@@ -408,9 +405,7 @@ def _new_leg(ex: Exchange, account: Account, st: SymbolState, pos: Position, kin
 def set_tpsl_mode(ex: Exchange, cmd: SetTpslMode, ts: int) -> list[Event]:
     """The symbol's TP/SL mode; not while a TP, SL or trailing stop waits on it (110054/110055/110056)."""
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None or cmd.category not in ("linear", "inverse"):
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = ex.derivative(cmd.category, cmd.symbol)
     if cmd.mode not in ("Full", "Partial"):
         raise ApiError(Code.PARAM_ERROR, "tpSlMode must be Full or Partial")
     waiting = {o.stop_order_type for o in account.conditionals.values() if (o.category, o.symbol) == st.inst.key}
