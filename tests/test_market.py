@@ -1,5 +1,6 @@
-"""The simulated market: configuration, virtual time, determinism, the market maker against a real
-pybit bot, limit orders filled as the price walks, and historical trade replay."""
+"""The simulated market: configuration, virtual time, determinism, the liquidity provider against a real
+pybit bot, limit orders filled as the price walks, and historical trade replay (tests/test_living_market.py:
+the past, the background takers, depth)."""
 
 from __future__ import annotations
 
@@ -77,10 +78,10 @@ def test_virtual_time_is_deterministic_and_limit_orders_fill_as_the_price_walks(
             bot = pybit_http(server, BOT_KEY, BOT_SECRET)
             assert int(bot.get_server_time()["result"]["timeSecond"]) == 1_767_225_600  # the virtual clock
             book = bot.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]
-            assert len(book["b"]) == 5 and len(book["a"]) == 5  # the maker quotes 5 levels each side
+            assert len(book["b"]) == 5 and len(book["a"]) == 5
             best_ask = Decimal(book["a"][0][0])
             market = bot.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market",
-                                     qty="1")["result"]["orderId"]  # levels of ~50k USD: it takes two
+                                     qty="1")["result"]["orderId"]  # ~20k USD at the touch: it sweeps levels
             filled = bot.get_open_orders(category="linear", symbol="BTCUSDT", orderId=market)["result"]["list"][0]
             assert filled["orderStatus"] == "Filled" and Decimal(filled["avgPrice"]) > best_ask  # slippage
             # limit orders 0.3 % away on both sides: the walk (200 % vol) crosses at least one in an hour
@@ -94,7 +95,8 @@ def test_virtual_time_is_deterministic_and_limit_orders_fill_as_the_price_walks(
             assert any(o["orderType"] == "Limit" and o["orderStatus"] == "Filled" for o in orders)
             trades = bot.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=100)["result"]["list"]
             klines = bot.get_kline(category="linear", symbol="BTCUSDT", interval="5", limit=20)["result"]["list"]
-            marks = bot.get_mark_price_kline(category="linear", symbol="BTCUSDT", interval="15")["result"]["list"]
+            marks = bot.get_mark_price_kline(category="linear", symbol="BTCUSDT", interval="15",
+                                             start=1_767_225_600_000)["result"]["list"]
             assert len(marks) == 5 and len({row[4] for row in marks}) > 1  # the mark moved
             health = server.admin("GET", "/admin/v1/health")["result"]
             assert health["moneyConserved"]

@@ -164,7 +164,7 @@ def test_ccxt_pro_watches_with_its_validators(tmp_path) -> None:
                 for _ in range(3):
                     book = await ex.watch_order_book(symbol)
                 ccxt_test_order_book(ex, {}, "watchOrderBook", book, symbol)
-                assert len(book["bids"]) == 5 and book["bids"][0][0] < book["asks"][0][0]
+                assert len(book["bids"]) == 50 and book["bids"][0][0] < book["asks"][0][0]  # orderbook.50
                 ticker = await ex.watch_ticker(symbol)
                 ccxt_test_ticker(ex, {}, "watchTicker", ticker, symbol)
                 assert ticker["symbol"] == symbol  # a linear ticker (openInterestValue is there)

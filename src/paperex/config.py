@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from paperex.core.background import MAX_LEVELS
 from paperex.core.rules import ACCOUNT_RULES, SYMBOL_RULES, merge
 from paperex.errors import ApiError
 from paperex.gateway.faults import Fault, FaultInjector
@@ -37,6 +38,8 @@ class SymbolConfig:
     spread_bps: Decimal | None = None
     step_bps: Decimal | None = None
     size: Decimal | None = None
+    trade_rate: float | None = None  # background taker orders per second (None: the symbol's default)
+    taker_size: Decimal | None = None  # their median size, in the symbol's qty (None: ~2,000 / 500 USD)
 
 
 @dataclass
@@ -82,8 +85,10 @@ class Config:
     tick_ms: int = 1000
     seed: int = 1
     market: bool = True
+    history_days: int = 30  # the past every symbol has on a new data dir (market.history)
+    takers: bool = True  # background takers trade every symbol
     maker: bool = True
-    levels: int = 5
+    levels: int | None = None  # None: 200 a side on derivatives, 50 on spot
     spread_bps: Decimal = Decimal(2)
     step_bps: Decimal = Decimal(1)
     symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
@@ -137,6 +142,13 @@ def _rate_limits(table: dict[str, Any]) -> RateLimitSettings:
     return out
 
 
+def _levels(value: Any, where: str) -> int:
+    levels = _num(value, int, where)
+    if not 0 <= levels <= MAX_LEVELS:
+        raise ConfigError(f"{where} must be 0 to {MAX_LEVELS} (two sides stay under 500 open orders a symbol)")
+    return levels
+
+
 def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
@@ -163,14 +175,21 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     if cfg.tick_ms < 10:
         raise ConfigError("[clock] tick_ms must be at least 10")
     market = data.get("market", {})
-    _take(market, {"enabled"}, "[market]")
+    _take(market, {"enabled", "history_days", "takers"}, "[market]")
     cfg.market = bool(market.get("enabled", True))
+    cfg.takers = bool(market.get("takers", True))
+    cfg.history_days = _num(market.get("history_days", 30), int, "[market] history_days")
+    if not 0 <= cfg.history_days <= 400:
+        raise ConfigError("[market] history_days must be 0 to 400")
     maker = data.get("market_maker", {})
     _take(maker, {"enabled", "levels", "spread_bps", "step_bps"}, "[market_maker]")
     cfg.maker = bool(maker.get("enabled", True))
-    cfg.levels = _num(maker.get("levels", 5), int, "[market_maker] levels")
+    if "levels" in maker:
+        cfg.levels = _levels(maker["levels"], "[market_maker] levels")
     cfg.spread_bps = _dec(maker.get("spread_bps", 2), "[market_maker] spread_bps")
     cfg.step_bps = _dec(maker.get("step_bps", 1), "[market_maker] step_bps")
+    if cfg.spread_bps < 0 or cfg.step_bps <= 0:
+        raise ConfigError("[market_maker] spread_bps must not be negative, step_bps must be positive")
     ws = data.get("websocket", {})
     _take(ws, {"idle_timeout_s", "max_queued_frames"}, "[websocket]")
     cfg.websocket = WsSettings(
@@ -185,7 +204,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         for i, row in enumerate(data["symbols"]):
             where = f"[[symbols]] #{i + 1}"
             _take(row, {"category", "symbol", "feed", "price", "drift", "volatility", "file", "replay", "quote",
-                        "levels", "spread_bps", "step_bps", "size"}, where)
+                        "levels", "spread_bps", "step_bps", "size", "trade_rate", "taker_size"}, where)
             if "category" not in row or "symbol" not in row:
                 raise ConfigError(f"{where}: category and symbol are required")
             s = SymbolConfig(category=row["category"], symbol=row["symbol"], feed=row.get("feed", "random_walk"),
@@ -202,11 +221,20 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
                 s.file = (base / row["file"]).resolve()
                 if not s.file.is_file():
                     raise ConfigError(f"{where}: no file {s.file}")
-            for name in ("spread_bps", "step_bps", "size"):
+            for name in ("spread_bps", "step_bps", "size", "taker_size"):
                 if name in row:
-                    setattr(s, name, _dec(row[name], f"{where} {name}"))
+                    value = _dec(row[name], f"{where} {name}")
+                    if value < 0 or (value == 0 and name != "spread_bps"):
+                        raise ConfigError(f"{where} {name} must be positive")
+                    setattr(s, name, value)
             if "levels" in row:
-                s.levels = _num(row["levels"], int, f"{where} levels")
+                s.levels = _levels(row["levels"], f"{where} levels")
+            if "trade_rate" in row:
+                s.trade_rate = _num(row["trade_rate"], float, f"{where} trade_rate")
+                if not 0 <= s.trade_rate <= 1000:
+                    raise ConfigError(f"{where} trade_rate must be 0 to 1000 orders a second")
+            if not 0 <= s.volatility <= 10 or not -10 <= s.drift <= 10:
+                raise ConfigError(f"{where}: volatility 0 to 10, drift -10 to 10 (annualised)")
             cfg.symbols.append(s)
     for i, row in enumerate(data.get("accounts", [])):
         where = f"[[accounts]] #{i + 1}"

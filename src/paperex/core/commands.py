@@ -245,7 +245,54 @@ class Tick(Command):
     """Time passed with nothing else happening (a virtual-clock advance): the journal keeps the time."""
 
 
+class SimSymbol(msgspec.Struct, frozen=True, kw_only=True):
+    """How the living market drives one symbol (core.background). Prices in ticks, sizes in lots."""
+
+    category: str
+    symbol: str
+    walk: bool = True  # the index follows a seeded geometric Brownian walk
+    drift: float = 0.0  # annualised
+    volatility: float = 0.6  # annualised
+    levels: int = 0  # the liquidity provider's orders per side (0: it does not quote)
+    spacing: int = 1  # ticks between its price levels
+    half_spread: int = 1  # ticks from the book's centre to its first level
+    lots: int = 1  # its size at the touch (sizes grow away from the touch, with noise)
+    trade_rate: float = 0.0  # background taker orders per second (Poisson)
+    taker_lots: int = 1  # their median size (heavy-tailed)
+    max_taker_lots: int = 1  # their largest size
+
+
+class HistorySpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What the market's past is derived from (market.history): fixed when the data dir is new."""
+
+    seed: int
+    end_ms: int  # the past ends here: the exchange's first start
+    days: int
+    anchors: dict[str, int] = msgspec.field(default_factory=dict)  # "category:symbol" -> index ticks at end_ms
+    files: dict[str, str] = msgspec.field(default_factory=dict)  # "category:symbol" -> "path|sha256|shift ms"
+    symbols: list[SimSymbol] = msgspec.field(default_factory=list)  # every symbol's market when the past ended
+
+
+class ConfigureMarket(Command):
+    """The living market's configuration (journaled once, and again when the config file changes it)."""
+
+    seed: int
+    tick_ms: int
+    maker_uid: int  # the liquidity provider: an ordinary account
+    taker_uid: int  # the background takers: an ordinary account
+    symbols: list[SimSymbol]
+    history: HistorySpec
+
+
+class MarketStep(Command):
+    """One tick of the living market (core.background): index walk, quotes, background takers, mark price.
+    With a symbol: only that symbol's quotes and mark follow its index (a replayed trade just moved it)."""
+
+    category: str = ""
+    symbol: str = ""
+
+
 AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
               | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | SetMmp
-              | UpgradeToUta | Tick)
+              | UpgradeToUta | Tick | ConfigureMarket | MarketStep)

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 
-from paperex.core import ledger, position_mode, risk, rules, trading, triggers, upgrade
+from paperex.core import background, ledger, position_mode, prices, risk, rules, trading, triggers, upgrade
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -18,9 +18,11 @@ from paperex.core.commands import (
     CancelAll,
     CancelOrder,
     Command,
+    ConfigureMarket,
     CreateAccount,
     CreateApiKey,
     Deposit,
+    MarketStep,
     PlaceOrder,
     SetAccountRules,
     SetAutoAddMargin,
@@ -36,7 +38,7 @@ from paperex.core.commands import (
     Tick,
     UpgradeToUta,
 )
-from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event, PricesChanged
+from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event
 from paperex.core.instruments import Coin, Instrument, MarketSpec
 from paperex.core.numbers import MAX_AMOUNT
 from paperex.core.orders import Order
@@ -73,6 +75,7 @@ class Exchange:
         self.ledger_seq = 0  # transaction-log entry ids
         self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
         self.trigger_uids: set[int] = set()  # derived: accounts with conditional orders or TP/SL to watch
+        self.sim: background.MarketSim | None = None  # the living market (ConfigureMarket), if any
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -94,6 +97,8 @@ class Exchange:
             SetMmp: self._set_mmp,  # type: ignore[dict-item]
             UpgradeToUta: lambda c, ts: upgrade.upgrade(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
+            ConfigureMarket: lambda c, ts: background.configure(self, c, ts),  # type: ignore[arg-type]
+            MarketStep: lambda c, ts: background.step(self, c, ts),  # type: ignore[arg-type]
             Tick: lambda c, ts: [],
         }
 
@@ -167,6 +172,7 @@ class Exchange:
             "fees": sorted((c, str(v)) for c, v in self.fees_collected.items()),  # sums may pass 64 bits
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
+            "market": None if self.sim is None else (self.sim.config, self.sim.state()),
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
             "accounts": [
@@ -248,18 +254,11 @@ class Exchange:
         for value in (cmd.index, cmd.mark):
             if value is not None and not 0 < value <= 10**15:
                 raise ApiError(Code.PARAM_ERROR, "prices must be positive")
-        risk.sample_premium(st, ts)  # the premium so far counts until now
         if cmd.index is not None:
-            st.index = cmd.index
-            st.index_candles.add(ts, cmd.index)
+            prices.set_index(st, cmd.index, ts)
         # Without a feed of its own, the mark follows the index unless a scenario sets it explicitly.
-        st.mark = cmd.mark if cmd.mark is not None else st.index
-        st.mark_candles.add(ts, st.mark)
-        st.seq = self.next_seq()
-        risk.sample_premium(st, ts)
-        events: list[Event] = [PricesChanged(category=cmd.category, symbol=cmd.symbol, mark=st.mark, index=st.index)]
-        if st.inst.is_derivative:
-            risk.check_liquidations(self, st, ts, events)
+        events: list[Event] = []
+        prices.set_mark(self, st, cmd.mark if cmd.mark is not None else st.index, ts, events)
         return events
 
     def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from paperex.core import background
 from paperex.core.accounts import Account, ApiKey
 from paperex.core.candles import Candles
+from paperex.core.commands import ConfigureMarket
 from paperex.core.engine import Exchange
 from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 
-FORMAT = 14  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 15  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
-# Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade
+# Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade; 15: the living market
+# (core.background) and premium candles
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -75,6 +80,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "seq": st.seq, "cts": st.cts, "update_id": st.book.update_id, "queues": queues,
             "tape": [_fields(t, _TRADE_FIELDS) for t in st.tape], "candles": _candles(st.candles),
             "mark_candles": _candles(st.mark_candles), "index_candles": _candles(st.index_candles),
+            "premium_candles": _candles(st.premium_candles),
             "funding": [st.funding.due, st.funding.premium, str(st.funding.premium_sum), st.funding.premium_ts,
                         st.funding.history],
             "liquidations": list(st.liquidations), "rules": st.rules,
@@ -110,6 +116,8 @@ def dump(ex: Exchange) -> dict[str, Any]:
         "accounts": accounts,
         "api_keys": keys,
         "symbols": symbols,
+        "market": None if ex.sim is None else [msgspec.msgpack.encode(ex.sim.config), ex.sim.steps,
+                                                [[list(k), st.dump()] for k, st in ex.sim.symbols.items()]],
     }
 
 
@@ -180,11 +188,22 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         st.candles = _load_candles(s["candles"])
         st.mark_candles = _load_candles(s["mark_candles"])
         st.index_candles = _load_candles(s["index_candles"])
+        st.premium_candles = _load_candles(s["premium_candles"])
         f = st.funding
         f.due, f.premium, premium_sum, f.premium_ts, history = s["funding"]
         f.premium_sum, f.history = int(premium_sum), [tuple(h) for h in history]  # type: ignore[misc]
         st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
         st.rules = dict(s["rules"])
+    if data["market"] is not None:
+        config, steps, states = data["market"]
+        ex.sim = background.MarketSim(msgspec.msgpack.decode(config, type=ConfigureMarket))
+        ex.sim.steps = steps
+        specs = {(s.category, s.symbol): s for s in ex.sim.config.symbols}
+        for key, row in states:
+            key = tuple(key)
+            state = background.SimState(specs[key], ex.symbols[key], 0)
+            state.restore(row)
+            ex.sim.symbols[key] = state
     dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative]
     ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
     return ex

@@ -50,6 +50,8 @@ class SymbolState:
         "mark",
         "mark_candles",
         "open_interest",
+        "past",
+        "premium_candles",
         "prev_last",
         "rules",
         "seq",
@@ -71,6 +73,7 @@ class SymbolState:
         self.candles = Candles()
         self.mark_candles = Candles()
         self.index_candles = Candles()
+        self.premium_candles = Candles()  # the funding premium (mark over index), 1e-8 units
         self.open_interest = 0  # lots held long (= held short)
         self.seq = 0  # last engine seq that changed this symbol
         self.cts = 0  # matching-engine time of the last book change
@@ -81,6 +84,7 @@ class SymbolState:
         # (trade id, ts, side of the liquidated position: Buy = a long, lots, bankruptcy price ticks)
         self.liquidations: deque[tuple[int, int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
         self.rules: dict[str, Any] = {}  # admin restrictions (core.rules)
+        self.past: Any = None  # market.history.SymbolPast: derived at start, never part of the state
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]
@@ -88,5 +92,5 @@ class SymbolState:
                 self.seq, self.cts, self.book.update_id, sorted(book),
                 [(t.exec_id, t.price, t.qty, t.side, t.ts, t.seq) for t in self.tape],
                 *([(m, [*b[:4], str(b[4]), str(b[5])]) for m, b in sorted(c.bars.items())]
-                  for c in (self.candles, self.mark_candles, self.index_candles)),
+                  for c in (self.candles, self.mark_candles, self.index_candles, self.premium_candles)),
                 self.funding.state(), list(self.liquidations), sorted(self.rules.items()))

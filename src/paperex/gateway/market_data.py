@@ -14,9 +14,17 @@ DAY = 86_400_000
 HOUR = 3_600_000
 
 
+def last_price(st: SymbolState) -> int:
+    """The last traded price: the engine's, or the past's last close, or (never traded) the mark."""
+    if st.last is not None:
+        return st.last
+    close = st.candles.last_close()
+    return close if close is not None else st.mark
+
+
 def _stats(st: SymbolState, now: int, span: int) -> tuple[int, int, int, int, int]:
     """(previous price, high, low, volume lots, turnover units) over the last ``span`` ms."""
-    last = st.last if st.last is not None else st.mark
+    last = last_price(st)
     bars = st.candles.query("1", now - span + 60_000, now, span // 60_000)
     prev = st.candles.close_at(now - span)
     if not bars:
@@ -35,7 +43,7 @@ def _pcnt(last: int, prev: int) -> str:
 
 def ticker(st: SymbolState, now: int) -> dict[str, Any]:
     inst, book = st.inst, st.book
-    last = st.last if st.last is not None else st.mark
+    last = last_price(st)
     prev24, high, low, volume, turnover = _stats(st, now, DAY)
     bid, ask = book.best_bid(), book.best_ask()
     top = {

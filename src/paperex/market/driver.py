@@ -1,6 +1,7 @@
-"""The market driver: turns feeds and the market maker into commands through the sequencer.
+"""The market driver: the clock of the living market.
 
-Each tick it sets every fed symbol's index (``SetPrices``; the mark follows) and lets the maker requote.
+Each tick it plays what the data-file feeds recorded up to now (``SetPrices``, and trades re-printed by the
+replay accounts), then journals one ``MarketStep``: the core moves every simulated symbol (core.background).
 In real time it ticks on a timer; in virtual time only ``advance`` moves it, tick by tick, stamping every
 command with the tick's virtual time. Commands are applied at once and their durable writes awaited at
 the end of a tick, so a long virtual advance shares group commits.
@@ -14,25 +15,22 @@ import logging
 from decimal import Decimal
 
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import CancelOrder, PlaceOrder, SetPrices, Tick
+from paperex.core.commands import CancelOrder, MarketStep, PlaceOrder, SetPrices, Tick
 from paperex.core.events import OrderAccepted
 from paperex.core.grid import OffGrid
 from paperex.errors import ApiError
 from paperex.market.clock import VirtualClock
-from paperex.market.feeds import KlinePath, RandomWalk, TradeFeed
-from paperex.market.maker import MarketMaker
+from paperex.market.feeds import KlinePath, TradeFeed
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.market")
 
 
 class MarketDriver:
-    def __init__(self, sequencer: Sequencer, feeds: dict[tuple[str, str], RandomWalk | TradeFeed | KlinePath],
-                 maker: MarketMaker | None, tick_ms: int = 1000, origin_ms: int = 0,
-                 replay_uids: tuple[int, int] | None = None) -> None:
+    def __init__(self, sequencer: Sequencer, feeds: dict[tuple[str, str], TradeFeed | KlinePath],
+                 tick_ms: int = 1000, origin_ms: int = 0, replay_uids: tuple[int, int] | None = None) -> None:
         self.sequencer = sequencer
         self.feeds = feeds
-        self.maker = maker
         self.replay_uids = replay_uids  # (maker, taker) accounts that re-print historical trades
         self.replayed = 0
         self._advancing = asyncio.Lock()
@@ -45,36 +43,24 @@ class MarketDriver:
         return self.sequencer.core
 
     def step_at(self, ts: int) -> list[asyncio.Future[None]]:
-        """One tick at time ``ts``: new index prices, then requotes. Returns the durable-write futures."""
+        """One tick at time ``ts``: the file feeds, then the living market. Returns the durable-write futures."""
         pending: list[asyncio.Future[None]] = []
-        step = max(0, (ts - self.origin_ms) // self.tick_ms)
         for key, feed in self.feeds.items():
             if isinstance(feed, TradeFeed):
                 for trade in feed.due(ts):
                     self._replay(key, trade, feed.replay, pending)
                 continue
             st = self.core.symbols[key]
-            price = (feed.price_at(ts) if isinstance(feed, KlinePath)
-                     else feed.move(step, st.grid.price(st.index)))
+            price = feed.price_at(ts)
             if price is None:
                 continue
             ticks = max(1, st.grid.round_ticks(Decimal(price), up=False))
             minutes = st.index_candles.minutes
             if ticks != st.index or not minutes or minutes[-1] != ts - ts % 60_000:  # every minute gets its open
                 self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), ts, pending)
-        if self.maker is not None:
-            for key in self.maker.quotes:
-                self._requote(key, ts, pending)
+        if self.core.sim is not None:
+            self._apply(MarketStep(), ts, pending)
         return pending
-
-    def _requote(self, key: tuple[str, str], ts: int, pending: list) -> None:
-        assert self.maker is not None
-        for slot, command in self.maker.requote(self.core, key):
-            events = self._apply(command, ts, pending)
-            if isinstance(command, PlaceOrder) and events is not None:
-                accepted = next((e for e in events if isinstance(e, OrderAccepted)), None)
-                if accepted is not None:
-                    self.maker.placed(slot, accepted.order_id)
 
     def _replay(self, key: tuple[str, str], trade, print_it: bool, pending: list) -> None:
         """One historical trade at its own time: the index moves to its price, and two replay accounts
@@ -86,8 +72,9 @@ class MarketDriver:
             ticks = st.grid.round_ticks(trade.price, up=False)
         if ticks != st.index:
             self._apply(SetPrices(category=key[0], symbol=key[1], index=ticks), trade.ts, pending)
-            if self.maker is not None and key in self.maker.quotes:
-                self._requote(key, trade.ts, pending)  # quotes straddle the trade: it prints at its own price
+            state = self.core.sim.symbols.get(key) if self.core.sim is not None else None
+            if state is not None and state.spec.levels:  # quotes straddle the trade: it prints at its own price
+                self._apply(MarketStep(category=key[0], symbol=key[1]), trade.ts, pending)
         if not print_it or self.replay_uids is None:
             return
         lots = int(trade.size / st.grid.step)
@@ -108,7 +95,7 @@ class MarketDriver:
     def _apply(self, command, ts: int, pending: list) -> list | None:
         try:
             events, durable = self.sequencer.apply_now(command, ts)
-        except ApiError as err:  # e.g. a quote that filled meanwhile: the next tick places it again
+        except ApiError as err:  # e.g. a replayed trade below the minimum size
             log.debug("market command %s refused: %s", type(command).__name__, err.msg)
             return None
         pending.append(durable)

@@ -1,20 +1,46 @@
-"""Bring a configured market to life on a node: the configured accounts and keys, the market maker's
-account, the feeds and the driver. Everything it creates is a journaled command, and it creates only
-what is missing, so a restart finds the same accounts (by label) and keys."""
+"""Bring a configured market to life on a node: the configured accounts and keys, the living market's two
+accounts and its configuration (core.background), the past (market.history), the file feeds and the driver.
+Everything it creates is a journaled command, and it creates only what is missing or changed, so a restart
+finds the same accounts (by label), keys, market and past."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from decimal import Decimal
+from pathlib import Path
 
 from paperex.admin.service import parse_permissions, symbol_rule_changes
 from paperex.config import Config, SymbolConfig
-from paperex.core.commands import CreateAccount, CreateApiKey, SetAccountRules, SetPrices, SetSymbolRules
+from paperex.core.commands import (
+    ConfigureMarket,
+    CreateAccount,
+    CreateApiKey,
+    HistorySpec,
+    SetAccountRules,
+    SetPrices,
+    SetSymbolRules,
+    SimSymbol,
+)
 from paperex.core.numbers import to_units
-from paperex.market import maker as mm
+from paperex.core.symbol import SymbolState
+from paperex.market import datafiles, history
 from paperex.market.clock import VirtualClock
 from paperex.market.driver import MarketDriver
-from paperex.market.feeds import KlinePath, RandomWalk, TradeFeed, read_klines, read_trades
+from paperex.market.feeds import KlinePath, TradeFeed
 from paperex.sequencer import Sequencer
+
+log = logging.getLogger("paperex.market")
+
+MAKER_LABEL, TAKER_LABEL = "market-maker", "market-taker"
+BALANCES = {"USDT": Decimal(1_000_000_000), "USDC": Decimal(1_000_000_000), "BTC": Decimal(10_000),
+            "ETH": Decimal(100_000), "SOL": Decimal(1_000_000), "XRP": Decimal(100_000_000),
+            "DOGE": Decimal(1_000_000_000)}
+# a quiet Bybit hour: taker orders a second, by category, times a weight per base coin
+TRADE_RATE = {"linear": 1.0, "inverse": 0.25, "spot": 0.5}
+COIN_WEIGHT = {"BTC": 3.0, "ETH": 2.0}
+# a few more than Bybit shows (200 and 50): takers eat the touch between steps
+DEFAULT_LEVELS = {"linear": 220, "inverse": 220, "spot": 60}
 
 
 async def ensure_accounts(sequencer: Sequencer, config: Config) -> None:
@@ -57,67 +83,151 @@ def _symbols(sequencer: Sequencer, config: Config) -> list[SymbolConfig]:
     return [SymbolConfig(category=c, symbol=s) for c, s in sorted(sequencer.core.symbols)]
 
 
+def _file_key(s: SymbolConfig) -> str:
+    return f"{s.category}:{s.symbol}"
+
+
+def _lot_usd(st: SymbolState, ticks: int) -> float:
+    """What one lot is worth in USD at ``ticks`` (an inverse lot is a number of USD)."""
+    if st.grid.inverse:
+        return float(st.grid.step)
+    return float(st.grid.price(ticks) * st.grid.step)
+
+
+def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int) -> SimSymbol:
+    """How the living market drives a symbol: sizes and spacing from its price when the past ends (so a restart
+    configures the same market), Bybit-like defaults, the config's overrides."""
+    inst = st.inst
+    big = inst.base_coin in COIN_WEIGHT
+    lot_usd = _lot_usd(st, anchor)
+    step_bps = float(s.step_bps if s.step_bps is not None else config.step_bps)
+    spread_bps = float(s.spread_bps if s.spread_bps is not None else config.spread_bps)
+    price = float(anchor)
+    spacing = max(1, round(price * step_bps / 10_000))
+    half_spread = max(0, round(price * spread_bps / 20_000) - spacing // 2)
+    lots = st.grid.lots(s.size) if s.size is not None else round((20_000 if big else 5_000) / lot_usd)
+    levels = (s.levels if s.levels is not None else config.levels if config.levels is not None
+              else DEFAULT_LEVELS[inst.category]) if (s.quote and config.maker) else 0
+    replaying = s.feed == "trades" and s.replay
+    rate = s.trade_rate if s.trade_rate is not None else (
+        0.0 if replaying or not config.takers else TRADE_RATE[inst.category] * COIN_WEIGHT.get(inst.base_coin, 0.7))
+    taker = (st.grid.lots(s.taker_size) if s.taker_size is not None
+             else round((2_000 if big else 500) / lot_usd))
+    taker = max(st.grid.min_lots, taker)
+    return SimSymbol(category=inst.category, symbol=inst.symbol, walk=s.feed == "random_walk", drift=s.drift,
+                     volatility=s.volatility, levels=levels, spacing=spacing, half_spread=half_spread,
+                     lots=max(st.grid.min_lots, lots), trade_rate=rate, taker_lots=taker,
+                     max_taker_lots=max(taker, min(taker * 100, st.grid.max_mkt_lots)))
+
+
+async def _account(sequencer: Sequencer, label: str) -> int:
+    account = sequencer.core.account_labelled(label)
+    if account is None:
+        events = await sequencer.submit(CreateAccount(
+            label=label, balances={c: to_units(v) for c, v in BALANCES.items() if c in sequencer.core.coins}))
+        return events[0].uid  # type: ignore[attr-defined]
+    return account.uid
+
+
+def _file_window(s: SymbolConfig, origin: int, days: int, virtual: bool) -> int:
+    """How far a data file's times move: none in virtual time when the recording goes on past the clock's start
+    (what came before is the past, the rest plays live); otherwise its first ``days`` (all of it, if shorter)
+    end where the exchange starts, and the rest plays live."""
+    assert s.file is not None
+    if datafiles.detect_kind(s.file) == "trades":
+        trades = datafiles.read_trades(s.file, s.symbol)
+        first, last = (trades[0].ts, trades[-1].ts) if trades else (origin, origin)
+    else:
+        bars, bar_ms = datafiles.read_klines(s.file)
+        first, last = (bars[0].start, bars[-1].start + bar_ms) if bars else (origin, origin)
+    if virtual and origin <= last:
+        return 0
+    return origin - (first + min(days * 86_400_000, last - first))
+
+
 async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
     core = sequencer.core
     virtual = isinstance(sequencer.clock, VirtualClock)
-    origin = config.start_ms if virtual else sequencer.now_ms()
-    feeds: dict[tuple[str, str], RandomWalk | TradeFeed] = {}
-    quotes: dict[tuple[str, str], mm.QuoteConfig] = {}
-    for s in _symbols(sequencer, config):
-        key = (s.category, s.symbol)
-        st = core.symbols[key]
-        fresh = core.last_ts <= origin or not st.index_candles.minutes
-        if s.price is not None and fresh and s.feed in ("fixed", "random_walk"):  # the configured start price
-            ticks = st.grid.round_ticks(s.price, up=False)
-            await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=ticks))
-        if s.feed == "random_walk":
-            walk = RandomWalk(s.symbol, config.seed, config.tick_ms, s.drift, s.volatility)
-            # virtual time resumes the same draws where it stopped; real time walks on from now
-            walk.skip_to(max(0, (sequencer.now_ms() - origin) // config.tick_ms) if virtual else 0)
-            feeds[key] = walk
-        elif s.feed == "trades":
-            assert s.file is not None
-            trades = read_trades(s.file, s.symbol)
-            if not virtual and trades:  # real time: the recorded day starts now
-                shift = origin - trades[0].ts
-                trades = [dataclasses.replace(t, ts=t.ts + shift) for t in trades]
+    symbols = _symbols(sequencer, config)
+    maker_uid = await _account(sequencer, MAKER_LABEL)
+    taker_uid = await _account(sequencer, TAKER_LABEL)
+    fresh = core.sim is None
+    if fresh:  # a new data dir: the past ends now, at the configured (or listed) prices
+        origin = config.start_ms if virtual else sequencer.now_ms()
+        files = {}
+        for s in symbols:
+            st = core.symbols[(s.category, s.symbol)]
+            if s.file is not None:
+                shift = _file_window(s, origin, config.history_days, virtual)
+                files[_file_key(s)] = f"{s.file}|{datafiles.file_checksum(s.file)}|{shift}"
+                past = history.from_file(s.file, st, origin, shift)
+                last = past.trades.close_at(origin)
+                if last is not None and last != st.index:
+                    await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=last))
+            elif s.price is not None:
+                ticks = max(1, st.grid.round_ticks(s.price, up=False))
+                if ticks != st.index:
+                    await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=ticks))
+        anchors = {f"{c}:{n}": st.index for (c, n), st in sorted(core.symbols.items())}
+        listed = {(s.category, s.symbol): s for s in symbols}
+        every = [sim_spec(st, listed.get(key) or SymbolConfig(category=key[0], symbol=key[1]), config,
+                          anchors[f"{key[0]}:{key[1]}"]) for key, st in sorted(core.symbols.items())]
+        spec = HistorySpec(seed=config.seed, end_ms=origin, days=config.history_days, anchors=anchors, files=files,
+                           symbols=every)
+    else:
+        assert core.sim is not None
+        spec = core.sim.config.history  # the past never changes once the data dir has one
+    specs = [sim_spec(core.symbols[(s.category, s.symbol)], s, config,
+                      spec.anchors.get(_file_key(s), core.symbols[(s.category, s.symbol)].index)) for s in symbols]
+    command = ConfigureMarket(seed=config.seed, tick_ms=config.tick_ms, maker_uid=maker_uid, taker_uid=taker_uid,
+                              symbols=specs, history=spec)
+    if core.sim is None or core.sim.config != command:
+        await sequencer.submit(command)
+    attach_past(sequencer, spec)
+    feeds: dict[tuple[str, str], TradeFeed | KlinePath] = {}
+    for s in symbols:
+        if s.feed not in ("trades", "klines") or s.file is None:
+            continue
+        recorded = spec.files.get(_file_key(s))
+        shift = int(recorded.rsplit("|", 1)[1]) if recorded else 0
+        if s.feed == "trades":
+            trades = [dataclasses.replace(t, ts=t.ts + shift) for t in datafiles.read_trades(s.file, s.symbol)]
             feed = TradeFeed(trades, replay=s.replay)
-            feed.skip_until(core.last_ts if core.last_ts > origin else origin - 1)
-            feeds[key] = feed
-        elif s.feed == "klines":
-            assert s.file is not None
-            bars, bar_ms = read_klines(s.file)
-            if not virtual:  # real time: the recording starts now
-                shift = origin - bars[0][0]
-                bars = [(b[0] + shift, *b[1:]) for b in bars]
-            feeds[key] = KlinePath(bars, bar_ms)
-        if s.quote and config.maker:
-            quotes[key] = mm.QuoteConfig(
-                levels=config.levels if s.levels is None else s.levels,
-                spread_bps=config.spread_bps if s.spread_bps is None else s.spread_bps,
-                step_bps=config.step_bps if s.step_bps is None else s.step_bps, size=s.size)
-    maker = None
-    if quotes:
-        account = core.account_labelled(mm.LABEL)
-        if account is None:
-            events = await sequencer.submit(CreateAccount(
-                label=mm.LABEL, balances={c: to_units(v) for c, v in mm.BALANCES.items()}))
-            account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
-        maker = mm.MarketMaker(account.uid, quotes)
-        maker.adopt(core)
+            feed.skip_until(max(core.last_ts, spec.end_ms - 1))
+            feeds[(s.category, s.symbol)] = feed
+        else:
+            bars, bar_ms = datafiles.read_klines(s.file)
+            feeds[(s.category, s.symbol)] = KlinePath(
+                [(b.start + shift, b.open, b.high, b.low, b.close) for b in bars], bar_ms)
     replay_uids = None
     if any(isinstance(f, TradeFeed) and f.replay for f in feeds.values()):
-        uids = []
-        for label in ("replay-maker", "replay-taker"):
-            account = core.account_labelled(label)
-            if account is None:
-                events = await sequencer.submit(CreateAccount(
-                    label=label, balances={c: to_units(v) for c, v in mm.BALANCES.items()}))
-                account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
-            uids.append(account.uid)
-        replay_uids = (uids[0], uids[1])
-    driver = MarketDriver(sequencer, feeds, maker, config.tick_ms, origin, replay_uids)
+        replay_uids = (await _account(sequencer, "replay-maker"), await _account(sequencer, "replay-taker"))
+    driver = MarketDriver(sequencer, feeds, config.tick_ms, spec.end_ms, replay_uids)
     # quotes from the first moment; a virtual market that resumes after a restart ticks on its grid only
-    if not virtual or core.last_ts <= config.start_ms:
+    if not virtual or fresh:
         await driver.tick_now()
     return driver
+
+
+def attach_past(sequencer: Sequencer, spec: HistorySpec) -> None:
+    """Derive every symbol's past from the journaled spec and give it to the symbol's series."""
+    if spec.days <= 0:
+        return
+    core = sequencer.core
+    by_key = {(s.category, s.symbol): s for s in spec.symbols}
+    for key, st in sorted(core.symbols.items()):
+        recorded = spec.files.get(f"{key[0]}:{key[1]}")
+        if recorded is not None:
+            path, checksum, shift = recorded.rsplit("|", 2)
+            if not Path(path).is_file() or datafiles.file_checksum(Path(path)) != checksum:
+                log.warning("%s %s: the data file %s is gone or changed; the symbol has no past", *key, path)
+                continue
+            past = history.from_file(Path(path), st, spec.end_ms, int(shift))
+        else:
+            sim = by_key.get(key)
+            if sim is None:
+                continue
+            past = history.synthetic(spec, st, sim)
+        past.attach(st)
+        st.past = past
+

@@ -119,6 +119,8 @@ async def recent_trade(call: Call) -> dict[str, Any]:
     st = _state(call, category, p.symbol(required=True))
     limit = p.limit(60 if category == "spot" else 500, 60 if category == "spot" else 1000)
     trades = list(st.tape)[-limit:]
+    if len(trades) < limit and st.past is not None:  # the first start: the past's last trades
+        trades = st.past.tape[len(st.past.tape) - (limit - len(trades)):] + trades
     trades.reverse()
     return {"category": category, "list": [tser.public_trade(st, t) for t in trades]}
 
@@ -159,10 +161,19 @@ async def _price_kline(call: Call, which: str) -> dict[str, Any]:
     st, interval, start, end, limit = _kline_params(call, ("linear", "inverse"))
     candles = st.mark_candles if which == "mark" else st.index_candles
     fallback = st.mark if which == "mark" else st.index
-    bars = candles.query(interval, start, end, limit) if candles.minutes else market_data.flat_bars(
-        fallback, interval, start, end, limit, st.inst.launch_time)
+    bars = candles.query(interval, start, end, limit) if candles.first_minute() is not None else \
+        market_data.flat_bars(fallback, interval, start, end, limit, st.inst.launch_time)
     return {"symbol": st.inst.symbol, "category": st.inst.category,
             "list": [tser.kline_row(st, s, bar, with_volume=False) for s, bar in bars]}
+
+
+@V5.get("/v5/market/premium-index-price-kline", auth=False)
+async def premium_index_price_kline(call: Call) -> dict[str, Any]:
+    """The funding premium of the mark over the index, per bar (Bybit: USDT and USDC perpetuals)."""
+    st, interval, start, end, limit = _kline_params(call, ("linear",))
+    bars = st.premium_candles.query(interval, start, end, limit)
+    return {"symbol": st.inst.symbol, "category": st.inst.category,
+            "list": [[str(s), *(tser.money(v) for v in bar[:4])] for s, bar in bars]}
 
 
 @V5.get("/v5/market/mark-price-kline", auth=False)
@@ -195,7 +206,8 @@ async def funding_history(call: Call) -> dict[str, Any]:
     if start is not None and end is None:
         raise param_error("endTime is required with startTime")
     limit = p.limit(200, 200)
-    rows = [(ts, rate) for ts, rate in reversed(st.funding.history)
+    settled = (st.past.funding if st.past is not None else []) + st.funding.history
+    rows = [(ts, rate) for ts, rate in reversed(settled)
             if (start is None or ts >= start) and (end is None or ts <= end)][:limit]
     return {"category": category, "list": [{"symbol": symbol, "fundingRate": tser.money(rate),
                                             "fundingRateTimestamp": str(ts)} for ts, rate in rows]}
