@@ -59,33 +59,61 @@ def normals(state: int, n: int) -> np.ndarray:
 
 # -- one series of minutes ---------------------------------------------------------------------------------
 class PastSeries:
-    """Per-minute [open, high, low, close, volume, turnover] before ``end`` (core.candles.Past)."""
+    """Per-minute [open, high, low, close, volume, turnover] before ``end`` (core.candles.Past). Prices in
+    int32 where they fit; volume and turnover (when the series has them) summed over 60-minute blocks in
+    exact integers, so a month's turnover never overflows."""
+
+    BLOCK = 60
 
     def __init__(self, first: int, ohlc: np.ndarray, volume: list[int] | None = None,
                  turnover: list[int] | None = None, minutes: np.ndarray | None = None) -> None:
-        self.ohlc = ohlc.astype(np.int64)  # shape (n, 4)
+        fits = not len(ohlc) or (int(ohlc.max()) < 2**31 and int(ohlc.min()) > -(2**31))
+        self.ohlc = np.ascontiguousarray(ohlc, dtype=np.int32 if fits else np.int64)
         n = len(self.ohlc)
-        self.minutes = minutes if minutes is not None else first + MINUTE * np.arange(n, dtype=np.int64)
-        self.first = int(self.minutes[0]) if n else first
-        self.end = int(self.minutes[-1]) + MINUTE if n else first
-        self.volume = volume or [0] * n
-        self.turnover = turnover or [0] * n
-        self._cum_v = np.concatenate(([0], np.cumsum(np.array(self.volume, dtype=object))))
-        self._cum_t = np.concatenate(([0], np.cumsum(np.array(self.turnover, dtype=object))))
+        self.minutes = minutes  # None: one bar a minute from ``first``
+        self.first = int(minutes[0]) if minutes is not None and n else first
+        self.end = (int(minutes[-1]) if minutes is not None else first + (n - 1) * MINUTE) + MINUTE if n else first
+        self.volume = np.array(volume, dtype=np.int64) if volume is not None else None
+        self.turnover = np.array(turnover, dtype=np.int64) if turnover is not None else None
+        self._blocks = [self._block_sums(a) for a in (self.volume, self.turnover)]
 
-    def _range(self, start: int, end: int) -> tuple[int, int]:
-        return int(np.searchsorted(self.minutes, start)), int(np.searchsorted(self.minutes, end))
+    def _block_sums(self, values: np.ndarray | None) -> list[int]:
+        """Exact prefix sums at every BLOCK-th minute."""
+        if values is None:
+            return []
+        out, total = [0], 0
+        for k in range(0, len(values), self.BLOCK):
+            total += int(values[k:k + self.BLOCK].sum())
+            out.append(total)
+        return out
+
+    def _sum(self, which: int, i: int, j: int) -> int:
+        values, blocks = (self.volume, self.turnover)[which], self._blocks[which]
+        if values is None:
+            return 0
+        b_i, b_j = -(-i // self.BLOCK), j // self.BLOCK
+        if b_i >= b_j:
+            return int(values[i:j].sum())
+        return (int(values[i:b_i * self.BLOCK].sum()) + blocks[b_j] - blocks[b_i]
+                + int(values[b_j * self.BLOCK:j].sum()))
+
+    def _index(self, ts: int, right: bool = False) -> int:
+        if self.minutes is not None:
+            return int(np.searchsorted(self.minutes, ts, side="right" if right else "left"))
+        n = len(self.ohlc)
+        k = (ts - self.first) // MINUTE + (1 if right or (ts - self.first) % MINUTE else 0)
+        return max(0, min(n, k))
 
     def aggregate(self, start: int, end: int) -> list[int] | None:
-        i, j = self._range(start, end)
+        i, j = self._index(start), self._index(end)
         if i >= j:
             return None
         block = self.ohlc[i:j]
         return [int(block[0, 0]), int(block[:, 1].max()), int(block[:, 2].min()), int(block[-1, 3]),
-                int(self._cum_v[j] - self._cum_v[i]), int(self._cum_t[j] - self._cum_t[i])]
+                self._sum(0, i, j), self._sum(1, i, j)]
 
     def close_at(self, ts: int) -> int | None:
-        i = int(np.searchsorted(self.minutes, ts, side="right"))
+        i = self._index(ts, right=True)
         return int(self.ohlc[i - 1, 3]) if i else None
 
 
@@ -268,7 +296,7 @@ def from_file(path: Path, st: SymbolState, end: int, shift: int) -> SymbolPast:
         bars = [b for b in raw if b.start + shift + bar_ms <= end]
         tape = []
     if not bars:
-        empty = PastSeries(end, np.zeros((0, 4), dtype=np.int64))
+        empty = PastSeries(end, np.zeros((0, 4), dtype=np.int64), minutes=np.zeros(0, dtype=np.int64))
         return SymbolPast(empty, empty, empty, None, [], [])
     minutes = np.array([b.start + shift for b in bars], dtype=np.int64)
     ohlc = np.array([[_round(st, b.open), _round(st, b.high), _round(st, b.low), _round(st, b.close)]
