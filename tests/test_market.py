@@ -185,7 +185,11 @@ quote = {quote}
                                                                           prices[-1])
             assert Decimal(volume) == sum(Decimal(r[3]) for r in minute)
         tape = session.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=1000)["result"]["list"]
-        assert len(tape) == 240 and tape[0]["side"] == rows[-1].split(",")[2]  # each recorded trade, once
+        recorded = [t for t in tape if int(t["time"]) < (t0 + 240) * 1000]
+        assert len(recorded) == 240 and recorded[0]["side"] == rows[-1].split(",")[2]  # each recorded trade, once
+        later = [t for t in tape if int(t["time"]) >= (t0 + 240) * 1000]
+        assert len(tape) == 240 + len(later)
+        assert bool(later) == (quote == "true")  # then takers trade on by themselves, where there is liquidity
     finally:
         server.stop()
 

@@ -2,7 +2,7 @@
 
 Per symbol, in the configured order:
 1. **Index**: a seeded geometric Brownian walk from the symbol's current index (an admin-set index is where
-   it goes on from).
+   it goes on from; a symbol fed by a data file walks on from where its recording ends).
 2. **Basis**: where the book trades relative to the index, a mean-reverting (Ornstein-Uhlenbeck) ratio.
 3. **Liquidity provider** (an ordinary account): a ladder of ``levels`` limit orders a side on a lattice of
    ``spacing`` ticks around ``index x (1 + basis)``, sizes growing away from the touch with noise. The ladder
@@ -136,7 +136,7 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
     states = sim.symbols.values()
     if cmd.symbol:
         one = sim.symbols.get((cmd.category, cmd.symbol))
-        if one is None or one.spec.walk:
+        if one is None or (one.spec.walk and ts >= one.spec.walk_from):
             raise ApiError(Code.PARAM_ERROR, f"{cmd.symbol} is not a symbol the market follows from a feed")
         states = [one]
     cfg = sim.config
@@ -149,7 +149,8 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
     for state in states:
         spec, st, rng = state.spec, state.st, state.rng
         moved = False
-        if spec.walk:
+        walking = spec.walk and ts >= spec.walk_from
+        if walking:
             if round(state.x) != st.index:  # someone else (a scenario) moved the index: walk on from there
                 state.x = float(st.index)
             sigma = spec.volatility
@@ -163,9 +164,9 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
             state.basis = 0.0
         if spec.levels:
             _quote(ex, state, maker, ts, events)
-        if spec.trade_rate:
+        if spec.trade_rate and (walking or not spec.walk):  # not while a recording plays: its trades are the tape
             _takers(ex, state, taker, cfg.tick_ms, ts, events)
-        if not spec.walk:  # a feed or a scenario owns the index and the mark
+        if not walking:  # a feed or a scenario owns the index and the mark
             continue
         if st.inst.is_derivative:
             bid, ask = st.book.best_bid(), st.book.best_ask()

@@ -251,6 +251,7 @@ class SimSymbol(msgspec.Struct, frozen=True, kw_only=True):
     category: str
     symbol: str
     walk: bool = True  # the index follows a seeded geometric Brownian walk
+    walk_from: int = 0  # ms: from when (a data file's recording plays until then)
     drift: float = 0.0  # annualised
     volatility: float = 0.6  # annualised
     levels: int = 0  # the liquidity provider's orders per side (0: it does not quote)

@@ -94,7 +94,7 @@ def _lot_usd(st: SymbolState, ticks: int) -> float:
     return float(st.grid.price(ticks) * st.grid.step)
 
 
-def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int) -> SimSymbol:
+def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int, walk_from: int = 0) -> SimSymbol:
     """How the living market drives a symbol: sizes and spacing from its price when the past ends (so a restart
     configures the same market), Bybit-like defaults, the config's overrides."""
     inst = st.inst
@@ -108,13 +108,13 @@ def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int) -> S
     lots = st.grid.lots(s.size) if s.size is not None else round((20_000 if big else 5_000) / lot_usd)
     levels = (s.levels if s.levels is not None else config.levels if config.levels is not None
               else DEFAULT_LEVELS[inst.category]) if (s.quote and config.maker) else 0
-    replaying = s.feed == "trades" and s.replay
     rate = s.trade_rate if s.trade_rate is not None else (
-        0.0 if replaying or not config.takers else TRADE_RATE[inst.category] * COIN_WEIGHT.get(inst.base_coin, 0.7))
+        TRADE_RATE[inst.category] * COIN_WEIGHT.get(inst.base_coin, 0.7) if config.takers else 0.0)
     taker = (st.grid.lots(s.taker_size) if s.taker_size is not None
              else round((2_000 if big else 500) / lot_usd))
     taker = max(st.grid.min_lots, taker)
-    return SimSymbol(category=inst.category, symbol=inst.symbol, walk=s.feed == "random_walk", drift=s.drift,
+    return SimSymbol(category=inst.category, symbol=inst.symbol, walk=s.feed != "fixed", walk_from=walk_from,
+                     drift=s.drift,
                      volatility=s.volatility, levels=levels, spacing=spacing, half_spread=half_spread,
                      lots=max(st.grid.min_lots, lots), trade_rate=rate, taker_lots=taker,
                      max_taker_lots=max(taker, min(taker * 100, st.grid.max_mkt_lots)))
@@ -129,18 +129,24 @@ async def _account(sequencer: Sequencer, label: str) -> int:
     return account.uid
 
 
+def _file_span(s: SymbolConfig) -> tuple[int, int]:
+    """The first and the last moment a data file records."""
+    assert s.file is not None
+    if datafiles.detect_kind(s.file) == "trades":
+        trades = datafiles.read_trades(s.file, s.symbol)
+        first, last = (trades[0].ts, trades[-1].ts) if trades else (0, 0)
+    else:
+        bars, bar_ms = datafiles.read_klines(s.file)
+        first, last = (bars[0].start, bars[-1].start + bar_ms) if bars else (0, 0)
+    return first, last
+
+
 def _file_window(s: SymbolConfig, origin: int, days: int, virtual: bool) -> int:
     """How far a data file's times move: none in virtual time when the recording goes on past the clock's start
     (what came before is the past, the rest plays live); otherwise its first ``days`` (all of it, if shorter)
     end where the exchange starts, and the rest plays live."""
-    assert s.file is not None
-    if datafiles.detect_kind(s.file) == "trades":
-        trades = datafiles.read_trades(s.file, s.symbol)
-        first, last = (trades[0].ts, trades[-1].ts) if trades else (origin, origin)
-    else:
-        bars, bar_ms = datafiles.read_klines(s.file)
-        first, last = (bars[0].start, bars[-1].start + bar_ms) if bars else (origin, origin)
-    if virtual and origin <= last:
+    first, last = _file_span(s)
+    if (virtual and origin <= last) or first == last == 0:
         return 0
     return origin - (first + min(days * 86_400_000, last - first))
 
@@ -177,8 +183,14 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
     else:
         assert core.sim is not None
         spec = core.sim.config.history  # the past never changes once the data dir has one
-    specs = [sim_spec(core.symbols[(s.category, s.symbol)], s, config,
-                      spec.anchors.get(_file_key(s), core.symbols[(s.category, s.symbol)].index)) for s in symbols]
+    specs = []
+    for s in symbols:
+        st = core.symbols[(s.category, s.symbol)]
+        walk_from = 0
+        recorded = spec.files.get(_file_key(s))
+        if s.file is not None and recorded is not None:  # the walk goes on where the recording ends
+            walk_from = _file_span(s)[1] + int(recorded.rsplit("|", 1)[1]) + 1
+        specs.append(sim_spec(st, s, config, spec.anchors.get(_file_key(s), st.index), walk_from))
     command = ConfigureMarket(seed=config.seed, tick_ms=config.tick_ms, maker_uid=maker_uid, taker_uid=taker_uid,
                               symbols=specs, history=spec)
     if core.sim is None or core.sim.config != command:
