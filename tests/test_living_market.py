@@ -209,3 +209,69 @@ def test_background_flow_alone_fills_a_resting_limit_order(tmp_path) -> None:
         assert server.admin("GET", "/admin/v1/health")["result"]["moneyConserved"]
     finally:
         server.stop()
+
+
+def test_a_data_file_is_the_past_and_the_market_walks_on_from_it(tmp_path) -> None:
+    """A Tardis trades file and a Bybit-style kline CSV as two symbols' past, in real time: shifted to end at
+    the start, their minutes are the klines, their last trades the tape; then the market goes on."""
+    t0 = 1_717_200_000_000  # 2024-06-01, µs in the Tardis file
+    trades = []
+    for i in range(90 * 6):  # 90 minutes, a trade every 10 s
+        price = Decimal("3500") + Decimal(i % 37) - Decimal(i % 11) / 2
+        trades.append((t0 + i * 10_000, "buy" if i % 3 else "sell", price, Decimal("0.5") + Decimal(i % 5) / 10))
+    tardis = tmp_path / "ETHUSDT.csv"
+    tardis.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n" + "".join(
+        f"bybit,ETHUSDT,{ts * 1000},{ts * 1000 + 5},{i},{side},{price},{size}\n"
+        for i, (ts, side, price, size) in enumerate(trades)))
+    klines = tmp_path / "SOLUSDT-1m.csv"
+    bars = [(t0 + i * MINUTE, 150 + i % 7, 152 + i % 7, 149 + i % 7, 151 + i % 7, 100 + i) for i in range(120)]
+    klines.write_text("startTime,open,high,low,close,volume\n" + "".join(
+        f"{s},{o},{h},{low},{c},{v}\n" for s, o, h, low, c, v in bars))
+    config = tmp_path / "files.toml"
+    config.write_text(f"""
+[[symbols]]
+category = "linear"
+symbol = "ETHUSDT"
+feed = "trades"
+file = "{tardis}"
+
+[[symbols]]
+category = "linear"
+symbol = "SOLUSDT"
+feed = "klines"
+file = "{klines}"
+""")
+    server = ServerProcess(tmp_path / "data", ["--no-demo", "--config", str(config)], market=True).start()
+    try:
+        bot = pybit_http(server)
+        tape = bot.get_public_trade_history(category="linear", symbol="ETHUSDT", limit=1000)["result"]["list"]
+        recorded = [t for t in tape if Decimal(t["size"]) in {Decimal("0.5") + Decimal(k) / 10 for k in range(5)}]
+        newest = trades[-1]
+        shift = int(recorded[0]["time"]) - newest[0] if recorded else 0
+        assert recorded and Decimal(recorded[0]["price"]) == newest[2] and recorded[0]["side"] == "Buy"
+        assert abs(shift - (server_now(bot) - newest[0])) < 120_000  # the recording ends where the exchange starts
+        end = newest[0] + shift
+        first_minute = (trades[0][0] + shift) // MINUTE * MINUTE
+        got = bot.get_kline(category="linear", symbol="ETHUSDT", interval="1", start=first_minute,
+                            end=end - end % MINUTE - MINUTE, limit=1000)["result"]["list"]
+        by_minute: dict[int, list] = {}
+        for ts, _, price, size in trades:
+            by_minute.setdefault((ts + shift) // MINUTE * MINUTE, []).append((price, size))
+        assert len(got) >= 80
+        for row in got:
+            minute = by_minute[int(row[0])]
+            prices = [p for p, _ in minute]
+            assert [Decimal(x) for x in row[1:6]] == [prices[0], max(prices), min(prices), prices[-1],
+                                                       sum(s for _, s in minute)], (row, got.index(row), end)
+        sol = bot.get_kline(category="linear", symbol="SOLUSDT", interval="60", end=server_now(bot) - 1,
+                            limit=3)["result"]["list"]
+        assert sol and all(Decimal("149") <= Decimal(r[3]) and Decimal(r[2]) <= Decimal("158") for r in sol[1:])
+        time.sleep(2.5)  # after the recording, the market walks on from its last price
+        fresh = bot.get_public_trade_history(category="linear", symbol="ETHUSDT", limit=20)["result"]["list"]
+        assert int(fresh[0]["time"]) > end and abs(Decimal(fresh[0]["price"]) / newest[2] - 1) < Decimal("0.01")
+    finally:
+        server.stop()
+
+
+def server_now(bot) -> int:
+    return int(bot.get_server_time()["result"]["timeNano"]) // 1_000_000

@@ -19,6 +19,7 @@ symbols take a few MB and a fraction of a second to derive.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,10 +287,12 @@ def from_file(path: Path, st: SymbolState, end: int, shift: int) -> SymbolPast:
     """The past of a symbol fed by a data file: its bars (or its trades' minute bars) before ``end``, moved by
     ``shift`` ms; traded price, index and mark alike."""
     if datafiles.detect_kind(path) == "trades":
-        trades = [t for t in datafiles.read_trades(path, st.inst.symbol) if t.ts + shift < end]
+        trades = [dataclasses.replace(t, ts=t.ts + shift) for t in datafiles.read_trades(path, st.inst.symbol)
+                  if t.ts + shift < end]
         bars = datafiles.minute_bars(trades)
+        shift = 0  # the bars are the moved trades' own
         tape = [PublicTrade(HISTORY_EXEC_BASE + i, _round(st, t.price), max(1, int(t.size / st.grid.step)),
-                            BUY if t.side == "Buy" else SELL, t.ts + shift, 0, "ZeroPlusTick")
+                            BUY if t.side == "Buy" else SELL, t.ts, 0, "ZeroPlusTick")
                 for i, t in enumerate(trades[-TAPE_LENGTH:], start=len(trades) - min(len(trades), TAPE_LENGTH))]
     else:
         raw, bar_ms = datafiles.read_klines(path)

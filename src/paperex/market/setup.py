@@ -130,11 +130,11 @@ async def _account(sequencer: Sequencer, label: str) -> int:
 
 
 def _file_span(s: SymbolConfig) -> tuple[int, int]:
-    """The first and the last moment a data file records."""
+    """From when to when a data file records (the end exclusive)."""
     assert s.file is not None
     if datafiles.detect_kind(s.file) == "trades":
         trades = datafiles.read_trades(s.file, s.symbol)
-        first, last = (trades[0].ts, trades[-1].ts) if trades else (0, 0)
+        first, last = (trades[0].ts, trades[-1].ts + 1) if trades else (0, 0)
     else:
         bars, bar_ms = datafiles.read_klines(s.file)
         first, last = (bars[0].start, bars[-1].start + bar_ms) if bars else (0, 0)
@@ -145,10 +145,13 @@ def _file_window(s: SymbolConfig, origin: int, days: int, virtual: bool) -> int:
     """How far a data file's times move: none in virtual time when the recording goes on past the clock's start
     (what came before is the past, the rest plays live); otherwise its first ``days`` (all of it, if shorter)
     end where the exchange starts, and the rest plays live."""
+    assert s.file is not None
     first, last = _file_span(s)
     if (virtual and origin <= last) or first == last == 0:
         return 0
-    return origin - (first + min(days * 86_400_000, last - first))
+    shift = origin - (first + min(days * 86_400_000, last - first))
+    unit = datafiles.read_klines(s.file)[1] if datafiles.detect_kind(s.file) == "klines" else 60_000
+    return shift - shift % unit  # whole minutes (whole bars): bars keep their boundaries
 
 
 async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
@@ -189,7 +192,7 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
         walk_from = 0
         recorded = spec.files.get(_file_key(s))
         if s.file is not None and recorded is not None:  # the walk goes on where the recording ends
-            walk_from = _file_span(s)[1] + int(recorded.rsplit("|", 1)[1]) + 1
+            walk_from = _file_span(s)[1] + int(recorded.rsplit("|", 1)[1])
         specs.append(sim_spec(st, s, config, spec.anchors.get(_file_key(s), st.index), walk_from))
     command = ConfigureMarket(seed=config.seed, tick_ms=config.tick_ms, maker_uid=maker_uid, taker_uid=taker_uid,
                               symbols=specs, history=spec)
