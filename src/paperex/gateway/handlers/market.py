@@ -99,7 +99,7 @@ async def orderbook(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(TRADED)
     st = _state(call, category, p.symbol(required=True))
-    limit = p.limit(1 if category == "spot" else 25, 200 if category == "spot" else 1000)
+    limit = p.limit(1 if category == "spot" else 25, 1000)  # Bybit: 1-1000 for spot too since 2025-08
     book = st.book
     return {
         "s": st.inst.symbol,
