@@ -18,10 +18,13 @@ from paperex.core.commands import (
     CreateApiKey,
     HistorySpec,
     SetAccountRules,
+    SetAutoAddMargin,
+    SetMarginMode,
     SetPrices,
     SetSymbolRules,
     SimSymbol,
 )
+from paperex.core.margin import ISOLATED
 from paperex.core.numbers import to_units
 from paperex.core.symbol import SymbolState
 from paperex.market import datafiles, history
@@ -120,12 +123,24 @@ def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int, walk
                      max_taker_lots=max(taker, min(taker * 100, st.grid.max_mkt_lots)))
 
 
-async def _account(sequencer: Sequencer, label: str) -> int:
-    account = sequencer.core.account_labelled(label)
+async def _account(sequencer: Sequencer, label: str, isolated: bool = False) -> int:
+    """A background account, created once. ``isolated``: isolated margin with auto-add-margin on every
+    derivative (a position tops its margin up from the large wallet rather than being liquidated, and each
+    order's margin checks look at one position, not the whole account: the market's steps cost less)."""
+    core = sequencer.core
+    account = core.account_labelled(label)
     if account is None:
         events = await sequencer.submit(CreateAccount(
-            label=label, balances={c: to_units(v) for c, v in BALANCES.items() if c in sequencer.core.coins}))
-        return events[0].uid  # type: ignore[attr-defined]
+            label=label, balances={c: to_units(v) for c, v in BALANCES.items() if c in core.coins}))
+        account = core.accounts[events[0].uid]  # type: ignore[attr-defined]
+        if isolated:
+            await sequencer.submit(SetMarginMode(uid=account.uid, mode=ISOLATED))
+    if account.margin_mode == ISOLATED:
+        for (category, symbol), st in sorted(core.symbols.items()):
+            pos = account.positions.get((category, symbol, 0))
+            if st.inst.is_derivative and (pos is None or not pos.auto_add):
+                await sequencer.submit(SetAutoAddMargin(uid=account.uid, category=category, symbol=symbol,
+                                                        enabled=True))
     return account.uid
 
 
@@ -158,8 +173,8 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
     core = sequencer.core
     virtual = isinstance(sequencer.clock, VirtualClock)
     symbols = _symbols(sequencer, config)
-    maker_uid = await _account(sequencer, MAKER_LABEL)
-    taker_uid = await _account(sequencer, TAKER_LABEL)
+    maker_uid = await _account(sequencer, MAKER_LABEL, isolated=True)
+    taker_uid = await _account(sequencer, TAKER_LABEL, isolated=True)
     fresh = core.sim is None
     if fresh:  # a new data dir: the past ends now, at the configured (or listed) prices
         origin = config.start_ms if virtual else sequencer.now_ms()
