@@ -8,8 +8,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from ccxt.test.exchange.base.test_funding_rate_history import test_funding_rate_history as ccxt_test_funding
 from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as ccxt_test_ohlcv
 from ccxt.test.exchange.base.test_order_book import test_order_book as ccxt_test_order_book
+from ccxt.test.exchange.base.test_ticker import test_ticker as ccxt_test_ticker
 from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
 
 from tests.conftest import ccxt_sync, pybit_http
@@ -121,12 +123,20 @@ def test_a_default_server_has_a_past_a_deep_book_and_trades_by_itself(tmp_path) 
                        session.get_premium_index_price_kline):
             rows = getter(category="linear", symbol="BTCUSDT", interval="1", limit=1000)["result"]["list"]
             assert len(rows) == 1000 and int(rows[0][0]) == now - now % MINUTE
+        for fetch in (ex.fetch_mark_ohlcv, ex.fetch_index_ohlcv, ex.fetch_premium_index_ohlcv):
+            rows = fetch(symbol, "1m", limit=1000)
+            assert len(rows) == 1000
+            for row in rows[-100:]:
+                ccxt_test_ohlcv(ex, {}, fetch.__name__, row, symbol, ex.milliseconds())
         marks = session.get_mark_price_kline(category="linear", symbol="BTCUSDT", interval="1", limit=60)
         index = session.get_index_price_kline(category="linear", symbol="BTCUSDT", interval="1", limit=60)
         assert marks["result"]["list"][1:] != index["result"]["list"][1:]  # the mark has a basis of its own
         funding = ex.fetch_funding_rate_history(symbol, limit=200)
         assert len(funding) >= 89 and {f["timestamp"] % (8 * 3_600_000) for f in funding} == {0}
+        for entry in funding:
+            ccxt_test_funding(ex, {}, "fetchFundingRateHistory", entry, symbol)
         ticker = ex.fetch_ticker(symbol)
+        ccxt_test_ticker(ex, {}, "fetchTicker", ticker, symbol)
         assert ticker["baseVolume"] > 0 and ticker["high"] >= ticker["last"] >= ticker["low"]
     finally:
         server.stop()

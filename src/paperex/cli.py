@@ -190,7 +190,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-market", action="store_true",
                    help="no price feeds and no market maker: prices stand still and the books start empty")
     s.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
-                   help="snapshot the state every N commands (0: only on clean shutdown)")
+                   help="snapshot the state every N commands (a market step counts as the order operations it "
+                        "made; 0: only on clean shutdown)")
     s.set_defaults(func=cmd_serve)
 
     acc = sub.add_parser("account", help="accounts").add_subparsers(dest="action", required=True)

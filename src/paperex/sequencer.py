@@ -16,7 +16,7 @@ from typing import Protocol
 import msgspec
 
 from paperex.core import snapshot
-from paperex.core.commands import AnyCommand, Command, Tick
+from paperex.core.commands import AnyCommand, Command, MarketStep, Tick
 from paperex.core.engine import Exchange
 from paperex.core.events import Event
 from paperex.core.instruments import MarketSpec
@@ -84,8 +84,11 @@ class Sequencer:
         self.writer = writer
         self.clock = clock
         self.seq = last_seq
-        self.snapshot_every = snapshot_every  # take a snapshot every N journaled commands (0: never)
+        self.snapshot_every = snapshot_every  # take a snapshot every N units of work (0: never)
         self.snapshot_seq = last_seq if snapshot_seq is None else snapshot_seq  # seq of the newest snapshot
+        # work since the newest snapshot: what a restart would replay. A command counts 1; a market step as
+        # many as the events it made (its order operations), so a quiet market still snapshots every hour or so
+        self.work = self.seq - self.snapshot_seq
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
         # (uid, order id) -> "amend" / "cancel": the request on that order still in flight
         self.inflight_orders: dict[tuple[int, int], str] = {}
@@ -127,13 +130,14 @@ class Sequencer:
             log.critical("core failed on %s; refusing further commands until restart", self.broken, exc_info=exc)
             raise ApiError(Code.SERVER_ERROR, "internal error") from exc
         self.seq += 1
+        self.work += len(events) if type(command) is MarketStep else 1
         durable = self.writer.append(self.seq, ts, body)
         for listener in self.listeners:
             try:
                 listener(events, ts)
             except Exception:  # a stream must never break the exchange
                 log.exception("event listener failed")
-        if self.snapshot_every and self.seq - self.snapshot_seq >= self.snapshot_every:
+        if self.snapshot_every and self.work >= self.snapshot_every:
             try:
                 self.take_snapshot()
             except Exception:  # a snapshot is an optimisation: it must never fail an acknowledged command
@@ -145,6 +149,7 @@ class Sequencer:
         state after ``self.seq``; written by the journal writer after the rows queued before it."""
         body = msgspec.msgpack.encode(snapshot.dump(self.core))
         self.snapshot_seq = self.seq
+        self.work = 0
         fut = self.writer.snapshot(Snapshot(self.seq, self.core.last_ts, snapshot.FORMAT, body))
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures are logged by the writer
         return fut
