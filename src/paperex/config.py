@@ -89,7 +89,7 @@ class Config:
     takers: bool = True  # background takers trade every symbol
     maker: bool = True
     levels: int | None = None  # None: 200 a side on derivatives, 50 on spot
-    spread_bps: Decimal = Decimal(2)
+    spread_bps: Decimal | None = None  # None: 1 bp on BTC and ETH, 2.5 on the others
     step_bps: Decimal = Decimal(1)
     symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
     accounts: list[AccountConfig] = field(default_factory=list)
@@ -186,9 +186,10 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     cfg.maker = bool(maker.get("enabled", True))
     if "levels" in maker:
         cfg.levels = _levels(maker["levels"], "[market_maker] levels")
-    cfg.spread_bps = _dec(maker.get("spread_bps", 2), "[market_maker] spread_bps")
+    if "spread_bps" in maker:
+        cfg.spread_bps = _dec(maker["spread_bps"], "[market_maker] spread_bps")
     cfg.step_bps = _dec(maker.get("step_bps", 1), "[market_maker] step_bps")
-    if cfg.spread_bps < 0 or cfg.step_bps <= 0:
+    if (cfg.spread_bps is not None and cfg.spread_bps < 0) or cfg.step_bps <= 0:
         raise ConfigError("[market_maker] spread_bps must not be negative, step_bps must be positive")
     ws = data.get("websocket", {})
     _take(ws, {"idle_timeout_s", "max_queued_frames"}, "[websocket]")

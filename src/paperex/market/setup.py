@@ -104,7 +104,8 @@ def sim_spec(st: SymbolState, s: SymbolConfig, config: Config, anchor: int, walk
     big = inst.base_coin in COIN_WEIGHT
     lot_usd = _lot_usd(st, anchor)
     step_bps = float(s.step_bps if s.step_bps is not None else config.step_bps)
-    spread_bps = float(s.spread_bps if s.spread_bps is not None else config.spread_bps)
+    spread = s.spread_bps if s.spread_bps is not None else config.spread_bps
+    spread_bps = float(spread) if spread is not None else (1.0 if big else 2.5)
     price = float(anchor)
     spacing = max(1, round(price * step_bps / 10_000))
     half_spread = max(0, round(price * spread_bps / 20_000) - spacing // 2)
