@@ -1,4 +1,4 @@
-"""Replay speed in virtual time: historical trades per second through the core, with the market maker
+"""Replay speed in virtual time: historical trades per second through the core, with the liquidity provider
 quoting the replayed symbol, journaled (SQLite) or not (memory)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def write_trades(path: Path, n: int, seconds: int) -> None:
 
 
 async def run(tmp: Path, trades: Path, journal: str | None, seconds: int) -> tuple[int, float, int]:
-    config = parse({"clock": {"mode": "virtual", "start": "2026-01-01T00:00:00Z"},
+    config = parse({"clock": {"mode": "virtual", "start": "2026-01-01T00:00:00Z"}, "market": {"history_days": 0},
                     "symbols": [{"category": "linear", "symbol": "BTCUSDT", "feed": "trades", "file": str(trades)}]})
     node = Node(tmp, journal, snapshot_every=0, clock=VirtualClock(config.start_ms))
     node.start()
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
                          f"{commands:,}"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(table("Replay in virtual time: historical trades re-printed through the core, market maker quoting "
-                "(5 levels a side, requoted every 1 s tick)",
+    print(table("Replay in virtual time: historical trades re-printed through the core, the liquidity provider "
+                "quoting 220 levels a side around each trade",
                 ["journal", "trades", "span", "seconds", "trades/s", "journaled commands"], rows))
 
 

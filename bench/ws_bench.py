@@ -33,6 +33,8 @@ from bench.common import pct, table
 CONFIG = """
 [market]
 enabled = true
+takers = false     # the bench's own taker is the only flow
+history_days = 0
 [market_maker]
 levels = 50
 [[symbols]]
