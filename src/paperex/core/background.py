@@ -1,8 +1,9 @@
 """The living market, inside the core: each ``MarketStep`` moves every configured symbol one tick.
 
 Per symbol, in the configured order:
-1. **Index**: a seeded geometric Brownian walk from the symbol's current index (an admin-set index is where
-   it goes on from; a symbol fed by a data file walks on from where its recording ends).
+1. **Index**: a seeded geometric Brownian walk from the symbol's current index, one draw per base coin, so
+   every BTC product moves with the BTC index (an admin-set index is where a symbol goes on from; a symbol fed
+   by a data file walks on from where its recording ends).
 2. **Basis**: where the book trades relative to the index, a mean-reverting (Ornstein-Uhlenbeck) ratio.
 3. **Liquidity provider** (an ordinary account): a ladder of ``levels`` limit orders a side on a lattice of
    ``spacing`` ticks around ``index x (1 + basis)``, sizes growing away from the touch with noise. The ladder
@@ -76,15 +77,24 @@ class SimState:
 
 
 class MarketSim:
-    __slots__ = ("config", "steps", "symbols")
+    __slots__ = ("coins", "config", "steps", "symbols")
 
     def __init__(self, config: ConfigureMarket) -> None:
         self.config = config
         self.symbols: dict[tuple[str, str], SimState] = {}
+        # one walk per base coin: BTCUSDT, BTCUSD and spot BTCUSDT share the BTC index's moves, as on Bybit
+        self.coins: dict[str, SplitMix64] = {}
         self.steps = 0
 
+    def coin(self, name: str) -> SplitMix64:
+        rng = self.coins.get(name)
+        if rng is None:
+            rng = self.coins[name] = SplitMix64(stream(self.config.seed, "walk", name))
+        return rng
+
     def state(self) -> tuple:
-        return (self.steps, [(k, s.dump()) for k, s in self.symbols.items()])
+        return (self.steps, sorted((c, r.state) for c, r in self.coins.items()),
+                [(k, s.dump()) for k, s in self.symbols.items()])
 
 
 # -- configuration ---------------------------------------------------------------------------------------
@@ -115,6 +125,7 @@ def configure(ex: Exchange, cmd: ConfigureMarket, ts: int) -> list[Event]:
         sim.symbols[key] = state
     if old is not None:
         sim.steps = old.steps
+        sim.coins = {c: SplitMix64(r.state) for c, r in old.coins.items()}
         for key, prev in old.symbols.items():  # a symbol no longer quoted (or by another account): orders go
             now = sim.symbols.get(key)
             if now is None or now.spec.levels == 0 or cmd.maker_uid != old.config.maker_uid:
@@ -146,6 +157,7 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
     keep = math.exp(-cfg.tick_ms * math.log(2) / BASIS_HALF_LIFE_MS)
     shock = BASIS_SD * math.sqrt(1 - keep * keep)
     window = max(1, MARK_WINDOW_MS // cfg.tick_ms)
+    shocks: dict[str, float] = {}  # this step's draw of each coin's walk
     for state in states:
         spec, st, rng = state.spec, state.st, state.rng
         moved = False
@@ -154,7 +166,11 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
             if round(state.x) != st.index:  # someone else (a scenario) moved the index: walk on from there
                 state.x = float(st.index)
             sigma = spec.volatility
-            state.x *= math.exp((spec.drift - sigma * sigma / 2) * dt + sigma * math.sqrt(dt) * rng.gauss())
+            coin = st.inst.base_coin
+            z = shocks.get(coin)
+            if z is None:
+                z = shocks[coin] = sim.coin(coin).gauss()
+            state.x *= math.exp((spec.drift - sigma * sigma / 2) * dt + sigma * math.sqrt(dt) * z)
             ticks = max(1, round(state.x))
             if ticks != st.index:
                 prices.set_index(st, ticks, ts)

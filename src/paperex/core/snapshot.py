@@ -20,6 +20,7 @@ from paperex.core.engine import Exchange
 from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
+from paperex.core.rng import SplitMix64
 
 FORMAT = 15  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
@@ -117,7 +118,8 @@ def dump(ex: Exchange) -> dict[str, Any]:
         "api_keys": keys,
         "symbols": symbols,
         "market": None if ex.sim is None else [msgspec.msgpack.encode(ex.sim.config), ex.sim.steps,
-                                                [[list(k), st.dump()] for k, st in ex.sim.symbols.items()]],
+                                                [[list(k), st.dump()] for k, st in ex.sim.symbols.items()],
+                                                {c: r.state for c, r in ex.sim.coins.items()}],
     }
 
 
@@ -195,9 +197,10 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
         st.rules = dict(s["rules"])
     if data["market"] is not None:
-        config, steps, states = data["market"]
+        config, steps, states, coins = data["market"]
         ex.sim = background.MarketSim(msgspec.msgpack.decode(config, type=ConfigureMarket))
         ex.sim.steps = steps
+        ex.sim.coins = {c: SplitMix64(state) for c, state in coins.items()}
         specs = {(s.category, s.symbol): s for s in ex.sim.config.symbols}
         for key, row in states:
             key = tuple(key)

@@ -4,7 +4,8 @@
 start) and its length; each symbol's past is then derived from it, the same on every start:
 
 - **Synthetic** (the default): one-minute bars of the index (a geometric Brownian walk run *backwards* from
-  the symbol's price at the first start, so the present continues the past without a seam), the book's basis
+  the symbol's price at the first start, so the present continues the past without a seam; one walk per base
+  coin, so every BTC product shares the BTC index's past), the book's basis
   (a mean-reverting ratio, as the living market draws it), the traded price (index x (1 + basis) at the bid or
   the ask), Bybit's mark, the funding premium, volume and turnover from the same taker flow the living market
   runs (Poisson arrivals, heavy-tailed sizes, busier in the US afternoon), the funding settlements of every
@@ -158,13 +159,14 @@ def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
     first = end - n * MINUTE
     grid = st.grid
     seed = lambda *names: stream(spec.seed, "history", key, *names)  # noqa: E731
-    # the index, walked backwards from the anchor: close[n-1] = anchor
+    coin = lambda *names: stream(spec.seed, "history", st.inst.base_coin, *names)  # noqa: E731
+    # the index, walked backwards from the anchor (one walk per base coin): close[n-1] = anchor
     sigma = sim.volatility / math.sqrt(YEAR_MIN)
-    steps = (sim.drift / YEAR_MIN - sigma * sigma / 2) + sigma * normals(seed("walk"), n)
+    steps = (sim.drift / YEAR_MIN - sigma * sigma / 2) + sigma * normals(coin("walk"), n)
     log_close = math.log(anchor) - np.concatenate((np.cumsum(steps[::-1])[::-1][1:], [0.0]))
     close = np.exp(log_close)
     open_ = np.concatenate(([close[0] * math.exp(-steps[0])], close[:-1]))
-    swing = close * sigma * 0.6 * normals(seed("range"), 2 * n).reshape(2, n)
+    swing = close * sigma * 0.6 * normals(coin("range"), 2 * n).reshape(2, n)
     index = _ticks(_ohlc_from_path(open_, close, swing))
     # the basis (mean-reverting, one value a minute) and what follows from it
     keep = math.exp(-math.log(2) / BASIS_HALF_LIFE_MIN)
