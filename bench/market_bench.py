@@ -22,15 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from paperex.config import Config  # noqa: E402
-from paperex.market.clock import VirtualClock  # noqa: E402
-from paperex.market.setup import build_market  # noqa: E402
-from paperex.server import JOURNAL_FILE, Node  # noqa: E402
+from paperex.config import Config
+from paperex.market.clock import VirtualClock
+from paperex.market.setup import build_market
+from paperex.server import JOURNAL_FILE, Node
 
 try:
-    from bench.common import table  # noqa: E402
+    from bench.common import table
 except ImportError:  # run as a script from bench/
-    from common import table  # type: ignore[no-redef]  # noqa: E402
+    from common import table  # type: ignore[no-redef]
 
 
 def rss_mb() -> float:

@@ -360,3 +360,9 @@ def test_detect_kind(tmp_path: Path) -> None:
     assert detect_kind(write(tmp_path / "e.csv", "startTime,open,high,low,close\n1,1,1,1,1\n")) == "klines"
     assert detect_kind(write(tmp_path / "f.csv", "1748736000,1,1,1,1\n")) == "klines"
     assert detect_kind(write(tmp_path / "g.csv.gz", "2025.06.01 03:00,1,1,1,1,1\n", gz=True)) == "klines"
+
+
+def test_bybit_contract_trades_cut_to_their_first_five_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "short.csv", "timestamp,symbol,side,size,price\n1767225600.5,BTCUSDT,Buy,0.1,65000\n")
+    assert detect_kind(path) == "trades"
+    assert read_trades(path, "BTCUSDT") == [HistoricalTrade(1767225600500, "Buy", D("0.1"), D("65000"))]

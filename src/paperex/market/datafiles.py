@@ -64,7 +64,7 @@ _BYBIT_CONTRACT = (
 _BYBIT_SPOT = ("id", "timestamp", "price", "volume", "side")
 _TARDIS = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
 _ACCEPTED_HEADERS = (
-    "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional[,RPI] "
+    "timestamp,symbol,side,size,price[,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional,RPI] "
     "(Bybit contract trades); id,timestamp,price,volume,side[,rpi] (Bybit spot trades); "
     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount (Tardis.dev trades)"
 )
@@ -193,7 +193,7 @@ def _ms(path: Path, line: int, cell: str, name: str, per_ms: int = 1) -> int:
 
 def _trades_format(row: list[str]) -> str | None:
     names = tuple(cell.lower() for cell in row)
-    if names[: len(_BYBIT_CONTRACT)] == _BYBIT_CONTRACT and names[len(_BYBIT_CONTRACT) :] in ((), ("rpi",)):
+    if names[:5] == _BYBIT_CONTRACT[:5]:  # the archive's columns; files cut to the first five are read too
         return "bybit"
     if names[: len(_BYBIT_SPOT)] == _BYBIT_SPOT and names[len(_BYBIT_SPOT) :] in ((), ("rpi",)):
         return "spot"
@@ -226,7 +226,7 @@ def read_trades(path: Path, symbol: str | None = None) -> list[HistoricalTrade]:
                 raise _error(path, line, f"unrecognised trades header {','.join(row)!r}; expected {_ACCEPTED_HEADERS}")
             continue
         if fmt == "bybit":
-            ts_cell, sym, side_cell, size_cell, price_cell = _cells(path, line, row, len(_BYBIT_CONTRACT))[:5]
+            ts_cell, sym, side_cell, size_cell, price_cell = _cells(path, line, row, 5)[:5]
             if want and sym.upper() != want:
                 continue
             ts = _seconds_or_ms(path, line, ts_cell)

@@ -224,7 +224,8 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
         if s.feed == "trades":
             trades = [dataclasses.replace(t, ts=t.ts + shift) for t in datafiles.read_trades(s.file, s.symbol)]
             feed = TradeFeed(trades, replay=s.replay)
-            feed.skip_until(max(core.last_ts, spec.end_ms - 1))
+            # a restart goes on after what was handled; a new market plays from the end of the past
+            feed.skip_until(core.last_ts if core.last_ts > spec.end_ms else spec.end_ms - 1)
             feeds[(s.category, s.symbol)] = feed
         else:
             bars, bar_ms = datafiles.read_klines(s.file)
