@@ -283,33 +283,22 @@ def test_mt4_klines_date_and_time_in_two_columns(tmp_path: Path) -> None:
     assert [b.volume for b in bars] == [12, 7]
 
 
-def test_kline_errors(tmp_path: Path) -> None:
-    duplicate = write(
-        tmp_path / "dup.csv", "start,o,h,l,c\n1748736000,1,1,1,1\n1748736060,1,1,1,1\n1748736000000,1,1,1,1\n"
-    )
-    with pytest.raises(DataFileError, match=r"dup\.csv: line 4: duplicate bar start 1748736000000 \(also on line 2\)"):
-        read_klines(duplicate)
-    odd_gap = write(tmp_path / "gap.csv", "1748736000,1,1,1,1\n1748736030,1,1,1,1\n")
-    with pytest.raises(DataFileError, match=r"gap\.csv: bars are 30000 ms apart, not a whole number of minutes"):
-        read_klines(odd_gap)
-    bad_number = write(tmp_path / "num.csv", "1748736000,1,1,1,1\n1748736060,1,x,1,1\n")
-    with pytest.raises(DataFileError, match=r"num\.csv: line 2: high 'x' is not a number"):
-        read_klines(bad_number)
-    bad_start = write(tmp_path / "start.csv", "start,o,h,l,c\n1748736000,1,1,1,1\nsoon,1,1,1,1\n")
-    with pytest.raises(DataFileError, match=r"start\.csv: line 3: start 'soon' is not a time"):
-        read_klines(bad_start)
-    two_headers = write(tmp_path / "hh.csv", "a,b,c,d,e\nstart,o,h,l,c\n1748736000,1,1,1,1\n")
-    with pytest.raises(DataFileError, match=r"hh\.csv: line 2: start 'start' is not a time"):
-        read_klines(two_headers)
-    short = write(tmp_path / "short.csv", "1748736000,1,1,1\n")
-    with pytest.raises(DataFileError, match=r"short\.csv: line 1: expected at least 5 columns, found 4"):
-        read_klines(short)
-    inconsistent = write(tmp_path / "hl.csv", "1748736000,1,0.5,0.4,1\n")
-    with pytest.raises(DataFileError, match=r"hl\.csv: line 1: inconsistent bar"):
-        read_klines(inconsistent)
-    mixed = write(tmp_path / "mixed.csv", "2025.06.01 03:00,1,1,1,1\n1748736060,1,1,1,1\n")
-    with pytest.raises(DataFileError, match=r"mixed\.csv: line 2: .*not an MT4 date-time"):
-        read_klines(mixed)
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("dup.csv", "start,o,h,l,c\n1748736000,1,1,1,1\n1748736060,1,1,1,1\n1748736000000,1,1,1,1\n",
+     r"dup\.csv: line 4: duplicate bar start 1748736000000 \(also on line 2\)"),
+    ("gap.csv", "1748736000,1,1,1,1\n1748736030,1,1,1,1\n",
+     r"gap\.csv: bars are 30000 ms apart, not a whole number of minutes"),
+    ("num.csv", "1748736000,1,1,1,1\n1748736060,1,x,1,1\n", r"num\.csv: line 2: high 'x' is not a number"),
+    ("start.csv", "start,o,h,l,c\n1748736000,1,1,1,1\nsoon,1,1,1,1\n",
+     r"start\.csv: line 3: start 'soon' is not a time"),
+    ("hh.csv", "a,b,c,d,e\nstart,o,h,l,c\n1748736000,1,1,1,1\n", r"hh\.csv: line 2: start 'start' is not a time"),
+    ("short.csv", "1748736000,1,1,1\n", r"short\.csv: line 1: expected at least 5 columns, found 4"),
+    ("hl.csv", "1748736000,1,0.5,0.4,1\n", r"hl\.csv: line 1: inconsistent bar"),
+    ("mixed.csv", "2025.06.01 03:00,1,1,1,1\n1748736060,1,1,1,1\n", r"mixed\.csv: line 2: .*not an MT4 date-time"),
+])
+def test_kline_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
+    with pytest.raises(DataFileError, match=message):
+        read_klines(write(tmp_path / name, text))
 
 
 # ------------------------------------------------------------------------------------------------ minute bars

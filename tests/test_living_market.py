@@ -16,6 +16,7 @@ from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
 
 from tests.conftest import ccxt_sync, pybit_http
 from tests.serverproc import ServerProcess
+from tests.test_market import advance, start
 
 BOT_KEY, BOT_SECRET = "botkey0000000000001", "botsecret0000000000000000000000000001"
 MINUTE = 60_000
@@ -39,15 +40,7 @@ START = 1_772_409_600_000  # 2026-03-02T00:00:00Z
 
 
 def start_virtual(tmp_path: Path, name: str, config: str = VIRTUAL) -> ServerProcess:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(config)
-    return ServerProcess(tmp_path / name, ["--no-demo", "--config", str(path)], market=True).start()
-
-
-def advance(server: ServerProcess, ms: int) -> int:
-    reply = server.admin("POST", "/admin/v1/clock/advance", {"ms": ms})
-    assert reply["retCode"] == 0, reply
-    return reply["result"]["time"]
+    return start(tmp_path, config, name)
 
 
 def aggregate(bars: list[list]) -> list:
