@@ -120,7 +120,7 @@ async def recent_trade(call: Call) -> dict[str, Any]:
     limit = p.limit(60 if category == "spot" else 500, 60 if category == "spot" else 1000)
     trades = list(st.tape)[-limit:]
     if len(trades) < limit and st.past is not None:  # the first start: the past's last trades
-        trades = st.past.tape[len(st.past.tape) - (limit - len(trades)):] + trades
+        trades = st.past.tape[max(0, len(st.past.tape) - (limit - len(trades))):] + trades
     trades.reverse()
     return {"category": category, "list": [tser.public_trade(st, t) for t in trades]}
 
