@@ -126,3 +126,16 @@ def test_every_command_can_be_journaled() -> None:
     defined = {c for c in vars(commands).values() if isinstance(c, type) and issubclass(c, commands.Command)
                and c is not commands.Command}
     assert defined == set(get_args(commands.AnyCommand))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lots=st.integers(1, 10**10), ticks=st.integers(1, 10**9), symbol=st.sampled_from(["BTCUSD", "ETHUSD"]))
+def test_inverse_value_in_integers_equals_the_exact_fraction(lots, ticks, symbol) -> None:
+    from fractions import Fraction
+
+    from paperex.core.grid import Grid
+    from paperex.core.numbers import MONEY_SCALE
+
+    grid = Grid.of(next(i for i in load_market().instruments if i.symbol == symbol))
+    exact = Fraction(lots) * Fraction(grid.step) * MONEY_SCALE / (ticks * grid.tick_fraction)
+    assert grid.value(ticks, lots) == int(exact + Fraction(1, 2))  # rounded half up, as before

@@ -36,6 +36,9 @@ class Grid:
     min_price_ticks: int
     max_price_ticks: int
     min_notional: int  # 1e-8 units of the quote coin (0: none)
+    # inverse: a value of ``lots`` at ``ticks`` is lots x inv_num / (ticks x inv_den) in 1e-8 coin units
+    inv_num: int = 0
+    inv_den: int = 1
 
     @classmethod
     def of(cls, inst: Instrument) -> Grid:
@@ -51,6 +54,7 @@ class Grid:
         def down(value: Decimal, unit: Decimal) -> int:
             return int((value / unit).to_integral_value(rounding="ROUND_FLOOR"))
 
+        step, tick = Fraction(inst.qty_step), Fraction(inst.tick_size)
         return cls(
             tick=inst.tick_size, step=inst.qty_step, inverse=inst.category == "inverse",
             value_mult=int(vm) if vm == vm.to_integral_value() else 0,
@@ -62,6 +66,8 @@ class Grid:
             min_price_ticks=max(1, up(inst.min_price, inst.tick_size)),
             max_price_ticks=down(inst.max_price, inst.tick_size),
             min_notional=int(inst.min_notional * MONEY_SCALE),
+            inv_num=step.numerator * tick.denominator * MONEY_SCALE,
+            inv_den=step.denominator * tick.numerator,
         )
 
     # -- edge conversions (the gateway parses strings to Decimal first) --------------------------
@@ -86,9 +92,9 @@ class Grid:
         """Value of ``lots`` at ``ticks`` in 1e-8 units of the settle (linear, inverse) or quote (spot) coin."""
         if not self.inverse:
             return ticks * lots * self.value_mult
-        contracts = Fraction(lots) * Fraction(self.step)
-        coin = contracts * MONEY_SCALE / (ticks * self.tick_fraction)
-        return int(coin + Fraction(1, 2))  # round half up
+        # contracts x 1e8 / price, rounded half up, in integers (the same as the exact fraction + 1/2, floored)
+        den = ticks * self.inv_den
+        return (2 * lots * self.inv_num + den) // (2 * den)
 
     def lots_for_quote(self, ticks: int, quote_units: int) -> int:
         """How many whole lots ``quote_units`` buy at ``ticks`` (spot market buys by quote amount)."""
