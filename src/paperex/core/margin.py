@@ -116,15 +116,11 @@ def liq_ticks(symbols: dict[tuple[str, str], SymbolState], account: Account, st:
 
 def liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
               pos: Position) -> tuple[int, bool] | None:
-    """(the liquidation price in ticks rounded towards the mark, whether it lies below the mark exactly). Linear
-    symbols are solved in integers (the order path checks it for every order that adds to a position: Fractions
-    cost a third of the core's time there); inverse ones go through the exact rational solution."""
+    """(the liquidation price in ticks rounded towards the mark, whether it lies below the mark exactly), solved
+    in integers (the order path checks it for every order that adds to a position: Fractions cost a third of
+    the core's time there); ``estimated_liq_price`` is the exact rational solution it equals."""
     if st.grid.inverse:
-        estimate = estimated_liq_price(symbols, account, st, pos)
-        if estimate is None:
-            return None
-        below = estimate < st.grid.price(st.mark)
-        return st.grid.round_ticks(estimate, up=below), below
+        return _inverse_liq_point(symbols, account, st, pos)
     if pos.size == 0 or account.margin_mode == PORTFOLIO:
         return None
     coin = st.inst.settle_coin
@@ -158,6 +154,52 @@ def liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st:
         return None  # no positive price gets there
     below = b < st.mark * a
     return (-(-b // a) if below else b // a), below
+
+
+def _moving_and_rest(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
+                     pos: Position) -> tuple[list[Position], int]:
+    """The positions that move with ``st``'s mark, and what the rest of the coin's margin adds (1e-8 units)."""
+    coin = st.inst.settle_coin
+    if account.margin_mode == ISOLATED:
+        return [pos], pos.margin
+    rest, moving = account.balance(coin), []
+    for key, other in account.positions.items():
+        if not other.size:
+            continue
+        other_st = symbols[key[:2]]
+        if other_st is st:
+            moving.append(other)
+        elif other_st.inst.settle_coin == coin:
+            rest += unrealised(other_st, other) - position_mm(other_st, other)
+    return moving, rest
+
+
+def _inverse_liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
+                       pos: Position) -> tuple[int, bool] | None:
+    """The inverse solution p = sum q_i(s_i + mmr_i) / (rest + sum(s_i E_i + ded_i)) in integers, in ticks."""
+    if pos.size == 0 or account.margin_mode == PORTFOLIO:
+        return None
+    moving, rest = _moving_and_rest(symbols, account, st, pos)
+    terms = []
+    for p in moving:
+        tier = tier_of(st, position_value(st, p))
+        n, d = tier.maintenance_margin_rate.as_integer_ratio() if tier else (0, 1)
+        dn, dd = tier.mm_deduction.as_integer_ratio() if tier and tier.mm_deduction else (0, 1)
+        terms.append((1 if p.size > 0 else -1, abs(p.size), p.entry_value, n, d, dn, dd))
+    c = math.lcm(*(t[4] for t in terms))  # numerator: step x sum lots_i (s_i c + n_i c / d_i) / c
+    a = sum(lots * (s * c + n * (c // d)) for s, lots, _, n, d, _, _ in terms)
+    g = math.lcm(MONEY_SCALE, *(t[6] for t in terms))  # denominator: (rest + sum s_i E_i) / 1e8 + sum ded_i
+    b = (rest + sum(s * e for s, _, e, *_ in terms)) * (g // MONEY_SCALE) + sum(dn * (g // dd) for *_, dn, dd in terms)
+    # ticks = (step / tick) x (a / c) / (b / g); step / tick = inv_num / (inv_den x 1e8)
+    num, den = st.grid.inv_num * a * g, st.grid.inv_den * MONEY_SCALE * c * b
+    if den == 0 or num == 0:
+        return None
+    if den < 0:
+        num, den = -num, -den
+    if num <= 0:
+        return None  # no positive price gets there
+    below = num < st.mark * den
+    return (-(-num // den) if below else num // den), below
 
 
 def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
