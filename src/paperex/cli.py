@@ -186,9 +186,11 @@ def parser() -> argparse.ArgumentParser:
                    help="postgresql://user@host/db for a shared journal, or 'memory' to keep nothing "
                         "(default: SQLite in --data-dir)")
     s.add_argument("--config", default=None, metavar="FILE", help="a TOML file scripting the exchange "
-                   "(clock, symbols and feeds, market maker, accounts and keys): docs/configuration.md")
+                   "(clock, the market's past, symbols and feeds, liquidity and takers, accounts and keys): "
+                   "docs/configuration.md")
     s.add_argument("--no-market", action="store_true",
-                   help="no price feeds and no market maker: prices stand still and the books start empty")
+                   help="no living market: no past, no price moves, no liquidity provider, no background "
+                        "takers (prices stand still and the books start empty)")
     s.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
                    help="snapshot the state every N commands (a market step counts as the order operations it "
                         "made; 0: only on clean shutdown)")
