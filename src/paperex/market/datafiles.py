@@ -32,6 +32,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -212,6 +213,20 @@ def _side(path: Path, line: int, cell: str) -> str:
 
 
 def read_trades(path: Path, symbol: str | None = None) -> list[HistoricalTrade]:
+    """See ``_read_trades``; a file read once is not parsed again while it is unchanged (a start reads a data
+    file for its span, its past and its live feed)."""
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        return _read_trades(path, symbol)
+    return list(_cached_trades(str(path), stat.st_mtime_ns, stat.st_size, symbol))
+
+
+@lru_cache(maxsize=8)
+def _cached_trades(path: str, mtime_ns: int, size: int, symbol: str | None) -> tuple[HistoricalTrade, ...]:
+    return tuple(_read_trades(Path(path), symbol))
+
+
+def _read_trades(path: Path, symbol: str | None = None) -> list[HistoricalTrade]:
     """The trades of a Bybit contract, Bybit spot or Tardis.dev trades CSV (told by its header), ascending by
     time. ``symbol`` keeps only that symbol's trades where the file has a symbol column (not in Bybit spot
     files). An empty file, or one with no matching trades, gives ``[]``."""
@@ -306,6 +321,21 @@ def _kline_row_shape(row: list[str]) -> str | None:
 
 
 def read_klines(path: Path) -> tuple[list[Bar], int]:
+    """See ``_read_klines``; cached like ``read_trades``."""
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        return _read_klines(path)
+    bars, bar_ms = _cached_klines(str(path), stat.st_mtime_ns, stat.st_size)
+    return list(bars), bar_ms
+
+
+@lru_cache(maxsize=8)
+def _cached_klines(path: str, mtime_ns: int, size: int) -> tuple[tuple[Bar, ...], int]:
+    bars, bar_ms = _read_klines(Path(path))
+    return tuple(bars), bar_ms
+
+
+def _read_klines(path: Path) -> tuple[list[Bar], int]:
     """The bars of a kline CSV (generic ``start,open,high,low,close[,volume[,turnover]]``, header optional, or
     Bybit's MT4 archive), ascending by start, and the bar length in ms: the smallest gap between consecutive
     starts, a whole number of minutes (60 000 for a single bar or an empty file)."""
