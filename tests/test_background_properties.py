@@ -165,8 +165,9 @@ def test_the_synthetic_past_is_consistent_and_ends_at_the_anchor(seed, days) -> 
         past = history.synthetic(spec, sym, sim)
         again = history.synthetic(spec, sym, sim)
         assert np.array_equal(past.trades.ohlc, again.trades.ohlc) and past.tape[-1].ts == again.tape[-1].ts
-        n = days * 1440
-        assert len(past.index.ohlc) == n and past.index.end == T0 and past.index.first == T0 - n * 60_000
+        n = days * 1440 + 1  # and the 12.345 s of the start minute before the start
+        assert len(past.index.ohlc) == n and past.index.end == T0 + 60_000
+        assert past.index.first == T0 - days * 1440 * 60_000
         assert int(past.index.ohlc[-1, 3]) == sym.index  # the present continues the past without a seam
         for series in (past.trades, past.index, past.mark):
             o, h, low, c = series.ohlc.T
@@ -174,7 +175,7 @@ def test_the_synthetic_past_is_consistent_and_ends_at_the_anchor(seed, days) -> 
         assert all(v >= 0 for v in past.trades.volume) and sum(past.trades.volume) > 0
         tape = past.tape
         assert 0 < len(tape) <= 1000 and all(a.ts <= b.ts for a, b in itertools.pairwise(tape))
-        assert tape[-1].ts < T0
+        assert tape[-1].ts < T0 + 12_345  # the past ends where the exchange starts
         last_minute = (tape[-1].ts // 60_000) * 60_000
         bar = past.trades.aggregate(last_minute, last_minute + 60_000)
         prices = [t.price for t in tape if last_minute <= t.ts < last_minute + 60_000]

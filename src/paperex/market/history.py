@@ -155,8 +155,9 @@ def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
     key = f"{st.inst.category}:{st.inst.symbol}"
     anchor = spec.anchors.get(key, st.index)
     end = spec.end_ms - spec.end_ms % MINUTE
-    n = max(1, spec.days * 1440)
-    first = end - n * MINUTE
+    first = end - max(1, spec.days * 1440) * MINUTE
+    partial = spec.end_ms - end  # the exchange started this far into a minute: its first part is the past's
+    n = (end - first) // MINUTE + (1 if partial else 0)
     grid = st.grid
     seed = lambda *names: stream(spec.seed, "history", key, *names)  # noqa: E731
     coin = lambda *names: stream(spec.seed, "history", st.inst.base_coin, *names)  # noqa: E731
@@ -209,8 +210,13 @@ def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
     # the last minutes, trade by trade
     rate = max(sim.trade_rate, 0.05)
     tail = min(n, max(5, math.ceil(TAPE_LENGTH * 1.2 / (rate * 60)) + 1))
-    tape = _tail_trades(seed("tape"), first, index, basis, half, rate, sim, grid, n - tail, n)
-    for m, bar in _bars_of(tape, first, grid).items():  # the minutes of the tape are the tape's own bars
+    tape = _tail_trades(seed("tape"), first, index, basis, half, rate, sim, grid, n - tail, n, spec.end_ms)
+    bars = _bars_of(tape, first, grid)
+    for m in range(n - tail, n):  # the minutes of the tape are the tape's own bars (quiet ones flat)
+        bar = bars.get(m)
+        if bar is None:
+            close = int(trades[m - 1, 3]) if m else int(trades[m, 0])
+            bar = [close, close, close, close, 0, 0]
         trades[m, :] = bar[:4]
         volume[m], turnover[m] = bar[4], bar[5]
     funding = _funding(st, first, end, premium) if st.inst.is_derivative else []
@@ -220,9 +226,9 @@ def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
 
 
 def _tail_trades(state: int, first: int, index: np.ndarray, basis: np.ndarray, half: float, rate: float,
-                 sim: SimSymbol, grid, lo: int, hi: int) -> list[PublicTrade]:
-    """Trade by trade, minutes ``lo`` to ``hi``: Poisson arrivals (normal approximation), prices along the
-    minute's index path at the bid or the ask, heavy-tailed sizes."""
+                 sim: SimSymbol, grid, lo: int, hi: int, until: int) -> list[PublicTrade]:
+    """Trade by trade, minutes ``lo`` to ``hi``, before ``until``: Poisson arrivals (normal approximation),
+    prices along the minute's index path at the bid or the ask, heavy-tailed sizes."""
     lam = rate * 60
     counts = np.maximum(0, np.rint(lam + math.sqrt(lam) * normals(state, hi - lo))).astype(np.int64).tolist()
     total = sum(counts)
@@ -237,8 +243,9 @@ def _tail_trades(state: int, first: int, index: np.ndarray, basis: np.ndarray, h
             centre = (o + (c - o) * (j + 1) / (count + 1) + noise[k + j] * 0.2 * (abs(c - o) + 1)) * (1 + basis[m])
             side = BUY if pick[k + j] < 0.5 else SELL
             qty = max(grid.min_lots, min(round(sim.taker_lots * math.exp(size[k + j])), sim.max_taker_lots))
-            trades.append(PublicTrade(HISTORY_EXEC_BASE + (m << 12) + j, max(1, round(centre + half * side)), qty,
-                                      side, start + off, 0, "ZeroPlusTick"))
+            if start + off < until:
+                trades.append(PublicTrade(HISTORY_EXEC_BASE + (m << 12) + j, max(1, round(centre + half * side)),
+                                          qty, side, start + off, 0, "ZeroPlusTick"))
         k += count
     previous, rising = None, True
     for t in trades:  # Bybit's tick direction
