@@ -23,16 +23,17 @@ def last_price(st: SymbolState) -> int:
 
 
 def _stats(st: SymbolState, now: int, span: int) -> tuple[int, int, int, int, int]:
-    """(previous price, high, low, volume lots, turnover units) over the last ``span`` ms."""
+    """(previous price, high, low, volume lots, turnover units) over the last ``span`` ms: the minutes from
+    the one ``span`` ago (exclusive) to the current one, aggregated in one pass (the past included)."""
     last = last_price(st)
-    bars = st.candles.query("1", now - span + 60_000, now, span // 60_000)
+    start = now - span + 60_000
+    bar = st.candles.aggregate(start - start % 60_000, now - now % 60_000 + 60_000)
     prev = st.candles.close_at(now - span)
-    if not bars:
+    if bar is None:
         return (prev if prev is not None else last), last, last, 0, 0
     if prev is None:
-        prev = bars[-1][1][0]  # the open of the oldest bar in the window
-    return (prev, max(b[1][1] for b in bars), min(b[1][2] for b in bars), sum(b[1][4] for b in bars),
-            sum(b[1][5] for b in bars))
+        prev = bar[0]  # the open of the oldest minute in the window
+    return prev, bar[1], bar[2], bar[4], bar[5]
 
 
 def _pcnt(last: int, prev: int) -> str:
@@ -72,6 +73,8 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
         "prevPrice1h": ser.price(st, prev1h),
         "openInterest": ser.qty(st, st.open_interest),
         "openInterestValue": ser.money(oi_value),
+        "singleOpenInterest": ser.qty(st, st.open_interest),  # paperex's open interest is one side already
+        "singleOpenInterestValue": ser.money(oi_value),
         "turnover24h": ser.money(turnover),
         "volume24h": ser.qty(st, volume),
         "fundingRate": ser.money(risk.predicted_rate(st, now)),
