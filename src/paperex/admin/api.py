@@ -76,7 +76,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
         if not is_loopback(request.remote):
             return http_failure_response(HttpError.FORBIDDEN)
         token = request.app[ADMIN_TOKEN]
-        if token and not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), token):
+        given = request.headers.get("X-Admin-Token", "").encode("utf-8", "surrogateescape")
+        if token and not hmac.compare_digest(given, token.encode()):  # bytes: a non-ASCII header is no 500
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}

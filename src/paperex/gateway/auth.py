@@ -23,6 +23,7 @@ from paperex.core.accounts import Account, ApiKey
 from paperex.core.engine import Exchange
 from paperex.errors import ApiError, Code, HttpError
 from paperex.gateway.envelope import HttpFailure
+from paperex.gateway.params import ascii_int, printable
 
 DEFAULT_RECV_WINDOW = 5000
 FUTURE_TOLERANCE_MS = 1000
@@ -67,7 +68,8 @@ def load_rsa_public_key(pem: str) -> rsa.RSAPublicKey | None:
 def signature_matches(key: ApiKey, payload: bytes, signature: str) -> bool:
     if key.secret is not None:
         expected = hmac.new(key.secret.encode(), payload, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature.lower())
+        # bytes: compare_digest refuses a str with non-ASCII characters (TypeError, once a 10016)
+        return hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "surrogateescape"))
     public = load_rsa_public_key(key.rsa_public_key or "")
     if public is None:
         return False
@@ -106,19 +108,20 @@ def authenticate(
     recv_text = headers.get("X-BAPI-RECV-WINDOW")
     recv_window = DEFAULT_RECV_WINDOW
     if recv_text is not None:
-        if not (recv_text.isascii() and recv_text.isdigit()) or len(recv_text) > 12 or int(recv_text) <= 0:
+        parsed = ascii_int(recv_text, max_len=12)
+        if not parsed:
             raise ApiError(Code.PARAM_ERROR, "invalid X-BAPI-RECV-WINDOW")
-        recv_window = int(recv_text)
+        recv_window = parsed
 
     key = core.api_keys.get(api_key)
     if key is None:
         raise ApiError(Code.INVALID_API_KEY)
 
-    ts = int(timestamp) if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16 else None
+    ts = ascii_int(timestamp, max_len=16)
     if ts is None or not (now_ms - recv_window <= ts < now_ms + FUTURE_TOLERANCE_MS):
         raise ApiError(
             Code.TIMESTAMP_OUT_OF_WINDOW,
-            f"req_timestamp[{timestamp}],server_timestamp[{now_ms}],recv_window[{recv_window}]",
+            f"req_timestamp[{printable(timestamp)}],server_timestamp[{now_ms}],recv_window[{recv_window}]",
         )
 
     prefix = f"{timestamp}{api_key}{recv_text or ''}".encode()

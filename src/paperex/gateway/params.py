@@ -19,6 +19,23 @@ ALL_CATEGORIES = ("spot", "linear", "inverse", "option")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
+def ascii_int(text: str, *, signed: bool = False, max_len: int = 20) -> int | None:
+    """The integer an ASCII decimal string spells (one leading '-' when ``signed``), or None: the one
+    integer parser of the wire (str.isdigit alone accepts '²' and int() then raises; '--5' passed
+    lstrip('-'))."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    if not digits or len(text) > max_len or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(text)
+
+
+def printable(text: str, max_len: int = 64) -> str:
+    """Client text quoted back in a message: what the header's bytes were (undecodable ones escaped), cut short,
+    never a string the JSON encoder refuses (a raw 0xff byte arrives as a lone surrogate)."""
+    raw = text[:max_len].encode("utf-8", "surrogateescape")
+    return raw.decode("ascii", "backslashreplace")
+
+
 def param_error(detail: str) -> ApiError:
     return ApiError(Code.PARAM_ERROR, detail)
 
@@ -60,10 +77,10 @@ class Params:
         if isinstance(value, bool):
             raise param_error(f"{name} must be an integer")
         if isinstance(value, str):
-            text = value.strip()
-            if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+            parsed = ascii_int(value.strip(), signed=True)
+            if parsed is None:
                 raise param_error(f"{name} must be an integer")
-            value = int(text)
+            value = parsed
         if not isinstance(value, int):
             raise param_error(f"{name} must be an integer")
         if (lo is not None and value < lo) or (hi is not None and value > hi):

@@ -23,6 +23,7 @@ from paperex.core.candles import INTERVALS, next_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import market_data
 from paperex.gateway import trade_serializers as ser
+from paperex.gateway.params import ascii_int
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
 
@@ -211,7 +212,7 @@ class PublicStreams:
     def parse(self, category: str, name: str) -> Topic | None:
         parts = name.split(".")
         core = self.sequencer.core
-        if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in DEPTHS:
+        if len(parts) == 3 and parts[0] == "orderbook" and ascii_int(parts[1], max_len=4) in DEPTHS:
             kind, arg, symbol = "orderbook", int(parts[1]), parts[2]
         elif len(parts) == 3 and parts[0] == "kline" and parts[1] in INTERVALS:
             kind, arg, symbol = "kline", parts[1], parts[2]

@@ -22,7 +22,7 @@ from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Princ
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.faults import FAULTS
-from paperex.gateway.params import Params, param_error
+from paperex.gateway.params import Params, ascii_int, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
 from paperex.gateway.rest import SEQUENCER, check_account_state, take_quota
 from paperex.gateway.ws_client import accept
@@ -38,10 +38,11 @@ def _check_header(header: Any, now_ms: int) -> None:
     if not isinstance(header, dict) or "X-BAPI-TIMESTAMP" not in header:
         raise param_error("header.X-BAPI-TIMESTAMP is required")
     ts_text, recv_text = str(header["X-BAPI-TIMESTAMP"]), str(header.get("X-BAPI-RECV-WINDOW", DEFAULT_RECV_WINDOW))
-    if not recv_text.isdigit() or int(recv_text) <= 0:
+    recv = ascii_int(recv_text, max_len=12)
+    if not recv:
         raise param_error("invalid X-BAPI-RECV-WINDOW")
-    recv = int(recv_text)
-    if not ts_text.isdigit() or not (now_ms - recv <= int(ts_text) < now_ms + FUTURE_TOLERANCE_MS):
+    ts = ascii_int(ts_text, max_len=16)
+    if ts is None or not (now_ms - recv <= ts < now_ms + FUTURE_TOLERANCE_MS):
         raise ApiError(Code.TIMESTAMP_OUT_OF_WINDOW,
                        f"req_timestamp[{ts_text}],server_timestamp[{now_ms}],recv_window[{recv}]")
 
