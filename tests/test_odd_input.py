@@ -99,3 +99,28 @@ def test_a_non_ascii_admin_token_is_refused_cleanly(tmp_path) -> None:
         assert ok.status_code == 200 and ok.json()["retCode"] == 0
     finally:
         server.stop()
+
+
+def test_resubscribing_never_uses_up_a_connection(server) -> None:
+    """Bybit caps a public connection's topics at 21,000 characters; unsubscribing gives them back."""
+    import aiohttp
+
+    from paperex.core.candles import INTERVALS
+
+    args = [f"kline.{i}.{s}" for i in INTERVALS for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")]
+    assert 25 * sum(map(len, args)) > 21_000  # what 25 rounds would use if nothing were given back
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(
+                server.base_url.replace("http", "ws") + "/v5/public/linear") as ws:
+            for i in range(25):  # the batch, then one more topic while the batch is on, then neither
+                for op, topics in (("subscribe", args), ("subscribe", ["publicTrade.BTCUSDT"]),
+                                   ("unsubscribe", args), ("unsubscribe", ["publicTrade.BTCUSDT"])):
+                    await ws.send_str(json.dumps({"op": op, "req_id": f"{op}{i}{len(topics)}", "args": topics}))
+                    while True:
+                        frame = json.loads((await ws.receive(timeout=5)).data)
+                        if frame.get("req_id") == f"{op}{i}{len(topics)}":
+                            assert frame["success"], frame
+                            break
+
+    asyncio.run(run())
