@@ -98,7 +98,7 @@ def test_virtual_time_is_deterministic_and_limit_orders_fill_as_the_price_walks(
             marks = bot.get_mark_price_kline(category="linear", symbol="BTCUSDT", interval="15",
                                              start=1_767_225_600_000)["result"]["list"]
             assert len(marks) == 5 and len({row[4] for row in marks}) > 1  # the mark moved
-            health = server.admin("GET", "/admin/v1/health")["result"]
+            health = server.admin("GET", "/admin/v1/health?digest=1")["result"]
             assert health["moneyConserved"]
             results.append((health["stateDigest"], trades, klines, marks))
         finally:

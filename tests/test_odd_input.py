@@ -124,3 +124,10 @@ def test_resubscribing_never_uses_up_a_connection(server) -> None:
                             break
 
     asyncio.run(run())
+
+
+def test_health_is_cheap_and_the_digest_is_on_request(server) -> None:
+    plain = server.admin("GET", "/admin/v1/health")["result"]
+    assert "stateDigest" not in plain and plain["moneyConserved"] and plain["accepting"]
+    full = server.admin("GET", "/admin/v1/health?digest=1")["result"]
+    assert len(full["stateDigest"]) == 64
