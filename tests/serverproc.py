@@ -32,6 +32,7 @@ class ServerProcess:
     market: bool = False  # most tests want a quiet exchange: static prices, empty books
     # Bybit's rate limits: off unless a test is about them (tests drive one account faster than Bybit allows)
     rate_limits: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # more environment for the server
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     base_url: str = ""
@@ -44,7 +45,7 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "paperex", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
                *self.extra_args, *([] if self.market else ["--no-market"])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout
         lines: list[str] = []
         assert self.proc.stdout is not None
@@ -68,7 +69,7 @@ class ServerProcess:
         self.output = lines
         # keep reading what the server prints, so its logging can never block on a full pipe
         threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
-        if not self.rate_limits and "--admin-token" not in self.extra_args:
+        if not self.rate_limits and "--admin-token" not in self.extra_args and "PAPEREX_ADMIN_TOKEN" not in self.env:
             assert self.admin("POST", "/admin/v1/rate-limits", {"enabled": False})["retCode"] == 0
         return self
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -27,6 +28,17 @@ def _balances(items: list[str]) -> dict[str, str]:
             raise SystemExit(f"--balance takes COIN=AMOUNT, got {item!r}")
         out[coin.upper()] = amount
     return out
+
+
+ADMIN_TOKEN_ENV = "PAPEREX_ADMIN_TOKEN"
+
+
+def admin_token(args: argparse.Namespace) -> str | None:
+    """The admin token from --admin-token or the environment; an empty one would silently turn the check off."""
+    token = args.admin_token if args.admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV)
+    if token is not None and not token.strip():
+        raise SystemExit(f"paperex: the admin token must not be empty (--admin-token / ${ADMIN_TOKEN_ENV})")
+    return token
 
 
 def _admin_http(url: str, token: str | None, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -68,7 +80,7 @@ async def _offline(data_dir: Path, path: str, body: dict[str, Any]) -> dict[str,
 
 
 def admin_call(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    result = _admin_http(args.url, args.admin_token, path, body)
+    result = _admin_http(args.url, admin_token(args), path, body)
     if result is None:
         result = asyncio.run(_offline(Path(args.data_dir), path, body))
     return result
@@ -97,7 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except ConfigError as exc:
         raise SystemExit(f"paperex: {exc}") from None
     options = ServeOptions(host=args.host, port=args.port, data_dir=Path(args.data_dir), demo=not args.no_demo,
-                           admin_token=args.admin_token, journal=args.journal, snapshot_every=args.snapshot_every,
+                           admin_token=admin_token(args), journal=args.journal, snapshot_every=args.snapshot_every,
                            config=config, market=not args.no_market)
     try:
         run_event_loop(serve(options))
@@ -168,7 +180,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def _client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default="http://127.0.0.1:8080", help="a running server (admin API)")
-    p.add_argument("--admin-token", default=None)
+    p.add_argument("--admin-token", default=None, help=f"default: ${ADMIN_TOKEN_ENV}")
     p.add_argument("--data-dir", default="./paperex-data", help="used when no server is running")
 
 
@@ -181,7 +193,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--data-dir", default="./paperex-data")
     s.add_argument("--no-demo", action="store_true", help="do not create the demo account and key")
-    s.add_argument("--admin-token", default=None, help="require X-Admin-Token on /admin/v1")
+    s.add_argument("--admin-token", default=None,
+                   help=f"require X-Admin-Token on /admin/v1 (default: ${ADMIN_TOKEN_ENV}, which keeps it out of "
+                        "the process list)")
     s.add_argument("--journal", default=None, metavar="URL",
                    help="postgresql://user@host/db for a shared journal, or 'memory' to keep nothing "
                         "(default: SQLite in --data-dir)")

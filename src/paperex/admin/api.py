@@ -69,11 +69,32 @@ def _uid(value: Any) -> int:
     return uid
 
 
+LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def _loopback_name(host: str) -> bool:
+    """A Host or Origin host naming this machine: localhost or a loopback address (a DNS-rebound name does not)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]").lower()
+    return name in LOOPBACK_NAMES or is_loopback(name)
+
+
+def cross_site(request: web.Request) -> bool:
+    """A browser request a web page made (CSRF) or one that reached us under a foreign name (DNS rebinding):
+    the admin API answers neither, token or not."""
+    if request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is not None and not _loopback_name(origin.split("://", 1)[-1]):
+        return True
+    return not _loopback_name(request.headers.get("Host", "localhost"))
+
+
 def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         service = request.app[ADMIN]
         now_ms = service.sequencer.now_ms()
-        if not is_loopback(request.remote):
+        if not is_loopback(request.remote) or cross_site(request):
             return http_failure_response(HttpError.FORBIDDEN)
         token = request.app[ADMIN_TOKEN]
         given = request.headers.get("X-Admin-Token", "").encode("utf-8", "surrogateescape")
@@ -81,6 +102,9 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}
+            if request.method == "POST" and request.content_type != "application/json":
+                # a form or text/plain POST is what a web page can send without a preflight: not to us
+                raise ApiError(Code.PARAM_ERROR, "the admin API takes application/json")
             result = await handler({**body, **request.match_info, "_driver": request.app[DRIVER],
                                     "_limiter": request.app[RATE_LIMITER], "_app": request.app,
                                     "_query": dict(request.query)}, service)
