@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -91,6 +92,18 @@ def sign_payload_candidates(method: str, raw_query: str, raw_body: bytes) -> lis
     return candidates
 
 
+def in_window(ts: int, recv_window: int, now_ms: int, also_ms: int | None = None) -> bool:
+    """Bybit's rule server - recv <= ts < server + 1 s, against our clock or, in virtual time, either clock: a
+    client may sync to /v5/market/time (the exchange clock, ccxt's adjustForTimeDifference) or to its own."""
+    return any(now - recv_window <= ts < now + FUTURE_TOLERANCE_MS for now in (now_ms, also_ms) if now is not None)
+
+
+def client_clocks(sequencer: Any) -> tuple[int, int | None]:
+    """(the wall clock, the exchange clock when it is virtual): what a client's timestamps may follow."""
+    wall = time.time_ns() // 1_000_000
+    return wall, (sequencer.now_ms() if getattr(sequencer.clock, "virtual", False) else None)
+
+
 def authenticate(
     core: Exchange,
     headers: Any,
@@ -99,6 +112,7 @@ def authenticate(
     raw_body: bytes,
     client_ip: str,
     now_ms: int,
+    also_ms: int | None = None,
 ) -> Principal:
     api_key = headers.get("X-BAPI-API-KEY")
     timestamp = headers.get("X-BAPI-TIMESTAMP")
@@ -118,7 +132,7 @@ def authenticate(
         raise ApiError(Code.INVALID_API_KEY)
 
     ts = ascii_int(timestamp, max_len=16)
-    if ts is None or not (now_ms - recv_window <= ts < now_ms + FUTURE_TOLERANCE_MS):
+    if ts is None or not in_window(ts, recv_window, now_ms, also_ms):
         raise ApiError(
             Code.TIMESTAMP_OUT_OF_WINDOW,
             f"req_timestamp[{printable(timestamp)}],server_timestamp[{now_ms}],recv_window[{recv_window}]",

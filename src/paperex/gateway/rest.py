@@ -19,7 +19,7 @@ from aiohttp import web
 from paperex.core.accounts import Account
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import faults
-from paperex.gateway.auth import authenticate
+from paperex.gateway.auth import authenticate, client_clocks
 from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
 from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
 from paperex.gateway.faults import FAULTS
@@ -87,10 +87,11 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         raw_query = request.rel_url.raw_query_string
         principal = None
         if endpoint.auth:
-            # the recv window compares the client's clock with ours: in virtual time, with the wall clock
-            auth_now = time.time_ns() // 1_000_000 if getattr(sequencer.clock, "virtual", False) else now_ms
+            # the recv window compares the client's clock with ours: in virtual time, the wall clock or the
+            # exchange clock (a client synced to /v5/market/time)
+            wall, virtual = client_clocks(sequencer)
             principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
-                                     request.remote or "", auth_now)
+                                     request.remote or "", now_ms if virtual is None else wall, virtual)
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         if principal is not None:

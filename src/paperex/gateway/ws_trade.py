@@ -18,7 +18,7 @@ from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
 from paperex.gateway import faults
-from paperex.gateway.auth import DEFAULT_RECV_WINDOW, FUTURE_TOLERANCE_MS, Principal, check_account_status
+from paperex.gateway.auth import DEFAULT_RECV_WINDOW, Principal, check_account_status, client_clocks, in_window
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.faults import FAULTS
@@ -34,7 +34,7 @@ OPS = {"order.create": "/v5/order/create", "order.amend": "/v5/order/amend", "or
 _conn_ids = itertools.count(1)
 
 
-def _check_header(header: Any, now_ms: int) -> None:
+def _check_header(header: Any, now_ms: int, also_ms: int | None = None) -> None:
     if not isinstance(header, dict) or "X-BAPI-TIMESTAMP" not in header:
         raise param_error("header.X-BAPI-TIMESTAMP is required")
     ts_text, recv_text = str(header["X-BAPI-TIMESTAMP"]), str(header.get("X-BAPI-RECV-WINDOW", DEFAULT_RECV_WINDOW))
@@ -42,7 +42,7 @@ def _check_header(header: Any, now_ms: int) -> None:
     if not recv:
         raise param_error("invalid X-BAPI-RECV-WINDOW")
     ts = ascii_int(ts_text, max_len=16)
-    if ts is None or not (now_ms - recv <= ts < now_ms + FUTURE_TOLERANCE_MS):
+    if ts is None or not in_window(ts, recv, now_ms, also_ms):
         raise ApiError(Code.TIMESTAMP_OUT_OF_WINDOW,
                        f"req_timestamp[{ts_text}],server_timestamp[{now_ms}],recv_window[{recv}]")
 
@@ -132,7 +132,7 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
             if req_id in seen:
                 raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
             seen.add(req_id)
-        _check_header(frame.get("header"), wall)
+        _check_header(frame.get("header"), wall, client_clocks(request.app[PRIVATE].sequencer)[1])
         result, ext, msg_text = await handle(request.app, principal, frame, wall, limit_headers)
         reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
     except ApiError as err:
