@@ -43,3 +43,15 @@ def test_the_admin_token_from_the_environment_and_never_empty(tmp_path) -> None:
     empty = subprocess.run([sys.executable, "-m", "paperex", "serve", "--admin-token", "", "--data-dir",
                             str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
     assert empty.returncode != 0 and "must not be empty" in empty.stderr
+
+
+def test_a_new_data_dir_is_its_users_alone(tmp_path) -> None:
+    import stat
+
+    data = tmp_path / "fresh" / "data"
+    server = ServerProcess(data, ["--no-demo"]).start()
+    server.stop()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    files = [p for p in data.iterdir() if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), [
+        (p.name, oct(p.stat().st_mode)) for p in files]

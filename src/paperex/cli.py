@@ -99,6 +99,8 @@ def run_event_loop(main: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from paperex.server import ServeOptions, serve
 
+    os.umask(0o077)  # the data dir holds API secrets: what the server creates is its user's alone (0700 / 0600)
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from paperex.config import ConfigError, load
     from paperex.journal.lock import DataDirBusy
