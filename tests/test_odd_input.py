@@ -131,3 +131,21 @@ def test_health_is_cheap_and_the_digest_is_on_request(server) -> None:
     assert "stateDigest" not in plain and plain["moneyConserved"] and plain["accepting"]
     full = server.admin("GET", "/admin/v1/health?digest=1")["result"]
     assert len(full["stateDigest"]) == 64
+
+
+def test_a_client_gone_mid_body_is_not_an_error(tmp_path) -> None:
+    import socket
+
+    from tests.serverproc import ServerProcess
+
+    server = ServerProcess(tmp_path, ["--no-demo"]).start()
+    try:
+        for path in ("/v5/order/create", "/admin/v1/accounts") * 10:
+            with socket.create_connection(("127.0.0.1", server.port)) as s:
+                s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n{\"a\":".encode())
+        time.sleep(0.5)
+        assert requests.get(server.base_url + "/v5/market/time", timeout=10).json()["retCode"] == 0
+        assert not server.log_contains("Traceback") and not server.log_contains("Connection lost")
+    finally:
+        server.stop()

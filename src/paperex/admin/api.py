@@ -30,7 +30,7 @@ from paperex.gateway.envelope import error_response, http_failure_response, ok_r
 from paperex.gateway.faults import FAULTS, Fault
 from paperex.gateway.position_serializers import position
 from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RATE_LIMITER, RateLimiter
-from paperex.gateway.rest import read_body
+from paperex.gateway.rest import ClientGone, read_body
 from paperex.gateway.ws_client import WS_CLIENTS
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
@@ -110,6 +110,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
                                     "_query": dict(request.query)}, service)
         except ApiError as err:
             return error_response(err.code, err.msg, now_ms)
+        except ClientGone:
+            return web.Response(status=400)  # the client hung up mid-body: never delivered, nothing to log
         except Exception:
             request.app.logger.exception("admin error")
             return error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms)

@@ -34,6 +34,10 @@ MAX_BODY = 1 << 20
 SEQUENCER: web.AppKey[Sequencer] = web.AppKey("sequencer", Sequencer)
 
 
+class ClientGone(Exception):
+    """The client hung up before its body arrived: nobody to answer, nothing to log."""
+
+
 async def read_body(request: web.BaseRequest) -> bytes:
     """The raw body, or 10001 when it is larger than ``MAX_BODY`` (declared or streamed)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
@@ -42,6 +46,8 @@ async def read_body(request: web.BaseRequest) -> bytes:
         return await request.read() if request.can_read_body else b""
     except web.HTTPRequestEntityTooLarge:
         raise param_error("the body is too large") from None
+    except ConnectionError:  # a disconnect mid-body (aiohttp: "Connection lost")
+        raise ClientGone from None
 
 
 def parse_query(raw_query: str) -> dict[str, Any]:
@@ -103,6 +109,9 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         result = await faults.run_with(fault, lambda: endpoint.handler(call))
     except HttpFailure as failure:
         return http_failure_response(failure.status)
+    except ClientGone:
+        log.debug("client gone mid-body on %s %s", method, request.path)
+        return web.Response(status=400)  # never delivered: the connection is closed
     except RateLimited as err:
         return with_quota(error_response(err.code, err.msg, now_ms), err.quota)
     except ApiError as err:
