@@ -201,3 +201,56 @@ def test_ccxt_validators_on_orders_and_my_trades(traded) -> None:
     assert {o["status"] for o in closed} == {"closed"} and len(closed) == 2
     canceled = ex.fetch_canceled_orders(symbol)
     assert [o["id"] for o in canceled] == [created["id"]]
+
+
+def test_nothing_is_seen_before_it_is_durable_and_a_push_accepts_the_next_request(tmp_path) -> None:
+    """With a disk that takes 0.4 s a write: the private push, the public book and a REST read of an order come
+    after its durable write (never before its own reply); an order whose push was seen can be cancelled at once."""
+    import asyncio
+    import json as jsonlib
+
+    import aiohttp
+
+    from tests.signing import sign
+
+    with SlowDiskServer(tmp_path, delay=0.4) as server:
+        key, secret = server.admin_account()
+        session = pybit_http(server, key, secret)
+        ws_base = server.base_url.replace("http", "ws")
+
+        async def run() -> None:
+            async with aiohttp.ClientSession() as http, http.ws_connect(ws_base + "/v5/private") as private, \
+                    http.ws_connect(ws_base + "/v5/public/linear") as public:
+                expires = int(time.time() * 1000) + 10_000
+                await private.send_str(jsonlib.dumps({"op": "auth", "args": [key, expires,
+                                                                              sign(secret, f"GET/realtime{expires}")]}))
+                await private.receive(timeout=5)
+                await private.send_str('{"op":"subscribe","args":["order"]}')
+                await private.receive(timeout=5)
+                await public.send_str('{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}')
+                await public.receive(timeout=5)  # the subscribe reply
+                await public.receive(timeout=5)  # the (empty) snapshot
+                t0 = time.monotonic()
+                place = asyncio.ensure_future(asyncio.to_thread(
+                    session.place_order, category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.01",
+                    price="60000"))
+                await asyncio.sleep(0.1)  # applied, not yet durable
+                book = await asyncio.to_thread(session.get_orderbook, category="linear", symbol=S)
+                assert book["result"]["b"] and time.monotonic() - t0 > 0.35  # the read waited for the write
+                push = jsonlib.loads((await private.receive(timeout=5)).data)
+                pushed = time.monotonic() - t0
+                delta = jsonlib.loads((await public.receive(timeout=5)).data)
+                assert pushed > 0.35 and delta["data"]["b"]  # neither the push nor the book ran ahead
+                oid = (await place)["result"]["orderId"]
+                assert push["data"][0]["orderId"] == oid
+                # amend; cancel the moment its push arrives: Bybit accepts it (the reply came first)
+                amend = asyncio.ensure_future(asyncio.to_thread(session.amend_order, category="linear", symbol=S,
+                                                                orderId=oid, price="60100"))
+                while True:
+                    frame = jsonlib.loads((await private.receive(timeout=5)).data)
+                    if frame.get("topic") == "order" and frame["data"][0]["price"] == "60100":
+                        break
+                cancelled = await asyncio.to_thread(session.cancel_order, category="linear", symbol=S, orderId=oid)
+                assert cancelled["retCode"] == 0 and (await amend)["retCode"] == 0
+
+        asyncio.run(run())

@@ -92,8 +92,10 @@ class Sequencer:
         self.broken: str | None = None  # set when the core may be ahead of the journal: no more writes
         # (uid, order id) -> "amend" / "cancel": the request on that order still in flight
         self.inflight_orders: dict[tuple[int, int], str] = {}
-        # called with (events, ts) right after each command is applied (the private streams listen here)
-        self.listeners: list[Callable[[list[Event], int], None]] = []
+        # called with (events, ts, durable) right after each command is applied (the private streams listen
+        # here); what they show must wait for ``durable``: nothing observable runs ahead of the journal
+        self.listeners: list[Callable[[list[Event], int, asyncio.Future[None]], None]] = []
+        self.last_durable: asyncio.Future[None] | None = None  # the newest command's durable write
 
     def now_ms(self) -> int:
         """Exchange time: the clock, never behind the last applied command."""
@@ -132,9 +134,10 @@ class Sequencer:
         self.seq += 1
         self.work += len(events) if type(command) is MarketStep else 1
         durable = self.writer.append(self.seq, ts, body)
+        self.last_durable = durable
         for listener in self.listeners:
             try:
-                listener(events, ts)
+                listener(events, ts, durable)
             except Exception:  # a stream must never break the exchange
                 log.exception("event listener failed")
         if self.snapshot_every and self.work >= self.snapshot_every:
@@ -143,6 +146,18 @@ class Sequencer:
             except Exception:  # a snapshot is an optimisation: it must never fail an acknowledged command
                 log.exception("snapshot at seq %d failed; the journal still holds everything", self.seq)
         return events, durable
+
+    def settled(self) -> bool:
+        """Is every command applied so far durable (what the state shows is what the journal holds)?"""
+        return self.last_durable is None or self.last_durable.done()
+
+    async def settle(self) -> None:
+        """Wait until every command applied so far is durable (reads show only what the journal holds). A failed
+        write does not raise here: the read then shows the state a restart will not have, and the next write
+        is refused (``accepting`` false in health)."""
+        last = self.last_durable
+        if last is not None and not last.done():
+            await asyncio.wait([last])
 
     def take_snapshot(self) -> asyncio.Future[None]:
         """Snapshot the state as of the last journaled command. Taken synchronously, so it is exactly the

@@ -102,6 +102,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}
+            if request.method == "GET":  # reads show only what the journal holds
+                await service.sequencer.settle()
             if request.method == "POST" and request.content_type != "application/json":
                 # a form or text/plain POST is what a web page can send without a preflight: not to us
                 raise ApiError(Code.PARAM_ERROR, "the admin API takes application/json")

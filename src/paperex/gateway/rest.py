@@ -106,6 +106,8 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         if principal is not None:
             quota = take_quota(request.app, call, path, wall_ms)
         fault = request.app[FAULTS].take(path, wall_ms)
+        if method == "GET":  # a read shows only what the journal holds: wait out a group commit in progress
+            await sequencer.settle()
         result = await faults.run_with(fault, lambda: endpoint.handler(call))
     except HttpFailure as failure:
         return http_failure_response(failure.status)

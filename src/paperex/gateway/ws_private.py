@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 from aiohttp import web
@@ -56,13 +56,23 @@ class PrivateStreams:
     def __init__(self, sequencer: Sequencer) -> None:
         self.sequencer = sequencer
         self.by_uid: dict[int, set[Connection]] = defaultdict(set)
-        self.outbox: dict[int, list[tuple[str, str, Any]]] = defaultdict(list)  # uid -> (topic, category, row)
-        self.wallet_dirty: set[int] = set()
+        # each command's frames, built at event time, held until its journal write is durable: (durable,
+        # [(uid, (topic, category, row))], uids whose wallet changed), in command order
+        self.pending: deque[tuple[asyncio.Future[None], list[tuple[int, tuple[str, str, Any]]], set[int]]] = deque()
+        self.wallet_dirty: set[int] = set()  # wallets to send once every command applied is durable
         self._scheduled = False
         sequencer.listeners.append(self.on_events)
 
     # -- building frames at event time ---------------------------------------------------------------
-    def on_events(self, events: list[Event], ts: int) -> None:
+    def on_events(self, events: list[Event], ts: int, durable: asyncio.Future[None]) -> None:
+        rows: list[tuple[int, tuple[str, str, Any]]] = []
+        wallets: set[int] = set()
+        self._build(events, rows, wallets)
+        if rows or wallets or self.wallet_dirty or self.pending:  # (a wallet waits for everything to be durable)
+            self.pending.append((durable, rows, wallets))
+            durable.add_done_callback(lambda _: self._schedule())
+
+    def _build(self, events: list[Event], outbox: list[tuple[int, tuple[str, str, Any]]], wallets: set[int]) -> None:
         core = self.sequencer.core
         # touched this command, in order: the positionIdx values that changed (-1: every side of the symbol)
         positions: dict[tuple[int, str, str], set[int]] = {}
@@ -74,7 +84,7 @@ class PrivateStreams:
                 o = core.orders[e.order_id]
                 row = {"category": o.category, **ser.order(core.symbols[(o.category, o.symbol)], o),
                        "closedPnl": "0", "feeCurrency": ""}
-                self.outbox[uid].append(("order", o.category, row))
+                outbox.append((uid, ("order", o.category, row)))
                 if o.category != "spot":
                     positions.setdefault((uid, o.category, o.symbol), set()).add(o.position_idx)
             elif isinstance(e, PositionChanged):
@@ -88,26 +98,24 @@ class PrivateStreams:
                 st = core.symbols[(ex.category, ex.symbol)]
                 row = {"category": ex.category, **ser.execution(st, ex, core.orders.get(ex.order_id)),
                        "execPnl": ser.money(ex.pnl), "isLeverage": "0"}
-                self.outbox[uid].append(("execution", ex.category, row))
-                self.wallet_dirty.add(uid)
+                outbox.append((uid, ("execution", ex.category, row)))
+                wallets.add(uid)
                 if ex.exec_type != "Trade":  # execution.fast carries trades only
                     continue
                 fast = {k: row[k] for k in ("category", "symbol", "orderId", "isMaker", "orderLinkId", "execId",
                                             "execPrice", "execQty", "side", "execTime", "seq")}
                 if ex.is_maker:
                     fast["orderLinkId"] = ""  # Bybit leaves it empty for maker fills
-                self.outbox[uid].append(("execution.fast", ex.category, fast))
+                outbox.append((uid, ("execution.fast", ex.category, fast)))
             elif isinstance(e, BalanceChanged):
-                self.wallet_dirty.add(uid)
+                wallets.add(uid)
         for (uid, category, symbol), idxs in positions.items():
             # a position row values the account and ranks it against every other: only for a subscriber
             if not any(t.startswith("position") for conn in self.by_uid[uid] for t in conn.topics):
                 continue
             for row in symbol_positions(core.symbols[(category, symbol)], core.accounts[uid], core, stream=True):
                 if -1 in idxs or row["positionIdx"] in idxs:  # the sides that changed (Bybit)
-                    self.outbox[uid].append(("position", category, row))
-        if self.outbox or self.wallet_dirty:
-            self._schedule()
+                    outbox.append((uid, ("position", category, row)))
 
     def forget(self, conn: Connection) -> None:
         """The connection no longer receives its account's frames (re-authenticated or gone)."""
@@ -120,8 +128,9 @@ class PrivateStreams:
 
     # -- sending -------------------------------------------------------------------------------------
     def _schedule(self) -> None:
-        """Send what this command produced as soon as the event loop is free: the frames of one command
-        (and of any others applied in the same loop iteration) go out together, without a timer's delay."""
+        """Send what the durable commands produced as soon as the event loop is free (after the REST reply of the
+        command that made them, which the same durable write released): frames of commands made durable
+        together go out together, without a timer's delay."""
         if self._scheduled:
             return
         try:
@@ -141,8 +150,17 @@ class PrivateStreams:
     def flush(self) -> None:
         core = self.sequencer.core
         now = self.sequencer.now_ms()
-        outbox, self.outbox = self.outbox, defaultdict(list)
-        dirty, self.wallet_dirty = self.wallet_dirty, set()
+        outbox: dict[int, list[tuple[str, str, Any]]] = defaultdict(list)
+        while self.pending and self.pending[0][0].done():  # the durable prefix, in command order
+            durable, rows, wallets = self.pending.popleft()
+            if durable.cancelled() or durable.exception() is not None:
+                continue  # never written: never shown
+            for uid, item in rows:
+                outbox[uid].append(item)
+            self.wallet_dirty |= wallets
+        dirty: set[int] = set()
+        if self.sequencer.settled():  # a wallet is built from the state now: only when all of it is durable
+            dirty, self.wallet_dirty = self.wallet_dirty, set()
         for uid, items in outbox.items():
             for conn in list(self.by_uid.get(uid, ())):
                 for topic in ROW_TOPICS:

@@ -244,6 +244,8 @@ class PublicStreams:
                 log.exception("public stream flush failed")
 
     async def flush(self) -> None:
+        if not self.sequencer.settled():  # a command is not durable yet: show nothing of it (next flush)
+            return
         now = self.sequencer.now_ms()
         for topic in list(self.topics.values()):
             if not topic.subscribers:
