@@ -254,11 +254,13 @@ file = "{klines}"
         bot = pybit_http(server)
         tape = bot.get_public_trade_history(category="linear", symbol="ETHUSDT", limit=1000)["result"]["list"]
         recorded = [t for t in tape if t["execId"].split("-")[-1].startswith("8")]  # the past's ids
-        assert len(recorded) == min(len(trades), 1000 - (len(tape) - len(recorded)))  # all of it that fits
-        newest = trades[-1]
-        shift = int(recorded[0]["time"]) - newest[0] if recorded else 0
-        assert recorded and Decimal(recorded[0]["price"]) == newest[2] and recorded[0]["side"] == "Buy"
-        assert abs(shift - (server_now(bot) - newest[0])) < 120_000  # the recording ends where the exchange starts
+        index = int(recorded[0]["execId"].split("-")[-1], 16) - (1 << 47)  # which trade of the file it is
+        assert len(trades) - 60 < index + 1 <= len(trades)  # the past ends within a minute of the recording's end
+        assert len(recorded) == min(index + 1, 1000 - (len(tape) - len(recorded)))  # all of it that fits
+        newest = trades[index]
+        shift = int(recorded[0]["time"]) - newest[0]
+        assert Decimal(recorded[0]["price"]) == newest[2] and recorded[0]["side"] == newest[1].capitalize()
+        assert abs(shift - (server_now(bot) - trades[-1][0])) < 120_000  # the recording ends where we start
         end = newest[0] + shift
         first_minute = (trades[0][0] + shift) // MINUTE * MINUTE
         got = bot.get_kline(category="linear", symbol="ETHUSDT", interval="1", start=first_minute,

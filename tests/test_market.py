@@ -318,3 +318,32 @@ def test_an_admin_price_sticks_and_the_walk_goes_on_from_it(tmp_path) -> None:
         assert abs(index / 50000 - 1) < Decimal("0.01")  # walked on from 50,000, not back to ~65,000
     finally:
         server.stop()
+
+
+def test_replayed_trades_never_print_before_the_time_the_exchange_showed(tmp_path) -> None:
+    """Real time: a recording's trades print when they are due, never stamped before a server time a client
+    has already seen."""
+    t0 = 1_767_225_600_000
+    path = tmp_path / "BTCUSDT.csv"
+    path.write_text("timestamp,symbol,side,size,price\n" + "".join(
+        f"{(t0 + i * 40) / 1000:.3f},BTCUSDT,{'Buy' if i % 2 else 'Sell'},0.01,{65000 + i % 7}\n"
+        for i in range(60)))
+    config = tmp_path / "replay.toml"
+    config.write_text(f'[market]\nhistory_days = 0\n[[symbols]]\ncategory = "linear"\nsymbol = "BTCUSDT"\n'
+                      f'feed = "trades"\nfile = "{path}"\n')
+    server = ServerProcess(tmp_path / "data", ["--no-demo", "--config", str(config)], market=True).start()
+    try:
+        session = pybit_http(server)
+        seen: list[tuple[int, int]] = []  # (server time seen, highest trade seq on the tape then)
+        for _ in range(12):
+            now = int(session.get_server_time()["result"]["timeNano"]) // 1_000_000
+            tape = session.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=100)["result"]["list"]
+            seen.append((now, max((int(t["seq"]) for t in tape), default=0)))
+            time.sleep(0.25)
+        time.sleep(1.0)  # the recording (2.4 s) has played
+        tape = session.get_public_trade_history(category="linear", symbol="BTCUSDT", limit=1000)["result"]["list"]
+        assert len(tape) >= 60
+        for now, top in seen:  # every trade printed after a client saw ``now`` carries a time at or after it
+            assert all(int(t["time"]) >= now for t in tape if int(t["seq"]) > top), now
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from decimal import Decimal
 
@@ -62,10 +63,24 @@ class MarketDriver:
             self._apply(MarketStep(), ts, pending)
         return pending
 
+    def _play_recorded(self, until: int, pending: list) -> None:
+        """Virtual time: the recorded trades up to ``until``, in time order across files, the clock moving to
+        each one's time, so each prints at its own time and the exchange clock never runs behind a print."""
+        clock = self.sequencer.clock
+        due = sorted(((trade.ts, i, key, trade, feed.replay)
+                      for i, (key, feed) in enumerate(self.feeds.items()) if isinstance(feed, TradeFeed)
+                      for trade in feed.due(until)), key=lambda d: (d[0], d[1]))
+        for ts, _, key, trade, replay in due:
+            if ts > clock.now_ms():
+                clock.set(ts)
+            self._replay(key, trade, replay, pending)
+
     def _replay(self, key: tuple[str, str], trade, print_it: bool, pending: list) -> None:
         """One historical trade at its own time: the index moves to its price, and two replay accounts
         cross at that price and size, so the tape prints it (after any user order at a better price)."""
         st = self.core.symbols[key]
+        # never before what the exchange clock has shown (real time: a trade due since the last tick prints now)
+        trade = dataclasses.replace(trade, ts=max(trade.ts, self.sequencer.now_ms()))
         try:
             ticks = st.grid.ticks(trade.price)
         except OffGrid:
@@ -122,6 +137,7 @@ class MarketDriver:
             t = clock.ms - (clock.ms - self.origin_ms) % self.tick_ms + self.tick_ms
             n = 0
             while t <= target:
+                self._play_recorded(t - 1, pending)  # recorded trades before the tick, each at its own time
                 clock.set(t)
                 pending += self.step_at(t)
                 n += 1
@@ -130,6 +146,7 @@ class MarketDriver:
                     pending = []
                     await asyncio.sleep(0)
                 t += self.tick_ms
+            self._play_recorded(target, pending)
             clock.set(target)
             self._apply(Tick(), target, pending)  # a restart resumes at this time, not at the last trade
             if pending:

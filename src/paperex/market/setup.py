@@ -166,8 +166,12 @@ def _file_window(s: SymbolConfig, origin: int, days: int, virtual: bool) -> int:
     if (virtual and origin <= last) or first == last == 0:
         return 0
     shift = origin - (first + min(days * 86_400_000, last - first))
+    if days <= 0:
+        return shift  # no past: the recording plays from the start, as it is
     unit = datafiles.read_klines(s.file)[1] if datafiles.detect_kind(s.file) == "klines" else 60_000
-    return shift - shift % unit  # whole minutes (whole bars): bars keep their boundaries
+    # whole minutes (whole bars), rounded down: bars keep their boundaries; everything before the start is the
+    # past, what follows plays live
+    return shift - shift % unit
 
 
 async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
