@@ -162,9 +162,20 @@ def test_torn_journal_tail_recovers_a_prefix_and_reports(tmp_path) -> None:
         (copy / "LOCK").unlink(missing_ok=True)
         with (copy / "journal.sqlite3-wal").open("r+b") as f:
             f.truncate(offset)
+        refused_start = False
+        if offset < size:  # acknowledged commands are gone: the start is refused, naming the problem and the way out
+            try:
+                ServerProcess(copy, ["--no-demo"]).start()
+            except RuntimeError as refused:
+                assert "acknowledged commands are missing" in str(refused) and "DURABLE" in str(refused)
+                (copy / "LOCK").unlink(missing_ok=True)
+                (copy / "DURABLE").unlink()  # the way out: start from what is there
+                refused_start = True
+            else:
+                raise AssertionError(f"a cut at {offset}/{size} started without a word")
         restarted = ServerProcess(copy, ["--no-demo"]).start()
         try:
-            reported = "journal recovery: torn write" in restarted.banner
+            reported = refused_start or "journal recovery: torn write" in restarted.banner
             health = restarted.admin("GET", "/admin/v1/health")["result"]
             assert health["moneyConserved"] and health["accepting"]
             reply = restarted.admin("GET", f"/admin/v1/accounts/{trader['uid']}/orders")
@@ -465,3 +476,31 @@ def test_snapshot_with_candle_sums_beyond_64_bits(tmp_path) -> None:
     again = Node(tmp_path)
     assert again.sequencer.snapshot_seq == 2 and again.core.digest() == digest  # a Tick, then the account
     asyncio.run(again.close(snapshot=False))
+
+
+def test_an_emptied_or_deleted_journal_is_refused_not_started_empty(tmp_path) -> None:
+    origin = tmp_path / "origin"
+    server = ServerProcess(origin, ["--no-demo"]).start()
+    place_orders(server, 3)
+    server.stop()
+    for damage in ("zeroed", "deleted"):  # (a wal cut short: test_torn_journal_tail_recovers_a_prefix_and_reports)
+        copy = tmp_path / damage.replace(" ", "-")
+        shutil.copytree(origin, copy)
+        (copy / "LOCK").unlink(missing_ok=True)
+        journal = copy / "journal.sqlite3"
+        if damage == "zeroed":
+            journal.write_bytes(b"")
+        elif damage == "deleted":
+            journal.unlink()
+        for side in ("-wal", "-shm"):
+            (copy / f"journal.sqlite3{side}").unlink(missing_ok=True)
+        try:
+            ServerProcess(copy, ["--no-demo"]).start()
+        except RuntimeError as refused:
+            assert "acknowledged commands are missing" in str(refused), damage
+        else:
+            raise AssertionError(f"a {damage} journal started an empty exchange")
+    fresh = tmp_path / "zeroed"
+    (fresh / "LOCK").unlink(missing_ok=True)
+    (fresh / "DURABLE").unlink()  # the way out: start from what is there
+    ServerProcess(fresh, ["--no-demo"]).start().stop()

@@ -29,8 +29,9 @@ from paperex.gateway.ws_public import STREAMS, PublicStreams, public_socket
 from paperex.gateway.ws_trade import trade_socket
 from paperex.journal.group_commit import GroupCommitWriter
 from paperex.journal.lock import DataDirLock
+from paperex.journal.marker import DurableMarker
 from paperex.journal.sqlite import SqliteJournal
-from paperex.journal.store import JournalStore
+from paperex.journal.store import JournalError, JournalStore
 from paperex.market.clock import Clock, VirtualClock, WallClock
 from paperex.sequencer import Sequencer, restore
 
@@ -92,10 +93,18 @@ class Node:
         except BaseException:
             self.lock.release()
             raise
+        marker = DurableMarker(data_dir) if journal is None or journal.startswith("sqlite:") else None
+        problem = marker.check(last_seq) if marker is not None else None
+        if problem is not None:
+            self.journal.close()
+            self.lock.release()
+            raise JournalError(problem)
         self.recovery_report = self.journal.recovery_report
         log.info("restored to journal seq %d (snapshot at %d, %d commands replayed)", last_seq, snap_seq,
                  last_seq - snap_seq)
         self.writer = GroupCommitWriter(self.journal)
+        if marker is not None:
+            self.writer.on_durable = marker.write
         clock = clock or WallClock()
         if isinstance(clock, VirtualClock):  # virtual time resumes where the journal stopped
             clock.set(max(clock.ms, self.core.last_ts))

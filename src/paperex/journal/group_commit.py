@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from paperex.journal.store import Snapshot
@@ -33,6 +34,7 @@ class GroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
         self.batches = 0
+        self.on_durable: Callable[[int], None] | None = None  # told each durable batch's last seq (worker thread)
 
     def start(self) -> None:
         if self._task is None:
@@ -60,6 +62,11 @@ class GroupCommitWriter:
         """Runs in a worker thread. A failed row batch raises; a failed snapshot is only reported."""
         if rows:
             self._store.append_batch(rows)
+            if self.on_durable is not None:
+                try:
+                    self.on_durable(rows[-1][0])
+                except OSError as exc:  # the marker is a safety net: the journal itself is durable
+                    log.warning("durable marker not written: %s", exc)
         outcomes: list[BaseException | None] = []
         for snap in snaps:
             try:
