@@ -504,3 +504,30 @@ def test_an_emptied_or_deleted_journal_is_refused_not_started_empty(tmp_path) ->
     (fresh / "LOCK").unlink(missing_ok=True)
     (fresh / "DURABLE").unlink()  # the way out: start from what is there
     ServerProcess(fresh, ["--no-demo"]).start().stop()
+
+
+def test_export_from_a_running_server(tmp_path) -> None:
+    """A backup without stopping the exchange: a consistent prefix of its journal, importable elsewhere."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "running"
+    server = ServerProcess(source, ["--no-demo"]).start()
+    try:
+        trader, ids = place_orders(server, 8)
+        out = subprocess.run([sys.executable, "-m", "paperex", "export", "--data-dir", str(source), "--out",
+                              str(tmp_path / "live.paperex")], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "from the running server's journal" in out.stdout, out.stderr
+        digest = server.admin("GET", "/admin/v1/health?digest=1")["result"]["stateDigest"]
+        assert server.admin("GET", "/admin/v1/health")["result"]["accepting"]  # the server went on undisturbed
+    finally:
+        server.stop()
+    subprocess.run([sys.executable, "-m", "paperex", "import", "--in", str(tmp_path / "live.paperex"), "--data-dir",
+                    str(tmp_path / "copy")], check=True, capture_output=True, timeout=60)
+    copy = ServerProcess(tmp_path / "copy", ["--no-demo"]).start()
+    try:
+        orders = copy.admin("GET", f"/admin/v1/accounts/{trader['uid']}/orders")["result"]["list"]
+        assert [o["orderId"] for o in orders] == ids
+        assert copy.admin("GET", "/admin/v1/health?digest=1")["result"]["stateDigest"] == digest
+    finally:
+        copy.stop()

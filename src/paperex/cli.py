@@ -168,7 +168,26 @@ def _with_store(args: argparse.Namespace, work: Any) -> int:
 
 def cmd_export(args: argparse.Namespace) -> None:
     from paperex.journal.export import export_journal
+    from paperex.journal.lock import DataDirBusy, DataDirLock
+    from paperex.journal.sqlite import SqliteReader
+    from paperex.journal.store import JournalError
+    from paperex.server import JOURNAL_FILE
 
+    if args.journal is None:  # SQLite: a running server's journal can be read beside it, consistently
+        try:
+            DataDirLock(Path(args.data_dir)).release()
+        except DataDirBusy:
+            try:
+                reader = SqliteReader(Path(args.data_dir) / JOURNAL_FILE)
+                try:
+                    count = export_journal(reader, Path(args.out))  # type: ignore[arg-type]
+                finally:
+                    reader.close()
+            except JournalError as exc:
+                raise SystemExit(f"paperex: {exc}") from None
+            print(f"exported {count} journaled commands to {args.out} from the running server's journal "
+                  "(everything durable when the export began)")
+            return
     count = _with_store(args, lambda store: export_journal(store, Path(args.out)))
     print(f"exported {count} journaled commands to {args.out}")
 

@@ -183,3 +183,28 @@ class SqliteJournal:
     def close(self) -> None:
         self._db.close()
 
+
+class SqliteReader:
+    """A read-only view of a journal another process (a running server) is writing: one read transaction, so
+    what it reads is a consistent prefix of the journal, however long reading takes (SQLite's WAL lets a reader
+    and the writer go on side by side). For ``paperex export`` from a running server."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            self._db.execute("BEGIN")
+            self._db.execute("SELECT COUNT(*) FROM meta").fetchone()  # the read transaction's snapshot starts here
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{self.path} cannot be read ({exc})") from exc
+
+    def read(self, after_seq: int = 0) -> Iterator[tuple[int, int, bytes]]:
+        for seq, ts, body, stored in self._db.execute(
+                "SELECT seq, ts, body, crc FROM journal WHERE seq > ? ORDER BY seq", (after_seq,)):
+            check_row(seq, body, stored)
+            yield seq, ts, body
+
+    def close(self) -> None:
+        self._db.execute("COMMIT")
+        self._db.close()
+
