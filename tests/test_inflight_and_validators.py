@@ -33,6 +33,7 @@ class SlowDiskServer:
 
     def __init__(self, data_dir, delay: float) -> None:
         self.data_dir, self.delay = data_dir, delay
+        self.disk_full = False  # set: every journal write fails
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()
@@ -46,6 +47,8 @@ class SlowDiskServer:
 
         def slow(rows):  # runs in the writer's worker thread
             time.sleep(self.delay)
+            if self.disk_full:
+                raise OSError(28, "No space left on device")
             original(rows)
 
         store.append_batch = slow  # type: ignore[method-assign]
@@ -254,3 +257,35 @@ def test_nothing_is_seen_before_it_is_durable_and_a_push_accepts_the_next_reques
                 assert cancelled["retCode"] == 0 and (await amend)["retCode"] == 0
 
         asyncio.run(run())
+
+
+def test_after_a_failed_journal_write_nothing_unjournaled_is_shown(tmp_path) -> None:
+    """A write the disk refused leaves no visible trace: the order got 10016 and no read lists it; reads and
+    writes say a restart is needed, health says why, and the restart recovers what was durable."""
+    with SlowDiskServer(tmp_path, delay=0.0) as server:
+        key, secret = server.admin_account()
+        session = pybit_http(server, key, secret)
+        kept = session.place_order(category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.01",
+                                   price="60000")["result"]["orderId"]
+        server.disk_full = True
+        with pytest.raises(InvalidRequestError) as refused:
+            session.place_order(category="linear", symbol=S, side="Buy", orderType="Limit", qty="0.01",
+                                price="60100")
+        assert refused.value.status_code == 10016
+        for read in (lambda: session.get_open_orders(category="linear", symbol=S),
+                     lambda: session.get_orderbook(category="linear", symbol=S)):
+            with pytest.raises(InvalidRequestError) as answer:
+                read()
+            assert answer.value.status_code == 10016 and "restart the server" in answer.value.message
+        import json
+        import urllib.request
+
+        health = json.loads(urllib.request.urlopen(server.base_url + "/admin/v1/health", timeout=10).read())
+        assert health["result"]["accepting"] is False and "No space left" in health["result"]["needsRestart"]
+    restarted = Node(tmp_path)
+    try:
+        orders = [o for o in restarted.core.orders.values() if o.is_open]
+        assert [o.price for o in orders] == [600000] and kept  # only what was acknowledged
+    finally:
+        asyncio.run(restarted.close(snapshot=False))
+

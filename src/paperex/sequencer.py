@@ -27,6 +27,7 @@ from paperex.journal.store import JournalError, JournalStore, Snapshot
 log = logging.getLogger("paperex.sequencer")
 
 _encoder = msgspec.msgpack.Encoder()
+UNAVAILABLE = "journal unavailable: the last write failed; restart the server (it recovers from the journal)"
 _decoder = msgspec.msgpack.Decoder(AnyCommand)
 
 
@@ -114,7 +115,7 @@ class Sequencer:
         """Apply and queue for the journal at once; the future completes when the command is durable.
         For producers that issue many commands in a row (the market driver) and wait for all at the end."""
         if self.writer.failed is not None or self.broken is not None:
-            raise ApiError(Code.SERVER_ERROR, "journal unavailable")
+            raise ApiError(Code.SERVER_ERROR, UNAVAILABLE)
         body = encode_command(command)  # before apply: a command that cannot be journaled changes nothing
         ts = self.now_ms() if ts is None else max(ts, self.core.last_ts)
         if ts >= self.core.next_funding_check and not isinstance(command, Tick):
@@ -148,16 +149,21 @@ class Sequencer:
         return events, durable
 
     def settled(self) -> bool:
-        """Is every command applied so far durable (what the state shows is what the journal holds)?"""
+        """Is every command applied so far durable (what the state shows is what the journal holds)? Never
+        after a failed write or a broken core: the state is then ahead of the journal for good."""
+        if self.writer.failed is not None or self.broken is not None:
+            return False
         return self.last_durable is None or self.last_durable.done()
 
     async def settle(self) -> None:
-        """Wait until every command applied so far is durable (reads show only what the journal holds). A failed
-        write does not raise here: the read then shows the state a restart will not have, and the next write
-        is refused (``accepting`` false in health)."""
+        """Wait until every command applied so far is durable (reads show only what the journal holds). After a
+        failed write the state holds commands a restart will not have: reads are refused too (10016), so a
+        refused order is never seen, until a restart rebuilds the state from the journal."""
         last = self.last_durable
         if last is not None and not last.done():
             await asyncio.wait([last])
+        if self.writer.failed is not None or self.broken is not None:
+            raise ApiError(Code.SERVER_ERROR, UNAVAILABLE)
 
     def take_snapshot(self) -> asyncio.Future[None]:
         """Snapshot the state as of the last journaled command. Taken synchronously, so it is exactly the

@@ -102,8 +102,8 @@ def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.
             return http_failure_response(HttpError.UNAUTHORIZED)
         try:
             body = await _json_body(request) if request.method == "POST" else {}
-            if request.method == "GET":  # reads show only what the journal holds
-                await service.sequencer.settle()
+            if request.method == "GET" and handler is not health:  # reads show only what the journal holds
+                await service.sequencer.settle()  # (health answers always: it says when a restart is needed)
             if request.method == "POST" and request.content_type != "application/json":
                 # a form or text/plain POST is what a web page can send without a preflight: not to us
                 raise ApiError(Code.PARAM_ERROR, "the admin API takes application/json")
@@ -225,6 +225,8 @@ async def health(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
         "money": {coin: {k: format_decimal(from_units(v)) if k != "conserved" else bool(v) for k, v in row.items()}
                   for coin, row in money.items()},
         "accepting": seq.writer.failed is None and seq.broken is None,
+        "needsRestart": None if seq.writer.failed is None and seq.broken is None else (
+            f"journal write failed: {seq.writer.failed}" if seq.writer.failed is not None else seq.broken),
         # the internal account liquidations pass positions to (created at the first one)
         "insuranceFundUid": str(fund.uid) if (fund := seq.core.account_labelled(INSURANCE_LABEL)) else None,
     }
