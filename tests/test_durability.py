@@ -244,6 +244,43 @@ class Load:
             t.join(10)
 
 
+class StreamWatcher:
+    """A bot's private stream during a crash trial: every order state it was shown (orderLinkId -> status)."""
+
+    def __init__(self, server: ServerProcess, trader: dict) -> None:
+        self.seen: dict[str, str] = {}
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._watch(server, trader)), daemon=True)
+
+    async def _watch(self, server: ServerProcess, trader: dict) -> None:
+        import aiohttp
+
+        from tests.signing import sign
+
+        try:
+            async with aiohttp.ClientSession() as session, session.ws_connect(
+                    server.base_url.replace("http", "ws") + "/v5/private") as ws:
+                expires = int(time.time() * 1000) + 10_000
+                await ws.send_json({"op": "auth", "args": [trader["apiKey"], expires,
+                                                           sign(trader["apiSecret"], f"GET/realtime{expires}")]})
+                await ws.receive(timeout=5)
+                await ws.send_json({"op": "subscribe", "args": ["order"]})
+                await ws.receive(timeout=5)
+                self.ready.set()
+                async for msg in ws:
+                    frame = msg.json()
+                    for row in frame.get("data", []) if frame.get("topic") == "order" else []:
+                        self.seen[row["orderLinkId"]] = row["orderStatus"]
+        except Exception:  # the server was killed
+            pass
+        finally:
+            self.ready.set()
+
+    def start(self) -> None:
+        self.thread.start()
+        assert self.ready.wait(10)
+
+
 def test_acknowledged_orders_survive_kill_9_under_load(tmp_path) -> None:
     trials = 20
     server = ServerProcess(tmp_path, ["--no-demo", "--snapshot-every", "300"]).start()
@@ -254,12 +291,19 @@ def test_acknowledged_orders_survive_kill_9_under_load(tmp_path) -> None:
     acked: dict[str, str] = {}
     rejected: set[str] = set()
     rng = random.Random(11)
+    seen: dict[str, str] = {}  # what the private streams showed
     for trial in range(trials):
+        watchers = [StreamWatcher(server, t) for t in traders]
+        for w in watchers:
+            w.start()
         load = Load(server, traders, trial)
         load.start()
         time.sleep(rng.uniform(0.2, 0.8))
         server.kill9()
         load.join()
+        for w in watchers:
+            w.thread.join(10)
+            seen.update(w.seen)
         acked.update(load.acked)
         rejected |= load.rejected
         server = ServerProcess(tmp_path, ["--no-demo", "--snapshot-every", "300"]).start()
@@ -269,13 +313,17 @@ def test_acknowledged_orders_survive_kill_9_under_load(tmp_path) -> None:
         for t in traders:
             for row in server.admin("GET", f"/admin/v1/accounts/{t['uid']}/orders")["result"]["list"]:
                 stored[row["orderLinkId"]] = row["orderStatus"]
+        for link, status in seen.items():  # nothing a stream showed runs ahead of the journal
+            assert link in stored, f"trial {trial}: order {link} was seen on the private stream, then lost"
+            if status == "Cancelled":
+                assert stored[link] == "Cancelled", f"trial {trial}: a cancel of {link} seen, then lost"
         for link, status in acked.items():
             assert link in stored, f"trial {trial}: acknowledged order {link} was lost"
             if status == "Cancelled":
                 assert stored[link] == "Cancelled", f"trial {trial}: acknowledged cancel of {link} was lost"
         assert not rejected & set(stored), "a rejected order exists"
     server.stop()
-    assert len(acked) > 100 and rejected  # the load really ran
+    assert len(acked) > 100 and rejected and len(seen) > 100  # the load really ran, the streams really watched
 
 
 def test_postgres_journal_server_survives_kill_9(postgres, tmp_path) -> None:
