@@ -149,3 +149,20 @@ def test_a_client_gone_mid_body_is_not_an_error(tmp_path) -> None:
         assert not server.log_contains("Traceback") and not server.log_contains("Connection lost")
     finally:
         server.stop()
+
+
+def test_a_non_ascii_websocket_signature_gets_a_reply(server, trader) -> None:
+    import aiohttp
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session:
+            for path in ("/v5/private", "/v5/trade"):
+                async with session.ws_connect(server.base_url.replace("http", "ws") + path) as ws:
+                    expires = int(time.time() * 1000) + 10_000
+                    await ws.send_str(json.dumps({"op": "auth", "args": [trader.api_key, expires, "é" * 64]}))
+                    reply = json.loads((await ws.receive(timeout=5)).data)
+                    assert reply.get("success") is False or reply.get("retCode") not in (None, 0), reply
+                    await ws.send_str(json.dumps({"op": "ping", "req_id": "p"}))
+                    assert "pong" in json.dumps(json.loads((await ws.receive(timeout=5)).data))  # still open
+
+    asyncio.run(run())
