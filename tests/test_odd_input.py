@@ -166,3 +166,27 @@ def test_a_non_ascii_websocket_signature_gets_a_reply(server, trader) -> None:
                     assert "pong" in json.dumps(json.loads((await ws.receive(timeout=5)).data))  # still open
 
     asyncio.run(run())
+
+
+def test_idle_and_half_open_http_connections_are_closed(tmp_path) -> None:
+    import socket
+
+    from tests.serverproc import ServerProcess
+
+    config = tmp_path / "idle.toml"
+    config.write_text("[http]\nidle_timeout_s = 1.0\n")
+    server = ServerProcess(tmp_path / "data", ["--no-demo", "--config", str(config)]).start()
+    try:
+        silent = socket.create_connection(("127.0.0.1", server.port))  # connects, never sends
+        half = socket.create_connection(("127.0.0.1", server.port))
+        half.sendall(b"GET /v5/market/time HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # half a request, then nothing
+        for s in (silent, half):
+            s.settimeout(5)  # a server that never closes it fails the test with a timeout
+            started = time.monotonic()
+            while s.recv(1024):  # whatever it says, it then closes the connection (EOF)
+                pass
+            assert time.monotonic() - started < 4
+            s.close()
+        assert requests.get(server.base_url + "/v5/market/time", timeout=10).json()["retCode"] == 0
+    finally:
+        server.stop()

@@ -94,6 +94,7 @@ class Config:
     symbols: list[SymbolConfig] | None = None  # None: every instrument, with the defaults
     accounts: list[AccountConfig] = field(default_factory=list)
     websocket: WsSettings = field(default_factory=WsSettings)
+    http_idle_timeout_s: float = 75.0  # an HTTP connection with no request (or half a request) this long is closed
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     symbol_rules: list[SymbolRulesConfig] = field(default_factory=list)
     faults: list[FaultConfig] = field(default_factory=list)
@@ -156,7 +157,7 @@ def _take(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
-    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket", "rate_limits",
+    _take(data, {"seed", "clock", "market", "market_maker", "symbols", "accounts", "websocket", "http", "rate_limits",
                  "symbol_rules", "faults"}, "config")
     cfg = Config(seed=_num(data.get("seed", 1), int, "seed"))
     clock = data.get("clock", {})
@@ -199,6 +200,11 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
                                "[websocket] max_queued_frames"))
     if cfg.websocket.idle_timeout_s <= 0 or cfg.websocket.max_queued_frames < 1:
         raise ConfigError("[websocket] idle_timeout_s and max_queued_frames must be positive")
+    http = data.get("http", {})
+    _take(http, {"idle_timeout_s"}, "[http]")
+    cfg.http_idle_timeout_s = _num(http.get("idle_timeout_s", 75.0), float, "[http] idle_timeout_s")
+    if not 0 < cfg.http_idle_timeout_s <= 86_400:
+        raise ConfigError("[http] idle_timeout_s must be more than 0 and at most a day")
     cfg.rate_limits = _rate_limits(data.get("rate_limits", {}))
     if "symbols" in data:
         cfg.symbols = []

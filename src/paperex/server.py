@@ -210,7 +210,8 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
                               until_ms=int(time.time() * 1000 + f.seconds * 1000) if f.seconds else 0,
                               applied=f.applied))  # checked when the file was read
     app[DRIVER] = driver
-    runner = web.AppRunner(app, access_log=None)
+    # an idle connection, or one that sent half a request and stopped, is closed (aiohttp's default is an hour)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.http_idle_timeout_s)
     await runner.setup()
     answer_parse_errors_with_catalog(runner)
     site = web.TCPSite(runner, options.host, options.port, reuse_address=True)
