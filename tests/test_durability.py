@@ -487,10 +487,11 @@ def test_wal_damage_is_reported(tmp_path, damage) -> None:
     else:  # a cut exactly between two frames, inside the last transaction: its commit frame is lost
         data = data[:last]
     wal.write_bytes(bytes(data))
-    reopened = SqliteJournal(path)
-    assert reopened.recovery_report is not None and "torn write" in reopened.recovery_report
-    assert reopened.last_seq() == 4  # the whole last batch is dropped, never a part of it
-    reopened.close()
+    node = Node(tmp_path)  # (no DURABLE mark: the journal was written without a server)
+    assert node.recovery_report is not None and "torn write" in node.recovery_report
+    assert node.admin.recovery == node.recovery_report  # GET /admin/v1/health shows it as "recovery"
+    assert node.journal.last_seq() == 4  # the whole last batch is dropped, never a part of it
+    asyncio.run(node.close(snapshot=False))
 
 
 def test_a_cut_export_imports_nothing(tmp_path) -> None:

@@ -109,7 +109,7 @@ class Node:
         if isinstance(clock, VirtualClock):  # virtual time resumes where the journal stopped
             clock.set(max(clock.ms, self.core.last_ts))
         self.sequencer = Sequencer(self.core, self.writer, clock, last_seq, snapshot_every, snap_seq)
-        self.admin = AdminService(self.sequencer)
+        self.admin = AdminService(self.sequencer, self.recovery_report)
 
     def start(self) -> None:
         self.writer.start()

@@ -225,6 +225,7 @@ async def health(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
         "money": {coin: {k: format_decimal(from_units(v)) if k != "conserved" else bool(v) for k, v in row.items()}
                   for coin, row in money.items()},
         "accepting": seq.writer.failed is None and seq.broken is None,
+        "recovery": service.recovery,  # what opening the journal had to recover at this start, if anything
         "needsRestart": None if seq.writer.failed is None and seq.broken is None else (
             f"journal write failed: {seq.writer.failed}" if seq.writer.failed is not None else seq.broken),
         # the internal account liquidations pass positions to (created at the first one)

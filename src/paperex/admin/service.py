@@ -81,8 +81,9 @@ class NewKey:
 
 
 class AdminService:
-    def __init__(self, sequencer: Sequencer) -> None:
+    def __init__(self, sequencer: Sequencer, recovery: str | None = None) -> None:
         self.sequencer = sequencer
+        self.recovery = recovery  # what opening the journal had to recover (a torn write), shown in health
 
     async def create_account(self, balances: dict[str, int], classic: bool = False) -> int:
         events = await self.sequencer.submit(CreateAccount(balances=balances, classic=classic))
