@@ -123,37 +123,27 @@ def liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st:
         return _inverse_liq_point(symbols, account, st, pos)
     if pos.size == 0 or account.margin_mode == PORTFOLIO:
         return None
-    coin = st.inst.settle_coin
-    if account.margin_mode == ISOLATED:
-        rest, moving = pos.margin, [pos]
-    else:
-        rest, moving = account.balance(coin), []
-        for key, other in account.positions.items():
-            if not other.size:
-                continue
-            other_st = symbols[key[:2]]
-            if other_st is st:
-                moving.append(other)
-            elif other_st.inst.settle_coin == coin:
-                rest += unrealised(other_st, other) - position_mm(other_st, other)
+    moving, rest = _moving_and_rest(symbols, account, st, pos)
     # p x sum lots_i vm (s_i - mmr_i) = sum(s_i E_i - ded_i) - rest, all in 1e-8 units, mmr_i = n_i / d_i
-    terms = []
-    for p in moving:
-        tier = tier_of(st, position_value(st, p))
-        n, d = tier.maintenance_margin_rate.as_integer_ratio() if tier else (0, 1)
-        ded = int(tier.mm_deduction * MONEY_SCALE) if tier and tier.mm_deduction else 0
-        terms.append((1 if p.size > 0 else -1, abs(p.size), p.entry_value, n, d, ded))
+    terms = [(s, lots, e, n, d, int(tier.mm_deduction * MONEY_SCALE) if tier and tier.mm_deduction else 0)
+             for s, lots, e, n, d, tier in _liq_terms(st, moving)]
     common = math.lcm(*(t[4] for t in terms))
     a = sum(lots * st.grid.value_mult * (s * common - n * (common // d)) for s, lots, _, n, d, _ in terms)
     b = common * (sum(s * e - ded for s, _, e, _, _, ded in terms) - rest)
-    if a == 0:
+    return _towards_mark(b, a, st.mark)
+
+
+def _towards_mark(num: int, den: int, mark: int) -> tuple[int, bool] | None:
+    """The price num / den ticks, rounded towards the mark, and whether it lies below the mark exactly; None when
+    no positive price gets there."""
+    if den == 0:
         return None
-    if a < 0:
-        a, b = -a, -b
-    if b <= 0:
-        return None  # no positive price gets there
-    below = b < st.mark * a
-    return (-(-b // a) if below else b // a), below
+    if den < 0:
+        num, den = -num, -den
+    if num <= 0:
+        return None
+    below = num < mark * den
+    return (-(-num // den) if below else num // den), below
 
 
 def _moving_and_rest(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
@@ -174,32 +164,31 @@ def _moving_and_rest(symbols: dict[tuple[str, str], SymbolState], account: Accou
     return moving, rest
 
 
+def _liq_terms(st: SymbolState, moving: list[Position]) -> list[tuple]:
+    """Per position moving with the mark: (side sign, lots, entry value, the tier's maintenance rate as
+    numerator and denominator, the tier)."""
+    out = []
+    for p in moving:
+        tier = tier_of(st, position_value(st, p))
+        n, d = tier.maintenance_margin_rate.as_integer_ratio() if tier else (0, 1)
+        out.append((1 if p.size > 0 else -1, abs(p.size), p.entry_value, n, d, tier))
+    return out
+
+
 def _inverse_liq_point(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
                        pos: Position) -> tuple[int, bool] | None:
     """The inverse solution p = sum q_i(s_i + mmr_i) / (rest + sum(s_i E_i + ded_i)) in integers, in ticks."""
     if pos.size == 0 or account.margin_mode == PORTFOLIO:
         return None
     moving, rest = _moving_and_rest(symbols, account, st, pos)
-    terms = []
-    for p in moving:
-        tier = tier_of(st, position_value(st, p))
-        n, d = tier.maintenance_margin_rate.as_integer_ratio() if tier else (0, 1)
-        dn, dd = tier.mm_deduction.as_integer_ratio() if tier and tier.mm_deduction else (0, 1)
-        terms.append((1 if p.size > 0 else -1, abs(p.size), p.entry_value, n, d, dn, dd))
+    terms = [(s, lots, e, n, d, *(tier.mm_deduction.as_integer_ratio() if tier and tier.mm_deduction else (0, 1)))
+             for s, lots, e, n, d, tier in _liq_terms(st, moving)]
     c = math.lcm(*(t[4] for t in terms))  # numerator: step x sum lots_i (s_i c + n_i c / d_i) / c
     a = sum(lots * (s * c + n * (c // d)) for s, lots, _, n, d, _, _ in terms)
     g = math.lcm(MONEY_SCALE, *(t[6] for t in terms))  # denominator: (rest + sum s_i E_i) / 1e8 + sum ded_i
     b = (rest + sum(s * e for s, _, e, *_ in terms)) * (g // MONEY_SCALE) + sum(dn * (g // dd) for *_, dn, dd in terms)
     # ticks = (step / tick) x (a / c) / (b / g); step / tick = inv_num / (inv_den x 1e8)
-    num, den = st.grid.inv_num * a * g, st.grid.inv_den * MONEY_SCALE * c * b
-    if den == 0 or num == 0:
-        return None
-    if den < 0:
-        num, den = -num, -den
-    if num <= 0:
-        return None  # no positive price gets there
-    below = num < st.mark * den
-    return (-(-num // den) if below else num // den), below
+    return _towards_mark(st.grid.inv_num * a * g, st.grid.inv_den * MONEY_SCALE * c * b, st.mark)
 
 
 def estimated_liq_price(symbols: dict[tuple[str, str], SymbolState], account: Account, st: SymbolState,
