@@ -271,3 +271,6 @@ def test_key_with_no_permissions(server) -> None:
     assert info["result"]["deadlineDay"] > 80 and info["result"]["expiredAt"].endswith("Z")
     err = pybit_error(lambda: session.get_coin_info())
     assert err.status_code == 10005
+    for change in (lambda: session.set_margin_mode(setMarginMode="ISOLATED_MARGIN"),
+                   lambda: session.upgrade_to_unified_trading_account()):  # account-wide settings: not with no rights
+        assert pybit_error(change).status_code == 10005

@@ -145,7 +145,12 @@ async def transaction_log(call: Call) -> dict[str, Any]:
     return {"list": chunk, "nextPageCursor": cursor}
 
 
-@V5.post("/v5/account/set-margin-mode", permission=Permission(write=True))
+# account-wide trading settings need a contract-trading permission (a key with none changes nothing; Bybit's docs
+# do not name one: the position endpoints' group is the nearest)
+ACCOUNT_SETTING = Permission(write=True, group="ContractTrade", any_of=("Order", "Position"))
+
+
+@V5.post("/v5/account/set-margin-mode", permission=ACCOUNT_SETTING)
 async def set_margin_mode(call: Call) -> dict[str, Any]:
     """Cross (REGULAR_MARGIN) or isolated margin for every derivatives position of the account."""
     mode = call.params.enum("setMarginMode", ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN"),
@@ -158,7 +163,7 @@ async def set_margin_mode(call: Call) -> dict[str, Any]:
     return {"reasons": []}
 
 
-@V5.post("/v5/account/upgrade-to-uta", permission=Permission(write=True))
+@V5.post("/v5/account/upgrade-to-uta", permission=ACCOUNT_SETTING)
 async def upgrade_to_uta(call: Call) -> dict[str, Any]:
     """Classic -> UTA 2.0 (PROCESS: the account answers 3100197 while it lasts), UTA 2.0 -> Pro (SUCCESS, or
     FAIL with the reasons)."""
