@@ -580,3 +580,22 @@ def test_export_from_a_running_server(tmp_path) -> None:
         assert copy.admin("GET", "/admin/v1/health?digest=1")["result"]["stateDigest"] == digest
     finally:
         copy.stop()
+
+
+def test_a_journal_that_cannot_be_written_refuses_the_start(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    ServerProcess(data, ["--no-demo"]).start().stop()
+    journal = data / "journal.sqlite3"
+    for side in ("-wal", "-shm"):
+        (data / f"journal.sqlite3{side}").unlink(missing_ok=True)
+    if subprocess.run(["chattr", "+i", str(journal)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here: cannot make a file unwritable for root")
+    try:
+        out = subprocess.run([sys.executable, "-m", "paperex", "serve", "--no-demo", "--data-dir", str(data),
+                              "--port", "0"], capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "cannot be written" in out.stderr and "Traceback" not in out.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(journal)], check=True)

@@ -111,6 +111,14 @@ class SqliteJournal:
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path} cannot be read ({exc}); the data dir needs a restore from an "
                                "export") from exc
+        try:  # a journal the server cannot write would serve reads and fail every write: refuse it now
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('writable', '1')")
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise JournalError(f"{self.path} cannot be written ({exc}): paperex needs a writable journal (check "
+                               "the file's and the data dir's permissions and the free space)") from exc
 
     def _open_schema(self) -> None:
         db = self._db
