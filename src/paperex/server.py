@@ -103,6 +103,7 @@ class Node:
         log.info("restored to journal seq %d (snapshot at %d, %d commands replayed)", last_seq, snap_seq,
                  last_seq - snap_seq)
         self.writer = GroupCommitWriter(self.journal)
+        self.marker = marker
         if marker is not None:
             self.writer.on_durable = marker.write
         clock = clock or WallClock()
@@ -125,6 +126,8 @@ class Node:
             except Exception:
                 log.exception("final snapshot failed; the journal still holds everything")
         await self.writer.stop()
+        if self.marker is not None:
+            self.marker.close()
         self.journal.close()
         self.lock.release()
 

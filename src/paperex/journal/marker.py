@@ -17,6 +17,7 @@ MARKER_FILE = "DURABLE"
 class DurableMarker:
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / MARKER_FILE
+        self._fd: int | None = None
 
     def read(self) -> int | None:
         """The recorded sequence, or None when there is none (or it is unreadable: a torn marker write)."""
@@ -27,9 +28,15 @@ class DurableMarker:
         return int(text) if text.isascii() and text.isdigit() else None
 
     def write(self, seq: int) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(f"{seq}\n")
-        os.replace(tmp, self.path)
+        """One fixed-width write in place (no rename, no fsync: a few microseconds a batch)."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.pwrite(self._fd, f"{seq:020d}\n".encode(), 0)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def check(self, last_seq: int) -> str | None:
         """A problem to refuse the start with, or None."""
