@@ -148,10 +148,7 @@ class SqliteJournal:
 
     def read(self, after_seq: int = 0) -> Iterator[tuple[int, int, bytes]]:
         """The journaled commands after ``after_seq``, in order: (seq, ts, body). Checksums are verified."""
-        for seq, ts, body, stored in self._db.execute(
-                "SELECT seq, ts, body, crc FROM journal WHERE seq > ? ORDER BY seq", (after_seq,)):
-            check_row(seq, body, stored)
-            yield seq, ts, body
+        return _rows(self._db, after_seq)
 
     def last_seq(self) -> int:
         row = self._db.execute("SELECT MAX(seq) FROM journal").fetchone()
@@ -192,6 +189,13 @@ class SqliteJournal:
         self._db.close()
 
 
+def _rows(db: sqlite3.Connection, after_seq: int) -> Iterator[tuple[int, int, bytes]]:
+    for seq, ts, body, stored in db.execute("SELECT seq, ts, body, crc FROM journal WHERE seq > ? ORDER BY seq",
+                                            (after_seq,)):
+        check_row(seq, body, stored)
+        yield seq, ts, body
+
+
 class SqliteReader:
     """A read-only view of a journal another process (a running server) is writing: one read transaction, so
     what it reads is a consistent prefix of the journal, however long reading takes (SQLite's WAL lets a reader
@@ -207,10 +211,7 @@ class SqliteReader:
             raise JournalError(f"{self.path} cannot be read ({exc})") from exc
 
     def read(self, after_seq: int = 0) -> Iterator[tuple[int, int, bytes]]:
-        for seq, ts, body, stored in self._db.execute(
-                "SELECT seq, ts, body, crc FROM journal WHERE seq > ? ORDER BY seq", (after_seq,)):
-            check_row(seq, body, stored)
-            yield seq, ts, body
+        return _rows(self._db, after_seq)
 
     def close(self) -> None:
         self._db.execute("COMMIT")
