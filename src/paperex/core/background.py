@@ -52,7 +52,7 @@ PRUNE_EVERY = 60  # steps
 class SimState:
     """One symbol's living-market state. Everything but ``spec`` and ``st`` is in the snapshot."""
 
-    __slots__ = ("asks", "basis", "bids", "net", "rng", "samples", "spec", "st", "x")
+    __slots__ = ("asks", "basis", "bids", "net", "rng", "sample_sum", "samples", "spec", "st", "x")
 
     def __init__(self, spec: SimSymbol, st: SymbolState, rng_state: int) -> None:
         self.spec = spec
@@ -61,6 +61,7 @@ class SimState:
         self.x = float(st.index)  # the walk's exact level, in (fractional) ticks
         self.basis = BASIS_MEAN
         self.samples: deque[int] = deque()  # (bid1 + ask1 - 2 index), half-ticks, one a step
+        self.sample_sum = 0  # derived: their sum (integers, exact)
         self.bids: dict[int, int] = {}  # price -> order id: a contiguous run of lattice prices
         self.asks: dict[int, int] = {}
         self.net = 0  # the takers' signed lots bought
@@ -73,6 +74,7 @@ class SimState:
         self.rng.state, x, basis, samples, bids, asks, self.net = row
         self.x, self.basis = float(x), float(basis)
         self.samples = deque(samples)
+        self.sample_sum = sum(self.samples)
         self.bids, self.asks = dict(map(tuple, bids)), dict(map(tuple, asks))
 
 
@@ -186,10 +188,12 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
             continue
         if st.inst.is_derivative:
             bid, ask = st.book.best_bid(), st.book.best_ask()
-            state.samples.append(bid + ask - 2 * st.index if bid and ask else 0)
+            sample = bid + ask - 2 * st.index if bid and ask else 0
+            state.samples.append(sample)
+            state.sample_sum += sample
             while len(state.samples) > window:
-                state.samples.popleft()
-            mark = bybit_mark(st, ts, sum(state.samples) / (2 * len(state.samples)))
+                state.sample_sum -= state.samples.popleft()
+            mark = bybit_mark(st, ts, state.sample_sum / (2 * len(state.samples)))
             if mark != st.mark or moved:
                 prices.set_mark(ex, st, mark, ts, events)
         elif moved:  # spot: the mark is the index

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -98,10 +97,9 @@ def in_window(ts: int, recv_window: int, now_ms: int, also_ms: int | None = None
     return any(now - recv_window <= ts < now + FUTURE_TOLERANCE_MS for now in (now_ms, also_ms) if now is not None)
 
 
-def client_clocks(sequencer: Any) -> tuple[int, int | None]:
-    """(the wall clock, the exchange clock when it is virtual): what a client's timestamps may follow."""
-    wall = time.time_ns() // 1_000_000
-    return wall, (sequencer.now_ms() if getattr(sequencer.clock, "virtual", False) else None)
+def virtual_now(sequencer: Any) -> int | None:
+    """The exchange clock when it is virtual (a client may follow it as well as its own), else None."""
+    return sequencer.now_ms() if getattr(sequencer.clock, "virtual", False) else None
 
 
 def authenticate(

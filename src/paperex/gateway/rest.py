@@ -19,7 +19,7 @@ from aiohttp import web
 from paperex.core.accounts import Account
 from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import faults
-from paperex.gateway.auth import authenticate, client_clocks
+from paperex.gateway.auth import authenticate, virtual_now
 from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
 from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
 from paperex.gateway.faults import FAULTS
@@ -95,9 +95,9 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         if endpoint.auth:
             # the recv window compares the client's clock with ours: in virtual time, the wall clock or the
             # exchange clock (a client synced to /v5/market/time)
-            wall, virtual = client_clocks(sequencer)
+            virtual = virtual_now(sequencer)
             principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
-                                     request.remote or "", now_ms if virtual is None else wall, virtual)
+                                     request.remote or "", now_ms if virtual is None else wall_ms, virtual)
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         if principal is not None:
@@ -106,8 +106,8 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         if principal is not None:
             quota = take_quota(request.app, call, path, wall_ms)
         fault = request.app[FAULTS].take(path, wall_ms)
-        if method == "GET":  # a read shows only what the journal holds: wait out a group commit in progress
-            await sequencer.settle()
+        if method == "GET" and not sequencer.settled():  # a read shows only what the journal holds: wait out
+            await sequencer.settle()  # a group commit in progress (or refuse, after a failed write)
         result = await faults.run_with(fault, lambda: endpoint.handler(call))
     except HttpFailure as failure:
         return http_failure_response(failure.status)

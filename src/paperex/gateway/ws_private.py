@@ -24,7 +24,7 @@ from paperex.core.events import BalanceChanged, Event, Executed, OrderChanged, P
 from paperex.errors import ApiError, Code
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
-from paperex.gateway.auth import check_account_status, client_clocks, signature_matches
+from paperex.gateway.auth import check_account_status, signature_matches, virtual_now
 from paperex.gateway.position_serializers import symbol_positions
 from paperex.gateway.rate_limits import RATE_LIMITER
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
@@ -216,7 +216,7 @@ def _verify_signature(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[
     key = streams.sequencer.core.api_keys.get(api_key)
     if key is None:
         return None, "Request not authorized"
-    virtual = client_clocks(streams.sequencer)[1]  # in virtual time a client may follow the exchange clock
+    virtual = virtual_now(streams.sequencer)  # in virtual time a client may follow the exchange clock
     if expires_ms <= (now_ms if virtual is None else min(now_ms, virtual)):
         return None, "Params Error: auth expired"
     payload = f"GET/realtime{expires}".encode()

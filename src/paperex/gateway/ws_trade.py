@@ -18,7 +18,7 @@ from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
 from paperex.gateway import faults
-from paperex.gateway.auth import DEFAULT_RECV_WINDOW, Principal, check_account_status, client_clocks, in_window
+from paperex.gateway.auth import DEFAULT_RECV_WINDOW, Principal, check_account_status, in_window, virtual_now
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.faults import FAULTS
@@ -132,7 +132,7 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
             if req_id in seen:
                 raise ApiError(Code.DUPLICATE_REQUEST, f"reqId {req_id} was used on this connection")
             seen.add(req_id)
-        _check_header(frame.get("header"), wall, client_clocks(request.app[PRIVATE].sequencer)[1])
+        _check_header(frame.get("header"), wall, virtual_now(request.app[PRIVATE].sequencer))
         result, ext, msg_text = await handle(request.app, principal, frame, wall, limit_headers)
         reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
     except ApiError as err:

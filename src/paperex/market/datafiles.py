@@ -400,7 +400,20 @@ def detect_kind(path: Path) -> str:
 
 
 def file_checksum(path: Path) -> str:
-    """SHA-256 (hex) of the file's bytes, as stored (a gzipped file's compressed bytes)."""
+    """SHA-256 (hex) of the file's bytes, as stored (a gzipped file's compressed bytes); remembered while the
+    file is unchanged, like its trades and bars."""
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        return _file_checksum(path)
+    return _cached_checksum(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_checksum(path: str, mtime_ns: int, size: int) -> str:
+    return _file_checksum(Path(path))
+
+
+def _file_checksum(path: Path) -> str:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as f:
