@@ -118,9 +118,10 @@ class Sequencer:
             raise ApiError(Code.SERVER_ERROR, UNAVAILABLE)
         body = encode_command(command)  # before apply: a command that cannot be journaled changes nothing
         ts = self.now_ms() if ts is None else max(ts, self.core.last_ts)
-        if ts >= self.core.next_funding_check and not isinstance(command, Tick):
-            # a funding time passed: it settles in a Tick of its own, journaled before this command, so the
-            # command meets the state after funding (and a rejected command still changes nothing)
+        if ts >= self.core.next_timed_check() and not isinstance(command, Tick):
+            # a timed event (funding, a dated future's listing or delivery) is due: it happens in a Tick of its own,
+            # journaled before this command, so the command meets the state after it (and a rejected command
+            # still changes nothing)
             self.apply_now(Tick(), ts)
         try:
             events = self.core.apply(command, ts)  # raises ApiError on rejection; nothing is journaled

@@ -164,12 +164,12 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
 
 
 async def funding_times(sequencer: Sequencer) -> None:
-    """Real time: settle each funding time when it comes, even when no other command arrives (the sequencer
-    journals a Tick for it). Virtual time settles them as the clock is advanced."""
+    """Real time: settle each funding time (and list, deliver, close dated futures) when it comes, even when no
+    other command arrives (the sequencer journals a Tick for it). Virtual time settles them as the clock is advanced."""
     while True:
-        wait_ms = sequencer.core.next_funding_check - sequencer.now_ms()
+        wait_ms = sequencer.core.next_timed_check() - sequencer.now_ms()
         await asyncio.sleep(min(max(wait_ms, 0) / 1000 + 0.01, 60))
-        if sequencer.now_ms() >= sequencer.core.next_funding_check:
+        if sequencer.now_ms() >= sequencer.core.next_timed_check():
             try:
                 await sequencer.submit(Tick())
             except ApiError:

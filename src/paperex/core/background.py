@@ -27,9 +27,17 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from paperex.core import prices, risk, trading
+from paperex.core import delivery, prices, risk, trading
 from paperex.core.book import BUY, SELL
-from paperex.core.commands import AmendOrder, CancelOrder, ConfigureMarket, MarketStep, PlaceOrder, SimSymbol
+from paperex.core.commands import (
+    AmendOrder,
+    CancelOrder,
+    ConfigureMarket,
+    MarketStep,
+    PlaceOrder,
+    SetAutoAddMargin,
+    SimSymbol,
+)
 from paperex.core.events import Event
 from paperex.core.rng import SplitMix64, stream
 from paperex.core.symbol import SymbolState
@@ -44,19 +52,23 @@ BASIS_MEAN = 0.00005  # perpetuals trade a little above the index, on average (0
 BASIS_SD = 0.0002  # stationary spread of the basis (2 bp)
 BASIS_HALF_LIFE_MS = 600_000  # the basis forgets in about ten minutes
 MARK_WINDOW_MS = 300_000  # Bybit: the basis moving average spans 5 minutes
+CARRY = 0.05  # dated futures trade above the index by this much a year until delivery (contango)
+FUTURE_LEVELS = 50  # a dated future's book: thinner than its perpetual's
+FUTURE_FLOW = 0.1  # and its takers: this share of its perpetual's
 MAX_LEVELS = 240  # a side; two sides stay under the 500 open orders an account may have per symbol
 KEEP_HISTORY = 1000  # background accounts' closed orders and executions kept
 PRUNE_EVERY = 60  # steps
 
 
 class SimState:
-    """One symbol's living-market state. Everything but ``spec`` and ``st`` is in the snapshot."""
+    """One symbol's living-market state. Everything but ``spec``, ``st`` and ``source`` is in the snapshot."""
 
-    __slots__ = ("asks", "basis", "bids", "net", "rng", "sample_sum", "samples", "spec", "st", "x")
+    __slots__ = ("asks", "basis", "bids", "net", "rng", "sample_sum", "samples", "source", "spec", "st", "x")
 
-    def __init__(self, spec: SimSymbol, st: SymbolState, rng_state: int) -> None:
+    def __init__(self, spec: SimSymbol, st: SymbolState, rng_state: int, source: SymbolState | None = None) -> None:
         self.spec = spec
         self.st = st
+        self.source = source  # a dated future: its perpetual, whose index it shares
         self.rng = SplitMix64(rng_state)
         self.x = float(st.index)  # the walk's exact level, in (fractional) ticks
         self.basis = BASIS_MEAN
@@ -125,6 +137,15 @@ def configure(ex: Exchange, cmd: ConfigureMarket, ts: int) -> list[Event]:
         if prev is not None:
             state.restore(prev.dump())
         sim.symbols[key] = state
+    for key in map(delivery.key_of, ex.dated):
+        st = ex.symbols[key]
+        spec, source = listed_spec(ex, st, sim)
+        if spec is not None and st.status == "Trading":
+            prev = old.symbols.get(key) if old is not None else None
+            state = SimState(spec, st, stream(cmd.seed, "market", *key), source)
+            if prev is not None:
+                state.restore(prev.dump())
+            sim.symbols[key] = state
     if old is not None:
         sim.steps = old.steps
         sim.coins = {c: SplitMix64(r.state) for c, r in old.coins.items()}
@@ -139,6 +160,47 @@ def configure(ex: Exchange, cmd: ConfigureMarket, ts: int) -> list[Event]:
                     now.asks.clear()
     ex.sim = sim
     return events
+
+
+def listed_spec(ex: Exchange, st: SymbolState,
+                sim: MarketSim | None = None) -> tuple[SimSymbol | None, SymbolState | None]:
+    """How the living market drives a dated future: like its perpetual (the series' source), thinner, with its
+    index taken from the perpetual's. None when the perpetual is not part of the living market."""
+    sim = sim or ex.sim
+    series = next((x for x in ex.market.series if any(d[0] == x.name and d[1] == st.inst.symbol for d in ex.dated)),
+                  None)
+    if sim is None or series is None:
+        return None, None
+    source_key = (series.category, series.source)
+    src = next((s for s in sim.config.symbols if (s.category, s.symbol) == source_key), None)
+    if src is None:
+        return None, None
+    spec = SimSymbol(category=st.inst.category, symbol=st.inst.symbol, walk=src.walk, walk_from=src.walk_from,
+                     drift=src.drift, volatility=src.volatility, levels=min(src.levels, FUTURE_LEVELS),
+                     spacing=src.spacing, half_spread=src.half_spread, lots=src.lots,
+                     trade_rate=src.trade_rate * FUTURE_FLOW, taker_lots=src.taker_lots,
+                     max_taker_lots=src.max_taker_lots)
+    return spec, ex.symbols[source_key]
+
+
+def add_listed(ex: Exchange, st: SymbolState, ts: int) -> None:
+    """A dated future just listed: the living market quotes and trades it from the next step (its accounts'
+    isolated positions top their margin up, as on every symbol they trade)."""
+    sim = ex.sim
+    assert sim is not None
+    spec, source = listed_spec(ex, st)
+    if spec is None:
+        return
+    sim.symbols[st.inst.key] = SimState(spec, st, stream(sim.config.seed, "market", *st.inst.key), source)
+    for uid in (sim.config.maker_uid, sim.config.taker_uid):
+        _apply(ex, risk.set_auto_add_margin, SetAutoAddMargin(uid=uid, category=st.inst.category,
+                                                              symbol=st.inst.symbol, enabled=True), ts, [])
+
+
+def remove_delivered(ex: Exchange, st: SymbolState) -> None:
+    """A dated future delivered: no more quotes (its orders were cancelled by the settlement)."""
+    if ex.sim is not None:
+        ex.sim.symbols.pop(st.inst.key, None)
 
 
 # -- one step --------------------------------------------------------------------------------------------
@@ -164,7 +226,13 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
         spec, st, rng = state.spec, state.st, state.rng
         moved = False
         walking = spec.walk and ts >= spec.walk_from
-        if walking:
+        if state.source is not None:  # a dated future: the index is its perpetual's
+            walking = ts >= spec.walk_from
+            if state.source.index != st.index:
+                prices.set_index(st, state.source.index, ts)
+                moved = True
+            state.basis = BASIS_MEAN + (state.basis - BASIS_MEAN) * keep + shock * rng.gauss()
+        elif walking:
             if round(state.x) != st.index:  # someone else (a scenario) moved the index: walk on from there
                 state.x = float(st.index)
             sigma = spec.volatility
@@ -193,7 +261,9 @@ def step(ex: Exchange, cmd: MarketStep, ts: int) -> list[Event]:
             state.sample_sum += sample
             while len(state.samples) > window:
                 state.sample_sum -= state.samples.popleft()
-            mark = bybit_mark(st, ts, state.sample_sum / (2 * len(state.samples)))
+            basis_ticks = state.sample_sum / (2 * len(state.samples))
+            # a dated future's mark: the index plus the average basis (Bybit: a 10-minute impact-price basis)
+            mark = max(1, round(st.index + basis_ticks)) if st.inst.delivery_time else bybit_mark(st, ts, basis_ticks)
             if mark != st.mark or moved:
                 prices.set_mark(ex, st, mark, ts, events)
         elif moved:  # spot: the mark is the index
@@ -228,7 +298,8 @@ def _size(rng: SplitMix64, lots: int, level: int, st: SymbolState) -> int:
 def _quote(ex: Exchange, state: SimState, maker: Account, ts: int, events: list[Event]) -> None:
     spec, st, rng = state.spec, state.st, state.rng
     s, levels = spec.spacing, spec.levels
-    centre = st.index * (1 + state.basis)
+    carry = CARRY * max(0, st.inst.delivery_time - ts) / YEAR_MS if st.inst.delivery_time else 0.0
+    centre = st.index * (1 + state.basis + carry)
     best_bid = math.floor((centre - spec.half_spread) / s) * s
     best_ask = max(math.ceil((centre + spec.half_spread) / s) * s, best_bid + s)
     sides = ((BUY, state.bids, best_bid, max(s, best_bid - (levels - 1) * s)),

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 
-from paperex.core import background, ledger, position_mode, prices, risk, rules, trading, triggers, upgrade
+from paperex.core import background, delivery, ledger, position_mode, prices, risk, rules, trading, triggers, upgrade
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -76,6 +76,9 @@ class Exchange:
         self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
         self.trigger_uids: set[int] = set()  # derived: accounts with conditional orders or TP/SL to watch
         self.sim: background.MarketSim | None = None  # the living market (ConfigureMarket), if any
+        # dated futures listed so far (core.delivery), in listing order: (series, symbol, launch ms, delivery ms)
+        self.dated: list[tuple[str, str, int, int]] = []
+        self.next_dated_check = 0  # derived: when the calendar next lists, delivers or closes a contract
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -110,13 +113,19 @@ class Exchange:
         if type(command) in RULED_COMMANDS:
             rules.check_account_command(self, command, type(command) in ORDER_COMMAND_TYPES)
         events = handler(command, ts)
-        if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)
+        if isinstance(command, Tick):  # timed events happen in Ticks (the sequencer journals one when one is due)
+            delivery.roll(self, ts, events)  # dated futures listed, delivered, closed
             risk.settle_funding_until(self, ts, events)
         if self.trigger_uids:  # prices this command moved may fire conditional orders and TP/SL
             triggers.check_triggers(self, ts, events)
         self.last_ts = max(self.last_ts, ts)
         self.applied += 1
         return events
+
+    def next_timed_check(self) -> int:
+        """When the next timed event (a funding time, a dated future's listing, delivery or closing) is due: the
+        sequencer journals a Tick for it before the first command at or after that time."""
+        return min(self.next_funding_check, self.next_dated_check)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -173,6 +182,7 @@ class Exchange:
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "market": None if self.sim is None else (self.sim.config, self.sim.state()),
+            "dated": self.dated,
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
             "accounts": [

@@ -53,10 +53,19 @@ class Instrument:
     funding_interval_min: int = 480
     upper_funding_rate: Decimal = Decimal("0.005")
     lower_funding_rate: Decimal = Decimal("-0.005")
+    contract_type: str = ""  # LinearPerpetual, InverseFutures, ... ("" for spot)
+    delivery_time: int = 0  # ms: a dated future's expiry (0: a perpetual or spot)
+    delivery_fee_rate: Decimal = Decimal(0)
+    source: str = ""  # a dated future: the perpetual it was listed from (core.delivery)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.category, self.symbol)
+
+    @property
+    def is_dated(self) -> bool:
+        """A dated future: delivered at ``delivery_time``, no funding."""
+        return self.delivery_time > 0
 
     @property
     def is_derivative(self) -> bool:
@@ -74,9 +83,29 @@ class Coin:
 
 
 @dataclass(frozen=True, slots=True)
+class FutureSeries:
+    """Dated futures listed on a schedule (core.calendar): each contract copies the specs of ``source`` (the
+    perpetual of the same base coin) with its own symbol, settle coin, launch and delivery time."""
+
+    category: str
+    base_coin: str
+    quote_coin: str
+    settle_coin: str
+    source: str  # the perpetual whose specs (filters, risk tiers) the contracts take
+    style: str  # symbol style: "inverse" BTCUSDZ26, "usdt" BTCUSDT-25DEC26, "usdc" BTC-25DEC26
+    schedule: tuple[tuple[str, int], ...]  # (tenor, how many live): weekly / monthly / quarterly
+    delivery_fee_rate: Decimal
+
+    @property
+    def name(self) -> str:
+        return f"{self.category}:{self.style}:{self.base_coin}"
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSpec:
     instruments: tuple[Instrument, ...]
     coins: tuple[Coin, ...]
+    series: tuple[FutureSeries, ...] = ()
 
     def by_category(self, category: str) -> list[Instrument]:
         return [i for i in self.instruments if i.category == category]
@@ -144,6 +173,18 @@ def _instrument(raw: dict[str, Any]) -> Instrument:
         funding_interval_min=int(raw.get("fundingInterval") or 480),
         upper_funding_rate=_d(raw.get("upperFundingRate"), "0.005"),
         lower_funding_rate=_d(raw.get("lowerFundingRate"), "-0.005"),
+        contract_type=raw.get("contractType", ""),
+        delivery_time=int(raw.get("deliveryTime") or 0),
+        delivery_fee_rate=_d(raw.get("deliveryFeeRate"), "0"),
+    )
+
+
+def _series(raw: dict[str, Any]) -> FutureSeries:
+    return FutureSeries(
+        category=raw["category"], base_coin=raw["baseCoin"], quote_coin=raw["quoteCoin"],
+        settle_coin=raw["settleCoin"], source=raw["source"], style=raw["style"],
+        schedule=tuple((tenor, int(n)) for tenor, n in raw["schedule"].items()),
+        delivery_fee_rate=_d(raw.get("deliveryFeeRate"), "0"),
     )
 
 
@@ -162,4 +203,5 @@ def parse_market(data: dict[str, Any]) -> MarketSpec:
     return MarketSpec(
         instruments=tuple(_instrument(r) for r in data["instruments"]),
         coins=tuple(_coin(c) for c in data["coins"]),
+        series=tuple(_series(r) for r in data.get("datedFutures", ())),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paperex.core import risk
+from paperex.core import delivery, risk
 from paperex.core.events import Event, PricesChanged
 from paperex.core.symbol import SymbolState
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 def set_index(st: SymbolState, ticks: int, ts: int) -> None:
     risk.sample_premium(st, ts)  # the premium so far counts until now
+    if st.inst.delivery_time:  # a dated future: the delivery price averages the index
+        delivery.accrue(st, ts)
     st.index = ticks
     st.index_candles.add(ts, ticks)
 

@@ -531,7 +531,7 @@ def settle_funding_until(ex: Exchange, ts: int, events: list[Event]) -> None:
     if ts < ex.next_funding_check:
         return
     for st in ex.symbols.values():
-        if not st.inst.is_derivative:
+        if not st.inst.is_derivative or st.inst.delivery_time:  # spot and dated futures have no funding
             continue
         f = st.funding
         if f.due == 0:  # the first command seen: start the first interval
@@ -543,7 +543,8 @@ def settle_funding_until(ex: Exchange, ts: int, events: list[Event]) -> None:
             while ts >= f.due:
                 _settle(ex, st, f.due, events)
             check_liquidations(ex, st, ts, events)  # funding paid may leave accounts below maintenance
-    ex.next_funding_check = min(st.funding.due for st in ex.symbols.values() if st.inst.is_derivative)
+    ex.next_funding_check = min(st.funding.due for st in ex.symbols.values() if st.inst.is_derivative
+                                and not st.inst.delivery_time)
 
 
 def _settle(ex: Exchange, st: SymbolState, at: int, events: list[Event]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from paperex.core import background
+from paperex.core import background, calendar, delivery
 from paperex.core.accounts import Account, ApiKey
 from paperex.core.candles import Candles
 from paperex.core.commands import ConfigureMarket
@@ -22,13 +22,13 @@ from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 from paperex.core.rng import SplitMix64
 
-FORMAT = 15  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 16  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
 # Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade; 15: the living market
-# (core.background) and premium candles
+# (core.background) and premium candles; 16: dated futures (listing, status, delivery window)
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -85,6 +85,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "funding": [st.funding.due, st.funding.premium, str(st.funding.premium_sum), st.funding.premium_ts,
                         st.funding.history],
             "liquidations": list(st.liquidations), "rules": st.rules,
+            "delivery": [st.status, str(st.settle_sum), st.settle_ts, st.delivery_price],
         })
     accounts = []
     for a in sorted(ex.accounts.values(), key=lambda a: a.uid):
@@ -107,6 +108,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
              k.created_at] for k in ex.api_keys.values()]
     return {
         "format": FORMAT,
+        "dated": [list(d) for d in ex.dated],
         "instruments": sorted([list(k) for k in ex.symbols]),
         "counters": [ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied,
                      ex.ledger_seq],
@@ -127,6 +129,11 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
     if data.get("format") != FORMAT:
         raise SnapshotError(f"snapshot format {data.get('format')} is not {FORMAT}")
     ex = Exchange(market)
+    series = {x.name: x for x in market.series}
+    for name, symbol, launch, delivery_ms in data["dated"]:  # the dated futures listed when it was taken
+        if name not in series:
+            raise SnapshotError(f"the snapshot has futures of a series ({name}) this market does not list")
+        delivery.list_contract(ex, series[name], calendar.Contract(symbol, launch, delivery_ms), 0)
     if sorted([list(k) for k in ex.symbols]) != data["instruments"]:
         raise SnapshotError("the snapshot was taken with other instruments")
     (ex.next_uid, ex.next_key_id, ex.order_seq, ex.exec_seq, ex.seq, ex.last_ts, ex.applied,
@@ -196,6 +203,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         f.premium_sum, f.history = int(premium_sum), [tuple(h) for h in history]  # type: ignore[misc]
         st.liquidations.extend(tuple(x) for x in s["liquidations"])  # type: ignore[misc]
         st.rules = dict(s["rules"])
+        st.status, settle_sum, st.settle_ts, st.delivery_price = s["delivery"]
+        st.settle_sum = int(settle_sum)
     if data["market"] is not None:
         config, steps, states, coins = data["market"]
         ex.sim = background.MarketSim(msgspec.msgpack.decode(config, type=ConfigureMarket))
@@ -204,9 +213,12 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         specs = {(s.category, s.symbol): s for s in ex.sim.config.symbols}
         for key, row in states:
             key = tuple(key)
-            state = background.SimState(specs[key], ex.symbols[key], 0)
+            spec, source = (specs[key], None) if key in specs else background.listed_spec(ex, ex.symbols[key])
+            assert spec is not None, key  # a dated future's, derived from its perpetual's
+            state = background.SimState(spec, ex.symbols[key], 0, source)
             state.restore(row)
             ex.sim.symbols[key] = state
-    dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative]
+    dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative and not st.inst.delivery_time]
     ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
+    ex.next_dated_check = delivery.next_check(ex) if ex.dated else 0
     return ex

@@ -40,6 +40,7 @@ class SymbolState:
         "book",
         "candles",
         "cts",
+        "delivery_price",
         "funding",
         "grid",
         "index",
@@ -55,6 +56,9 @@ class SymbolState:
         "prev_last",
         "rules",
         "seq",
+        "settle_sum",
+        "settle_ts",
+        "status",
         "tape",
         "tick_direction",
     )
@@ -85,6 +89,12 @@ class SymbolState:
         self.liquidations: deque[tuple[int, int, int, int, int]] = deque(maxlen=LIQUIDATIONS_KEPT)
         self.rules: dict[str, Any] = {}  # admin restrictions (core.rules)
         self.past: Any = None  # market.history.SymbolPast: derived at start, never part of the state
+        # dated futures (core.delivery): Trading -> Delivering -> Closed, the index integrated over the delivery
+        # window (ticks x ms) and until when, the price it settled at
+        self.status = inst.status
+        self.settle_sum = 0
+        self.settle_ts = 0
+        self.delivery_price = 0
 
     def state(self) -> tuple:
         book = [(o.order_id, o.side, o.price, o.leaves) for o in self.book.orders()]
@@ -93,4 +103,5 @@ class SymbolState:
                 [(t.exec_id, t.price, t.qty, t.side, t.ts, t.seq) for t in self.tape],
                 *([(m, [*b[:4], str(b[4]), str(b[5])]) for m, b in sorted(c.bars.items())]
                   for c in (self.candles, self.mark_candles, self.index_candles, self.premium_candles)),
-                self.funding.state(), list(self.liquidations), sorted(self.rules.items()))
+                self.funding.state(), list(self.liquidations), sorted(self.rules.items()),
+                (self.status, self.settle_sum, self.settle_ts, self.delivery_price))

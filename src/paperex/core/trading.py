@@ -67,8 +67,12 @@ def _symbol(ex: Exchange, category: str, symbol: str) -> SymbolState:
     st = ex.symbols.get((category, symbol))
     if st is None:
         raise _reject(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
-    if st.inst.status != "Trading":
-        raise _reject(Code.TRADING_NOT_ALLOWED, f"{symbol} is {st.inst.status}")
+    if st.status != "Trading":
+        if st.status == "Delivering":  # a dated future being settled
+            raise _reject(Code.SETTLEMENT_IN_PROGRESS, symbol)
+        if st.status == "Closed":
+            raise _reject(Code.PARAM_ERROR, f"symbol {symbol} has been delivered and is closed")
+        raise _reject(Code.TRADING_NOT_ALLOWED, f"{symbol} is {st.status}")
     return st
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from paperex.core import risk
+from paperex.core import delivery, risk
 from paperex.core.candles import bar_starts, interval_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import trade_serializers as ser
@@ -61,7 +61,8 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
                 "usdIndexPrice": ser.price(st, st.index)}
     prev1h = _stats(st, now, HOUR)[0]
     oi_value = st.grid.value(st.mark, st.open_interest)
-    return {
+    dated = _dated_fields(st, last, now) if inst.delivery_time else None
+    row = {
         "symbol": inst.symbol,
         "lastPrice": ser.price(st, last),
         "indexPrice": ser.price(st, st.index),
@@ -91,6 +92,30 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
         "fundingIntervalHour": str(inst.funding_interval_min // 60),
         "fundingCap": ser.trim(inst.upper_funding_rate),
         "basisRateYear": "",
+    }
+    if dated is not None:
+        row.update(dated)
+    return row
+
+
+def _dated_fields(st: SymbolState, last: int, now: int) -> dict[str, str]:
+    """A dated future's ticker: no funding; delivery time and fee, the basis to the index (and its rate, a
+    year's worth by the time to delivery), the running delivery price in the last 30 minutes."""
+    inst = st.inst
+    basis = Decimal(last - st.index) * st.grid.tick
+    rate = Decimal(last - st.index) / Decimal(st.index) if st.index else Decimal(0)
+    to_delivery = max(inst.delivery_time - now, 1)
+    predicted = delivery.average_index(st, now) if st.status == "Trading" else None
+    q = Decimal("0.00000001")
+    return {
+        "fundingRate": "", "nextFundingTime": "", "fundingIntervalHour": "", "fundingCap": "",
+        "deliveryTime": str(inst.delivery_time),
+        "deliveryFeeRate": ser.trim(inst.delivery_fee_rate),
+        "predictedDeliveryPrice": ser.price(st, predicted) if predicted else "",
+        "basis": ser.trim(basis),
+        "basisRate": ser.trim(rate.quantize(q, rounding=ROUND_HALF_UP)),
+        "basisRateYear": ser.trim((rate * Decimal(365 * DAY) / Decimal(to_delivery)).quantize(
+            q, rounding=ROUND_HALF_UP)),
     }
 
 

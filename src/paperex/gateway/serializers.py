@@ -25,11 +25,11 @@ def _rate(value: Decimal) -> str:
     return format_decimal(value.quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize()) if value else "0"
 
 
-def instrument(i: Instrument, listing: dict[str, Any]) -> dict[str, Any]:
+def instrument(i: Instrument, listing: dict[str, Any], status: str) -> dict[str, Any]:
     """The V5 instrument: the listing's descriptive fields in Bybit's order, the specs from the core."""
     out = dict(listing)
     out["symbol"] = i.symbol
-    out["status"] = i.status
+    out["status"] = status
     out["priceFilter"] = price_filter = dict(listing.get("priceFilter", {}))
     price_filter["tickSize"] = format_decimal(i.tick_size)
     lot = out["lotSizeFilter"] = dict(listing.get("lotSizeFilter", {}))

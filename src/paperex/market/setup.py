@@ -83,7 +83,9 @@ def _symbols(sequencer: Sequencer, config: Config) -> list[SymbolConfig]:
             if (s.category, s.symbol) not in sequencer.core.symbols:
                 raise ValueError(f"config: no instrument {s.category} {s.symbol}")
         return config.symbols
-    return [SymbolConfig(category=c, symbol=s) for c, s in sorted(sequencer.core.symbols)]
+    # dated futures are not configured: the calendar lists them, and the market drives them like their perpetual
+    return [SymbolConfig(category=c, symbol=s) for (c, s), st in sorted(sequencer.core.symbols.items())
+            if not st.inst.delivery_time]
 
 
 def _file_key(s: SymbolConfig) -> str:
@@ -197,10 +199,11 @@ async def build_market(sequencer: Sequencer, config: Config) -> MarketDriver:
                 ticks = max(1, st.grid.round_ticks(s.price, up=False))
                 if ticks != st.index:
                     await sequencer.submit(SetPrices(category=s.category, symbol=s.symbol, index=ticks))
-        anchors = {f"{c}:{n}": st.index for (c, n), st in sorted(core.symbols.items())}
+        undated = sorted((k, st) for k, st in core.symbols.items() if not st.inst.delivery_time)
+        anchors = {f"{c}:{n}": st.index for (c, n), st in undated}
         listed = {(s.category, s.symbol): s for s in symbols}
         every = [sim_spec(st, listed.get(key) or SymbolConfig(category=key[0], symbol=key[1]), config,
-                          anchors[f"{key[0]}:{key[1]}"]) for key, st in sorted(core.symbols.items())]
+                          anchors[f"{key[0]}:{key[1]}"]) for key, st in undated]
         spec = HistorySpec(seed=config.seed, end_ms=origin, days=config.history_days, anchors=anchors, files=files,
                            symbols=every)
     else:

@@ -46,8 +46,9 @@ def _select(call: Call, category: str) -> list[Instrument]:
     p = call.params
     symbol = p.symbol()
     base_coin = p.str("baseCoin", max_len=20)
-    found = [i for i in call.core.market.by_category(category)
-             if (symbol is None or i.symbol == symbol) and (base_coin is None or i.base_coin == base_coin)]
+    found = [i for i in call.core.instruments.values()  # the data file's and the dated futures listed so far
+             if i.category == category and (symbol is None or i.symbol == symbol)
+             and (base_coin is None or i.base_coin == base_coin)]
     return sorted(found, key=lambda i: i.symbol)
 
 
@@ -56,15 +57,48 @@ async def instruments_info(call: Call) -> dict[str, Any]:
     p = call.params
     category = p.category(ALL_CATEGORIES)
     status = p.enum("status", INSTRUMENT_STATUSES, default="Trading")  # Bybit lists Trading by default
-    selected = [i for i in _select(call, category) if i.status == status]
+    symbols = call.core.symbols
+    selected = [i for i in _select(call, category) if symbols[i.key].status == status]
     if category == "spot":  # spot is not paged
         p.limit(500, 1000)
         chunk, cursor = selected, ""
     else:
         chunk, cursor = page(selected, p, default_limit=500, max_limit=1000)
-    listings = load_listings()
-    return {"category": category, "list": [serializers.instrument(i, listings[i.key]) for i in chunk],
+    return {"category": category,
+            "list": [serializers.instrument(i, listing(i), symbols[i.key].status) for i in chunk],
             "nextPageCursor": cursor}
+
+
+def listing(inst: Instrument) -> dict[str, Any]:
+    """Bybit's descriptive listing fields: the data file's, or for a dated future its perpetual's with the
+    contract's own symbol, type, dates and fees (a future has no funding)."""
+    listings = load_listings()
+    if not inst.delivery_time:
+        return listings[inst.key]
+    out = dict(listings[(inst.category, inst.source)])
+    out.update({
+        "symbol": inst.symbol,
+        "contractType": inst.contract_type,
+        "quoteCoin": inst.quote_coin,
+        "settleCoin": inst.settle_coin,
+        "launchTime": str(inst.launch_time),
+        "deliveryTime": str(inst.delivery_time),
+        "deliveryFeeRate": serializers.format_decimal(inst.delivery_fee_rate),
+        "fundingInterval": 0,
+        "upperFundingRate": "",
+        "lowerFundingRate": "",
+        "copyTrading": "none",
+        "displayName": (f"{inst.base_coin}{inst.quote_coin}{delivery_tag(inst.delivery_time)}"
+                        if inst.category == "inverse" else inst.symbol),
+    })
+    return out
+
+
+def delivery_tag(ms: int) -> str:
+    """MMDD of the delivery date: inverse futures' display name (BTCUSD1225 for BTCUSDZ26)."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%m%d")
 
 
 @V5.get("/v5/market/risk-limit", auth=False)
