@@ -4,6 +4,7 @@ API, and real pybit / ccxt clients pointed at it exactly as the README tells use
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,18 @@ import ccxt
 import pytest
 from pybit.unified_trading import HTTP
 
+from paperex.core import calendar
+from paperex.data import load_market
 from tests.serverproc import ServerProcess
 
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def dated(category: str | None = None) -> int:
+    """How many dated futures the calendar lists now (12 most weeks: 2+2 inverse quarterlies, a weekly and two
+    quarterlies on BTC and ETH in USDT, one USDC quarterly each; fewer the week a weekly is also a quarterly)."""
+    now = int(time.time() * 1000)
+    return sum(len(calendar.live(s, now)) for s in load_market().series if category in (None, s.category))
 
 
 @dataclass
@@ -61,8 +71,7 @@ def ccxt_config(server: ServerProcess, api_key: str = "", secret: str = "", **op
 
 def ccxt_sync(server: ServerProcess, api_key: str = "", secret: str = "", **options) -> ccxt.bybit:
     ex = ccxt.bybit(ccxt_config(server, api_key, secret, **options))
-    ex.has["option"] = False
-    ex.has["future"] = False
+    ex.has["option"] = False  # paperex lists no options (dated futures it does: ccxt's has["future"] holds)
     return ex
 
 

@@ -10,7 +10,7 @@ from ccxt.test.exchange.base.test_market import test_market as ccxt_test_market
 from ccxt.test.exchange.sync.test_load_markets import test_load_markets as ccxt_test_load_markets
 from pybit.exceptions import FailedRequestError
 
-from tests.conftest import ccxt_sync, pybit_http
+from tests.conftest import ccxt_sync, dated, pybit_http
 
 
 def test_server_time_pybit_and_ccxt(server) -> None:
@@ -33,7 +33,13 @@ def test_instruments_info_every_category(server) -> None:
     }.items():
         result = session.get_instruments_info(category=category)["result"]
         assert result["category"] == category and result["nextPageCursor"] == ""
-        assert {i["symbol"] for i in result["list"]} == symbols
+        perpetual = {i["symbol"] for i in result["list"] if i.get("contractType", "").endswith("Perpetual")
+                     or category == "spot"}
+        assert perpetual == symbols
+        futures = [i for i in result["list"] if i.get("contractType", "").endswith("Futures")]
+        assert len(futures) == dated(category) > 0 or category == "spot"  # the calendar's contracts
+        for i in futures:
+            assert int(i["deliveryTime"]) > int(i["launchTime"]) > 0 and i["fundingInterval"] == 0
     btc = session.get_instruments_info(category="linear", symbol="BTCUSDT")["result"]["list"][0]
     assert btc["priceFilter"]["tickSize"] == "0.10" and btc["lotSizeFilter"]["qtyStep"] == "0.001"
     assert btc["leverageFilter"] == {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"}
@@ -57,11 +63,13 @@ def test_instruments_info_cursor_pagination_and_filters(server) -> None:
         cursor = result["nextPageCursor"]
         if not cursor:
             break
-    assert pages == 3 and sorted(seen) == seen and len(set(seen)) == 5
+    total = 5 + dated("linear")  # perpetuals and dated futures
+    assert pages == -(-total // 2) and sorted(seen) == seen and len(set(seen)) == total
     assert session.get_instruments_info(category="linear", status="PreLaunch")["result"]["list"] == []
-    assert len(session.get_instruments_info(category="linear", status="Trading")["result"]["list"]) == 5
+    assert len(session.get_instruments_info(category="linear", status="Trading")["result"]["list"]) == total
     by_coin = session.get_instruments_info(category="inverse", baseCoin="ETH")["result"]["list"]
-    assert [i["symbol"] for i in by_coin] == ["ETHUSD"]
+    assert by_coin[0]["symbol"] == "ETHUSD" and all(i["baseCoin"] == "ETH" for i in by_coin)
+    assert len(by_coin) == 1 + dated("inverse") // 2  # the perpetual and ETH's quarterlies
 
 
 def test_risk_limit_tiers(server) -> None:
@@ -73,7 +81,7 @@ def test_risk_limit_tiers(server) -> None:
     assert values == sorted(values) and len(rows) >= 5
     assert all(float(r["initialMargin"]) > float(r["maintenanceMargin"]) for r in rows)
     everything = session.get_risk_limit(category="inverse")["result"]
-    assert {r["symbol"] for r in everything["list"]} == {"BTCUSD", "ETHUSD"}
+    assert {"BTCUSD", "ETHUSD"} <= {r["symbol"] for r in everything["list"]}  # and the dated futures'
     with pytest.raises(FailedRequestError) as info:
         session.get_risk_limit(category="spot")
     assert info.value.status_code == 404
@@ -97,7 +105,7 @@ def test_ccxt_default_load_markets_including_options(server) -> None:
 
     ex = ccxt.bybit({"urls": {"api": {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}}})
     markets = ex.load_markets()
-    assert len(markets) == 9
+    assert len(markets) == 9 + dated()
 
 
 def test_raw_reply_is_the_v5_envelope(server) -> None:
