@@ -42,6 +42,7 @@ from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, E
 from paperex.core.instruments import Coin, Instrument, MarketSpec
 from paperex.core.numbers import MAX_AMOUNT
 from paperex.core.orders import Order
+from paperex.core.samples import MarketSamples
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
@@ -76,6 +77,7 @@ class Exchange:
         self.next_funding_check = 0  # derived: the earliest funding time of any symbol (0: check now)
         self.trigger_uids: set[int] = set()  # derived: accounts with conditional orders or TP/SL to watch
         self.sim: background.MarketSim | None = None  # the living market (ConfigureMarket), if any
+        self.samples = MarketSamples()  # open interest and account counts every 5 minutes (core.samples)
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -109,7 +111,11 @@ class Exchange:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         if type(command) in RULED_COMMANDS:
             rules.check_account_command(self, command, type(command) in ORDER_COMMAND_TYPES)
+        # a 5-minute boundary passed: the state before this command is the state there (kept if it succeeds)
+        measured = self.samples.measure(self, ts) if ts >= self.samples.next_at else None
         events = handler(command, ts)
+        if measured is not None:
+            self.samples.record(measured)
         if isinstance(command, Tick):  # funding settles in Ticks (the sequencer journals one when a time passes)
             risk.settle_funding_until(self, ts, events)
         if self.trigger_uids:  # prices this command moved may fire conditional orders and TP/SL
@@ -173,6 +179,7 @@ class Exchange:
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "market": None if self.sim is None else (self.sim.config, self.sim.state()),
+            "samples": self.samples.state(),
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
             "accounts": [
