@@ -1,3 +1,3 @@
 """V5 operation handlers, grouped as Bybit groups its API. Importing this package registers them all."""
 
-from paperex.gateway.handlers import account, asset, market, position, trade, user  # noqa: F401
+from paperex.gateway.handlers import account, asset, market, market_stats, position, system, trade, user  # noqa: F401
