@@ -28,6 +28,7 @@ from paperex.errors import ApiError, Code, HttpError, message
 from paperex.gateway import ids, serializers
 from paperex.gateway.envelope import error_response, http_failure_response, ok_response
 from paperex.gateway.faults import FAULTS, Fault
+from paperex.gateway.maintenance import MAINTAIN_TYPES, PRODUCTS, SERVICE_TYPES, Maintenance, new_id, schedule_of
 from paperex.gateway.position_serializers import position
 from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RATE_LIMITER, RateLimiter
 from paperex.gateway.rest import ClientGone, read_body
@@ -263,6 +264,9 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/faults/clear", admin_route(clear_faults))
     app.router.add_post("/admin/v1/faults/ws-drop", admin_route(drop_websockets))
     app.router.add_post("/admin/v1/faults/ws-stall", admin_route(stall_websockets))
+    app.router.add_get("/admin/v1/maintenance", admin_route(maintenance_list))
+    app.router.add_post("/admin/v1/maintenance", admin_route(maintenance_schedule))
+    app.router.add_post("/admin/v1/maintenance/{id}/cancel", admin_route(maintenance_cancel))
 
 
 def _public(body: dict[str, Any]) -> dict[str, Any]:
@@ -384,3 +388,68 @@ async def stall_websockets(body: dict[str, Any], service: AdminService) -> dict[
     for client in clients:
         client.stall(ms / 1000)
     return {"stalled": len(clients), "ms": ms}
+
+
+def _int_list(body: dict[str, Any], name: str, allowed: tuple[int, ...], default: list[int]) -> list[int]:
+    value = body.get(name, default)
+    if not isinstance(value, list) or any(isinstance(v, bool) or v not in allowed for v in value):
+        raise ApiError(Code.PARAM_ERROR, f"{name} must be a list of {', '.join(map(str, allowed))}")
+    return sorted(set(value))
+
+
+def _ms(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**15:
+        raise ApiError(Code.PARAM_ERROR, f"{name} must be a whole number of milliseconds")
+    return value
+
+
+async def maintenance_list(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    return {"list": schedule_of(service.sequencer).rows(service.sequencer.now_ms())}
+
+
+async def maintenance_schedule(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Schedule a maintenance on the exchange clock: ``begin`` (ms) or ``in_ms`` (from now), ``end`` or
+    ``duration_ms``; ``serviceTypes`` (default all), ``product`` (default all), ``uidSuffix``, ``maintainType``,
+    ``title``, ``href`` (gateway.maintenance)."""
+    changes = _public(body)
+    unknown = set(changes) - {"begin", "in_ms", "end", "duration_ms", "serviceTypes", "product", "uidSuffix",
+                              "maintainType", "title", "href"}
+    if unknown:
+        raise ApiError(Code.PARAM_ERROR, f"unknown maintenance setting {sorted(unknown)[0]}")
+    now = service.sequencer.now_ms()
+    begin, in_ms, end, duration = (_ms(changes, n) for n in ("begin", "in_ms", "end", "duration_ms"))
+    if (begin is None) == (in_ms is None) or (end is None) == (duration is None):
+        raise ApiError(Code.PARAM_ERROR, "give one of begin / in_ms and one of end / duration_ms")
+    begin = begin if begin is not None else now + (in_ms or 0)
+    end = end if end is not None else begin + (duration or 0)
+    if end <= begin:
+        raise ApiError(Code.PARAM_ERROR, "the maintenance must end after it begins")
+    title, href = changes.get("title", "System maintenance"), changes.get("href", "")
+    maintain_type = changes.get("maintainType", 1)
+    if not isinstance(title, str) or not isinstance(href, str) or len(title) > 200 or len(href) > 500:
+        raise ApiError(Code.PARAM_ERROR, "title and href are short strings")
+    if isinstance(maintain_type, bool) or maintain_type not in MAINTAIN_TYPES:
+        raise ApiError(Code.PARAM_ERROR, "maintainType must be 1 (planned), 2 (temporary) or 3 (incident)")
+    item = Maintenance(id=new_id(), title=title, begin=begin, end=end,
+                       service_types=_int_list(changes, "serviceTypes", SERVICE_TYPES, list(SERVICE_TYPES)),
+                       product=_int_list(changes, "product", PRODUCTS, list(PRODUCTS)),
+                       uid_suffix=_int_list(changes, "uidSuffix", tuple(range(10)), []),
+                       maintain_type=maintain_type, href=href)
+    if not item.service_types or not item.product:
+        raise ApiError(Code.PARAM_ERROR, "serviceTypes and product cannot be empty")
+    return schedule_of(service.sequencer).add(item).row(now)
+
+
+async def maintenance_cancel(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """Before it begins: canceled; while it runs: completed now (its end becomes the actual end)."""
+    now = service.sequencer.now_ms()
+    item = schedule_of(service.sequencer).find(str(body.get("id")))
+    if item is None:
+        raise ApiError(Code.PARAM_ERROR, "no such maintenance")
+    if item.state(now) in ("completed", "canceled"):
+        raise ApiError(Code.PARAM_ERROR, f"the maintenance is {item.state(now)} already")
+    item.stop(now)
+    return item.row(now)

@@ -42,6 +42,7 @@ from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, E
 from paperex.core.instruments import Coin, Instrument, MarketSpec
 from paperex.core.numbers import MAX_AMOUNT
 from paperex.core.orders import Order
+from paperex.core.samples import MarketSamples
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code
 
@@ -79,6 +80,7 @@ class Exchange:
         # dated futures listed so far (core.delivery), in listing order: (series, symbol, launch ms, delivery ms)
         self.dated: list[tuple[str, str, int, int]] = []
         self.next_dated_check = 0  # derived: when the calendar next lists, delivers or closes a contract
+        self.samples = MarketSamples()  # open interest and account counts every 5 minutes (core.samples)
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
@@ -112,7 +114,11 @@ class Exchange:
             raise ApiError(Code.PARAM_ERROR, f"unknown command {type(command).__name__}")
         if type(command) in RULED_COMMANDS:
             rules.check_account_command(self, command, type(command) in ORDER_COMMAND_TYPES)
+        # a 5-minute boundary passed: the state before this command is the state there (kept if it succeeds)
+        measured = self.samples.measure(self, ts) if ts >= self.samples.next_at else None
         events = handler(command, ts)
+        if measured is not None:
+            self.samples.record(measured)
         if isinstance(command, Tick):  # timed events happen in Ticks (the sequencer journals one when one is due)
             delivery.roll(self, ts, events)  # dated futures listed, delivered, closed
             risk.settle_funding_until(self, ts, events)
@@ -183,6 +189,7 @@ class Exchange:
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "market": None if self.sim is None else (self.sim.config, self.sim.state()),
             "dated": self.dated,
+            "samples": self.samples.state(),
             "orders": [o.state() for _, o in sorted(self.orders.items())],
             "links": sorted(self.link_ids.items()),
             "accounts": [

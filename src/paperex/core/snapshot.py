@@ -21,14 +21,16 @@ from paperex.core.instruments import MarketSpec
 from paperex.core.orders import Execution, Order, PublicTrade
 from paperex.core.positions import Position
 from paperex.core.rng import SplitMix64
+from paperex.core.samples import MarketSamples
 
-FORMAT = 16  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 17  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
 # Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade; 15: the living market
-# (core.background) and premium candles; 16: dated futures (listing, status, delivery window)
+# (core.background) and premium candles; 16: open interest and account counts every 5 minutes (core.samples);
+# 17: dated futures (listing, status, delivery window)
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -122,6 +124,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
         "market": None if ex.sim is None else [msgspec.msgpack.encode(ex.sim.config), ex.sim.steps,
                                                 [[list(k), st.dump()] for k, st in ex.sim.symbols.items()],
                                                 {c: r.state for c, r in ex.sim.coins.items()}],
+        "samples": ex.samples.dump(),
     }
 
 
@@ -218,6 +221,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             state = background.SimState(spec, ex.symbols[key], 0, source)
             state.restore(row)
             ex.sim.symbols[key] = state
+    ex.samples = MarketSamples.load(data["samples"])
     dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative and not st.inst.delivery_time]
     ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
     ex.next_dated_check = delivery.next_check(ex) if ex.dated else 0

@@ -23,6 +23,7 @@ from paperex.gateway.auth import authenticate, virtual_now
 from paperex.gateway.endpoints import V5, Call, EndpointTable, Reply
 from paperex.gateway.envelope import HttpFailure, error_response, http_failure_response, ok_response
 from paperex.gateway.faults import FAULTS
+from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rate_limits import BATCH_PATHS, RATE_LIMITER, Quota, RateLimited
 from paperex.sequencer import Sequencer
@@ -103,6 +104,8 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         if principal is not None:
             check_account_state(principal.account, params, now_ms)
         call = Call(params=params, principal=principal, now_ms=now_ms, now_ns=now_ns, sequencer=sequencer)
+        schedule_of(sequencer).check_rest(now_ms, method, path, params.raw("category"),
+                                          principal.account.uid if principal is not None else None)
         if principal is not None:
             quota = take_quota(request.app, call, path, wall_ms)
         fault = request.app[FAULTS].take(path, wall_ms)

@@ -25,6 +25,7 @@ from paperex.errors import ApiError, Code
 from paperex.gateway import serializers
 from paperex.gateway import trade_serializers as ser
 from paperex.gateway.auth import check_account_status, signature_matches, virtual_now
+from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.position_serializers import symbol_positions
 from paperex.gateway.rate_limits import RATE_LIMITER
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
@@ -227,11 +228,17 @@ def _verify_signature(streams: PrivateStreams, args: Any, now_ms: int) -> tuple[
 
 async def private_socket(request: web.Request) -> web.StreamResponse:
     streams = request.app[PRIVATE]
+    schedule = schedule_of(streams.sequencer)
+    if schedule.ongoing(streams.sequencer.now_ms(), (4,)) is not None:  # private stream under maintenance
+        raise web.HTTPServiceUnavailable()
     client = await accept(request, f"paperex-p{next(_conn_ids)}", alive=True)
     conn = Connection(client)
     try:
         async for frame in client.frames():
             op, req_id = frame.get("op"), frame.get("req_id")
+            if schedule.items and schedule.ongoing(streams.sequencer.now_ms(), (4,), None, conn.uid) is not None:
+                client.abort()  # a maintenance began: the connection drops (the client reconnects after it)
+                break
             if op == "ping":
                 client.send({"req_id": req_id, "op": "pong", "args": [str(streams.sequencer.now_ms())],
                              "conn_id": client.conn_id})

@@ -1,11 +1,13 @@
 """Public WebSocket streams: ``/v5/public/{linear,inverse,spot}``.
 
 Topics: ``orderbook.{1,50,200,1000}.{symbol}``, ``publicTrade.{symbol}``, ``tickers.{symbol}``,
-``kline.{interval}.{symbol}``. Each topic has one state shared by all its subscribers: the book levels,
-last trade, ticker fields or candle last sent. Every flush (20 ms) compares it with the core and sends
-the same delta to every subscriber; a new subscriber first gets a snapshot of exactly that state, so
-snapshot + deltas always rebuild the book the REST endpoint shows at the same ``u``. A level is only
-ever deleted after it was sent (pybit cannot delete an unknown level).
+``kline.{interval}.{symbol}``, ``allLiquidation.{symbol}``, the deprecated ``liquidation.{symbol}`` (at most
+one liquidation a second, an object per frame), ``priceLimit.{symbol}`` (the order price band every 300 ms).
+Each topic has one state shared by all its subscribers: the book levels, last trade, ticker fields or candle
+last sent. Every flush (20 ms) compares it with the core and sends the same delta to every subscriber; a new
+subscriber first gets a snapshot of exactly that state, so snapshot + deltas always rebuild the book the REST
+endpoint shows at the same ``u``. A level is only ever deleted after it was sent (pybit cannot delete an
+unknown level).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from paperex.core import trading
 from paperex.core.candles import INTERVALS, next_start
 from paperex.core.symbol import SymbolState
 from paperex.gateway import market_data
 from paperex.gateway import trade_serializers as ser
+from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import ascii_int
 from paperex.gateway.ws_client import Client, accept, after_a_round_trip
 from paperex.sequencer import Sequencer
@@ -32,6 +37,8 @@ log = logging.getLogger("paperex.ws")
 DEPTHS = (1, 50, 200, 1000)
 FLUSH_S = 0.02
 DEPTH1_RESEND_MS = 3000
+PRICE_LIMIT_MS = 300  # Bybit pushes priceLimit every 300 ms
+LEGACY_LIQUIDATION_MS = 1000  # the deprecated liquidation topic: at most one liquidation a second
 SPOT_ARGS_PER_REQUEST = 10  # Bybit: spot takes at most 10 args per subscribe request
 ARGS_CHARS_PER_CONNECTION = 21_000  # Bybit re-sends an unchanged depth-1 snapshot every 3 s
 _conn_ids = itertools.count(1)
@@ -92,6 +99,9 @@ class Topic:
         if self.kind == "kline":
             self.started = True
             return None  # candles come with the next flush
+        if self.kind == "priceLimit":
+            self.started = True
+            return self._price_limit_frame(now)
         self.started = True
         return None  # publicTrade has no snapshot
 
@@ -103,6 +113,10 @@ class Topic:
             return self._trades_update(now)
         if self.kind == "allLiquidation":
             return self._liquidations_update(now)
+        if self.kind == "liquidation":
+            return self._legacy_liquidation_update(now)
+        if self.kind == "priceLimit":
+            return self._price_limit_update(now)
         # tickers and candles only change with the symbol (its seq) or the clock's minute: skip the
         # 24-hour statistics and bar aggregation on the flushes where neither moved
         seen = (self.st.seq, now // 60_000)
@@ -156,6 +170,33 @@ class Topic:
         data = [{"T": ts, "s": st.inst.symbol, "S": "Buy" if side > 0 else "Sell", "v": ser.qty(st, lots),
                  "p": ser.price(st, ticks)} for _, ts, side, lots, ticks in new]
         return [orjson.dumps({"topic": self.name, "type": "snapshot", "ts": now, "data": data}).decode()]
+
+    def _legacy_liquidation_update(self, now: int) -> list[str]:
+        """The deprecated ``liquidation.{symbol}``: the newest liquidation not yet told, at most one a second
+        (pybit: "does not push all liquidations"); ``side`` Buy: a long was liquidated, at the bankruptcy price."""
+        st = self.st
+        wall = time.monotonic() * 1000  # the cadence is the wall clock's (virtual time may stand still)
+        if not st.liquidations or st.liquidations[-1][0] <= self.last_liquidation or wall - self.sent_ms < \
+                LEGACY_LIQUIDATION_MS:
+            return []
+        self.sent_ms = wall
+        _, ts, side, lots, ticks = st.liquidations[-1]
+        self.last_liquidation = st.liquidations[-1][0]
+        data = {"price": ser.price(st, ticks), "side": "Buy" if side > 0 else "Sell", "size": ser.qty(st, lots),
+                "symbol": st.inst.symbol, "updatedTime": ts}
+        return [orjson.dumps({"data": data, "topic": self.name, "ts": now, "type": "snapshot"}).decode()]
+
+    def _price_limit_update(self, now: int) -> list[str]:
+        if time.monotonic() * 1000 - self.sent_ms < PRICE_LIMIT_MS:  # wall clock: virtual time may stand still
+            return []
+        return [self._price_limit_frame(now)]
+
+    def _price_limit_frame(self, now: int) -> str:
+        self.sent_ms = time.monotonic() * 1000
+        max_buy, min_sell = trading.band(self.st)
+        data = {"symbol": self.st.inst.symbol, "buyLmt": ser.price(self.st, max_buy),
+                "sellLmt": ser.price(self.st, min_sell)}
+        return orjson.dumps({"topic": self.name, "data": data, "ts": now}).decode()
 
     def _ticker_fields(self, now: int) -> dict[str, Any]:
         fields = market_data.ticker(self.st, now)
@@ -216,12 +257,12 @@ class PublicStreams:
             kind, arg, symbol = "orderbook", int(parts[1]), parts[2]
         elif len(parts) == 3 and parts[0] == "kline" and parts[1] in INTERVALS:
             kind, arg, symbol = "kline", parts[1], parts[2]
-        elif len(parts) == 2 and parts[0] in ("publicTrade", "tickers", "allLiquidation"):
+        elif len(parts) == 2 and parts[0] in ("publicTrade", "tickers", "allLiquidation", "liquidation", "priceLimit"):
             kind, arg, symbol = parts[0], None, parts[1]
         else:
             return None
         st = core.symbols.get((category, symbol))
-        if st is None:
+        if st is None or (kind in ("allLiquidation", "liquidation") and category == "spot"):
             return None
         key = (category, name)
         if key not in self.topics:
@@ -247,8 +288,14 @@ class PublicStreams:
         if not self.sequencer.settled():  # a command is not durable yet: show nothing of it (next flush)
             return
         now = self.sequencer.now_ms()
+        schedule = schedule_of(self.sequencer)
         for topic in list(self.topics.values()):
             if not topic.subscribers:
+                continue
+            if schedule.items and schedule.ongoing(now, (5,), topic.st.inst.category) is not None:
+                for client in list(topic.subscribers):  # market data under maintenance: the streams drop
+                    client.abort()
+                topic.subscribers.clear()
                 continue
             for frame in topic.update(now):
                 topic.publish(frame)
@@ -268,6 +315,8 @@ async def public_socket(request: web.Request) -> web.StreamResponse:
     if category not in ("linear", "inverse", "spot"):
         raise web.HTTPNotFound()
     streams = request.app[STREAMS]
+    if schedule_of(streams.sequencer).ongoing(streams.sequencer.now_ms(), (5,), category) is not None:
+        raise web.HTTPServiceUnavailable()  # market data under maintenance
     client = await accept(request, f"paperex-{next(_conn_ids)}")
     mine: set[Topic] = set()  # this connection's subscriptions (a set: resubscribing never grows it)
     try:

@@ -22,6 +22,7 @@ from paperex.gateway.auth import DEFAULT_RECV_WINDOW, Principal, check_account_s
 from paperex.gateway.endpoints import V5, Call, Reply
 from paperex.gateway.envelope import HttpFailure
 from paperex.gateway.faults import FAULTS
+from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import Params, ascii_int, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
 from paperex.gateway.rest import SEQUENCER, check_account_state, take_quota
@@ -64,6 +65,7 @@ async def handle(app: web.Application, principal: Principal, frame: dict[str, An
     call = Call(params=Params(args[0]), principal=principal, now_ms=max(now_ns // 1_000_000, sequencer.core.last_ts),
                 now_ns=now_ns, sequencer=sequencer)
     check_account_state(principal.account, call.params, call.now_ms)  # upgrading; classic: no spot or option
+    schedule_of(sequencer).check_ws_trade(call.now_ms, call.params.raw("category"), principal.account.uid)
     try:
         quota = take_quota(app, call, path, wall_ms)
     except RateLimited as err:

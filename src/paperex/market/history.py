@@ -24,6 +24,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,7 @@ class SymbolPast:
     premium: PastSeries | None
     funding: list[tuple[int, int]]  # (time, rate), oldest first
     tape: list[PublicTrade]  # the last trades, oldest first
+    stats: Any = None  # market.past_stats.PastStats, derived on first use (False: none)
 
     def attach(self, st: SymbolState) -> None:
         """Give the symbol's live series their past (not part of the state: re-derived on every start)."""

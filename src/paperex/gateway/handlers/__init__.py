@@ -1,3 +1,13 @@
 """V5 operation handlers, grouped as Bybit groups its API. Importing this package registers them all."""
 
-from paperex.gateway.handlers import account, asset, delivery, market, position, trade, user  # noqa: F401
+from paperex.gateway.handlers import (  # noqa: F401
+    account,
+    asset,
+    delivery,
+    market,
+    market_stats,
+    position,
+    system,
+    trade,
+    user,
+)
