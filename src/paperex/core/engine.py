@@ -73,7 +73,7 @@ class Exchange:
         self.deposit_seq = 0  # deposit, withdrawal and transfer record ids (core.funds)
         self.withdraw_seq = 0
         self.transfer_seq = 0
-        self.transfer_ids: set[tuple[int, str]] = set()  # derived: (caller uid, transferId) of every transfer
+        self.transfer_ids: set[str] = set()  # derived: the transferId of every transfer
         self.next_uid = FIRST_UID
         self.next_key_id = 1
         self.order_seq = 0

@@ -122,16 +122,16 @@ def deposit(ex: Exchange, cmd: Deposit, ts: int) -> list[Event]:
     return events
 
 
-def _new_transfer_id(ex: Exchange, uid: int, transfer_id: str) -> None:
+def _new_transfer_id(ex: Exchange, transfer_id: str) -> None:
     if not transfer_id or len(transfer_id) > 64:
         raise ApiError(Code.PARAM_ERROR, "transferId must be 1 to 64 characters")
-    if (uid, transfer_id) in ex.transfer_ids:
+    if transfer_id in ex.transfer_ids:  # unique across the platform (Bybit)
         raise ApiError(Code.DUPLICATE_REQUEST, f"transferId {transfer_id} exists")
 
 
 def inter_transfer(ex: Exchange, cmd: InterTransfer, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    _new_transfer_id(ex, cmd.uid, cmd.transfer_id)
+    _new_transfer_id(ex, cmd.transfer_id)
     _check_amount(ex, cmd.coin, cmd.amount)
     _check_wallet(cmd.from_type, "fromAccountType", account)
     _check_wallet(cmd.to_type, "toAccountType", account)
@@ -152,7 +152,7 @@ def _record_transfer(ex: Exchange, accounts: list[Account], row: tuple) -> None:
     entry = (ex.transfer_seq, *row)
     for account in accounts:
         account.transfers.append(entry)
-    ex.transfer_ids.add((row[1], row[0]))
+    ex.transfer_ids.add(row[0])
 
 
 def family(ex: Exchange, caller: Account, uid: int) -> Account:
@@ -166,7 +166,7 @@ def family(ex: Exchange, caller: Account, uid: int) -> Account:
 
 def universal_transfer(ex: Exchange, cmd: UniversalTransfer, ts: int) -> list[Event]:
     caller = ex.account(cmd.uid)
-    _new_transfer_id(ex, cmd.uid, cmd.transfer_id)
+    _new_transfer_id(ex, cmd.transfer_id)
     _check_amount(ex, cmd.coin, cmd.amount)
     _check_wallet(cmd.from_type, "fromAccountType")
     _check_wallet(cmd.to_type, "toAccountType")
@@ -241,11 +241,6 @@ def withdraw(ex: Exchange, cmd: Withdraw, ts: int) -> list[Event]:
     if cmd.amount < lowest or (highest != "-1" and cmd.amount > _units(highest)):
         raise ApiError(Code.PARAM_ERROR, f"amount must be at least {chain.get('withdrawMin')}"
                        + ("" if highest == "-1" else f" and at most {highest}"))
-    for w in reversed(account.withdrawals):
-        if ts - w[1] >= WITHDRAW_GAP_MS:
-            break
-        if w[2] == cmd.coin and w[3] == cmd.chain:
-            raise ApiError(Code.RATE_LIMITED, f"one {cmd.coin} withdrawal on {cmd.chain} every 10 seconds")
     fee = withdraw_fee(chain, cmd.amount, cmd.fee_type)
     received, debit = (cmd.amount, cmd.amount + fee) if cmd.fee_type == 0 else (cmd.amount - fee, cmd.amount)
     if received <= 0:
@@ -264,6 +259,11 @@ def withdraw(ex: Exchange, cmd: Withdraw, ts: int) -> list[Event]:
         free = sum(transferable(ex, account, cmd.coin, w) for w in wallets)
         code = Code.WALLET_INSUFFICIENT if wallets == ("FUND",) else Code.AVAILABLE_INSUFFICIENT
         raise ApiError(code, f"{_fmt(debit)} {cmd.coin} needed (fee {_fmt(fee)}), {_fmt(free)} withdrawable")
+    for w in reversed(account.withdrawals):
+        if ts - w[1] >= WITHDRAW_GAP_MS:
+            break
+        if w[2] == cmd.coin and w[3] == cmd.chain:
+            raise ApiError(Code.RATE_LIMITED, f"one {cmd.coin} withdrawal on {cmd.chain} every 10 seconds")
     events: list[Event] = []
     for wallet, part in parts:
         _move(ex, account, cmd.coin, -part, wallet, ts, "TRANSFER_OUT", events)

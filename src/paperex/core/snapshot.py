@@ -187,7 +187,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         acc.transfers = [tuple(t) for t in a["transfers"]]
         acc.deposit_log = [tuple(d) for d in a["deposit_log"]]
         acc.withdrawals = [tuple(w) for w in a["withdrawals"]]
-        ex.transfer_ids.update((t[2], t[1]) for t in acc.transfers)
+        ex.transfer_ids.update(t[1] for t in acc.transfers)
         ex.accounts[acc.uid] = acc
     for s in data["symbols"]:
         st = ex.symbols[tuple(s["key"])]  # type: ignore[index]
