@@ -137,7 +137,8 @@ def cmd_key_create(args: argparse.Namespace) -> None:
 
 
 def cmd_deposit(args: argparse.Namespace) -> None:
-    result = admin_call(args, "/admin/v1/deposit", {"uid": args.uid, "coin": args.coin, "amount": args.amount})
+    result = admin_call(args, "/admin/v1/deposit", {"uid": args.uid, "coin": args.coin, "amount": args.amount,
+                                                    "accountType": args.account_type})
     print(f"{result['coin']} balance: {result['balance']}")
 
 
@@ -251,6 +252,8 @@ def parser() -> argparse.ArgumentParser:
     dep.add_argument("--uid", required=True)
     dep.add_argument("--coin", required=True)
     dep.add_argument("--amount", required=True)
+    dep.add_argument("--account-type", default="UNIFIED", choices=("UNIFIED", "FUND"),
+                     help="the wallet it lands in (default UNIFIED, the trading wallet)")
     _client_options(dep)
     dep.set_defaults(func=cmd_deposit)
 

@@ -157,10 +157,17 @@ async def deposit(body: dict[str, Any], service: AdminService) -> dict[str, Any]
     if not isinstance(coin, str) or not coin:
         raise ApiError(Code.PARAM_ERROR, "coin is required")
     amount = parse_amount(body.get("amount"), "amount")
-    await service.deposit(_uid(body.get("uid")), coin.upper(), amount)
+    account_type = body.get("accountType", "UNIFIED")
+    if account_type not in ("UNIFIED", "FUND"):
+        raise ApiError(Code.PARAM_ERROR, "accountType must be UNIFIED or FUND")
+    chain = body.get("chain", "")
+    if not isinstance(chain, str):
+        raise ApiError(Code.PARAM_ERROR, "chain must be a string")
+    await service.deposit(_uid(body.get("uid")), coin.upper(), amount, account_type, chain.upper())
     account = service.sequencer.core.account(_uid(body.get("uid")))
-    return {"uid": str(account.uid), "coin": coin.upper(), "balance": serializers.format_units(
-        account.balance(coin.upper()))}
+    held = account.funding.get(coin.upper(), 0) if account_type == "FUND" else account.balance(coin.upper())
+    return {"uid": str(account.uid), "coin": coin.upper(), "accountType": account_type,
+            "balance": serializers.format_units(held)}
 
 
 async def set_prices(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
@@ -184,6 +191,8 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
         "marginMode": account.margin_mode,
         "unifiedMarginStatus": account.unified_margin_status,
         "balances": {c: serializers.format_units(u) for c, u in sorted(account.balances.items())},
+        "funding": {c: serializers.format_units(u) for c, u in sorted(account.funding.items())},
+        "parentUid": str(account.parent_uid),
         "wallet": wallet["list"][0],
         "positions": [position(core.symbols[key[:2]], account, pos, core)
                       for key, pos in sorted(account.positions.items()) if pos.size],

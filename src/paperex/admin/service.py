@@ -102,8 +102,9 @@ class AdminService:
         ))
         return NewKey(uid=uid, api_key=api_key, api_secret=secret)
 
-    async def deposit(self, uid: int, coin: str, amount: int) -> None:
-        await self.sequencer.submit(Deposit(uid=uid, coin=coin, amount=amount))
+    async def deposit(self, uid: int, coin: str, amount: int, account_type: str = "UNIFIED", chain: str = "") -> None:
+        await self.sequencer.submit(Deposit(uid=uid, coin=coin, amount=amount, account_type=account_type,
+                                            chain=chain))
 
     async def set_prices(self, category: str, symbol: str, index: Any, mark: Any) -> SymbolState:
         st = self.sequencer.core.symbols.get((category, symbol))

@@ -16,17 +16,22 @@ if TYPE_CHECKING:
 PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
     "ContractTrade": ("Order", "Position"),
     "Spot": ("SpotTrade",),
-    "Wallet": ("AccountTransfer", "SubMemberTransfer"),
+    # SubMemberTransfer and Withdraw are a master's, SubMemberTransferList a sub-account's
+    "Wallet": ("AccountTransfer", "SubMemberTransfer", "SubMemberTransferList", "Withdraw"),
     "Options": ("OptionsTrade",),
     "Derivatives": ("DerivativesTrade",),
     "CopyTrading": (),
     "BlockTrade": (),
     "Exchange": ("ExchangeHistory",),
     "NFT": (),
+    "Earn": ("Earn",),
 }
+SUB_ONLY_PERMISSIONS = {"Wallet": ("SubMemberTransferList",)}
+MASTER_ONLY_PERMISSIONS = {"Wallet": ("SubMemberTransfer", "Withdraw")}
 
-# An API key created without explicit permissions gets every trading, position and wallet permission.
-FULL_PERMISSIONS: dict[str, list[str]] = {g: list(p) for g, p in PERMISSION_GROUPS.items()}
+# An API key created without explicit permissions gets every trading, position and wallet permission (a master's).
+FULL_PERMISSIONS: dict[str, list[str]] = {
+    g: [p for p in perms if p not in SUB_ONLY_PERMISSIONS.get(g, ())] for g, perms in PERMISSION_GROUPS.items()}
 
 # Default fee rates (non-VIP): derivatives taker 0.055 %, maker 0.02 %; spot 0.1 % / 0.1 %.
 DEFAULT_FEE_RATES: dict[str, tuple[int, int]] = {
@@ -83,6 +88,16 @@ class Account:
     # deltaLimit, vegaLimit as text, and the time it is frozen until (0: not frozen)
     mmp: dict[str, dict[str, Any]] = field(default_factory=dict)
     upgrading_until: int = 0  # /v5/account/upgrade-to-uta: the account is being upgraded until then (3100197)
+    funding: dict[str, int] = field(default_factory=dict)  # the FUND wallet (core.funds): coin -> units
+    # a sub-account (/v5/user/create-sub-member): its master's uid (0: a master), username, memberType, remark
+    parent_uid: int = 0
+    username: str = ""
+    member_type: int = 0
+    remark: str = ""
+    # asset records (core.funds), oldest first: transfers it took part in, deposits, withdrawals
+    transfers: list[tuple] = field(default_factory=list)
+    deposit_log: list[tuple] = field(default_factory=list)
+    withdrawals: list[tuple] = field(default_factory=list)
 
     @property
     def classic(self) -> bool:

@@ -32,9 +32,60 @@ class CreateApiKey(Command):
 
 
 class Deposit(Command):
+    """Admin: money arrives from outside (an on-chain deposit, shown by ``/v5/asset/deposit/query-record``)."""
+
     uid: int
     coin: str
     amount: int  # units of 1e-8, > 0
+    account_type: str = "UNIFIED"  # the wallet it lands in: UNIFIED (paperex's default, see docs/admin.md) or FUND
+    chain: str = ""  # one of the coin's chains ("": its first)
+
+
+class InterTransfer(Command):
+    """``/v5/asset/transfer/inter-transfer``: between the account's own wallets (UNIFIED, FUND)."""
+
+    uid: int
+    transfer_id: str
+    coin: str
+    amount: int
+    from_type: str
+    to_type: str
+
+
+class UniversalTransfer(Command):
+    """``/v5/asset/transfer/universal-transfer``: between a master and its sub-accounts (``uid``: the caller)."""
+
+    uid: int
+    transfer_id: str
+    coin: str
+    amount: int
+    from_uid: int
+    to_uid: int
+    from_type: str
+    to_type: str
+
+
+class Withdraw(Command):
+    """``/v5/asset/withdraw/create``: money leaves the exchange (simulated: it succeeds at once)."""
+
+    uid: int
+    coin: str
+    chain: str
+    address: str
+    amount: int
+    account_type: str  # FUND, UTA, or FUND,UTA (funding wallet first)
+    fee_type: int = 0  # 0: amount is what arrives, the fee comes on top; 1: the fee comes out of the amount
+    tag: str = ""
+    request_id: str = ""
+
+
+class CreateSubMember(Command):
+    """``/v5/user/create-sub-member``: a sub-account of ``uid`` (an ordinary account with a parent)."""
+
+    uid: int
+    username: str
+    member_type: int = 1
+    note: str = ""
 
 
 
@@ -293,7 +344,8 @@ class MarketStep(Command):
     symbol: str = ""
 
 
-AnyCommand = (CreateAccount | CreateApiKey | Deposit | PlaceOrder | AmendOrder | CancelOrder | CancelAll
+AnyCommand = (CreateAccount | CreateApiKey | Deposit | InterTransfer | UniversalTransfer | Withdraw | CreateSubMember
+              | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
               | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | SetMmp
               | UpgradeToUta | Tick | ConfigureMarket | MarketStep)

@@ -10,7 +10,19 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 
-from paperex.core import background, delivery, ledger, position_mode, prices, risk, rules, trading, triggers, upgrade
+from paperex.core import (
+    background,
+    delivery,
+    funds,
+    ledger,
+    position_mode,
+    prices,
+    risk,
+    rules,
+    trading,
+    triggers,
+    upgrade,
+)
 from paperex.core.accounts import FULL_PERMISSIONS, PERMISSION_GROUPS, Account, ApiKey
 from paperex.core.commands import (
     AddMargin,
@@ -21,7 +33,9 @@ from paperex.core.commands import (
     ConfigureMarket,
     CreateAccount,
     CreateApiKey,
+    CreateSubMember,
     Deposit,
+    InterTransfer,
     MarketStep,
     PlaceOrder,
     SetAccountRules,
@@ -36,7 +50,9 @@ from paperex.core.commands import (
     SetTradingStop,
     SwitchPositionMode,
     Tick,
+    UniversalTransfer,
     UpgradeToUta,
+    Withdraw,
 )
 from paperex.core.events import AccountCreated, ApiKeyCreated, BalanceChanged, Event
 from paperex.core.instruments import Coin, Instrument, MarketSpec
@@ -66,6 +82,11 @@ class Exchange:
         self.link_ids: dict[tuple[int, str], int] = {}  # (uid, orderLinkId) -> order id
         self.fees_collected: dict[str, int] = {}
         self.deposits: dict[str, int] = {}  # every unit that ever entered the exchange, per coin
+        self.withdrawn: dict[str, int] = {}  # every unit that left it (withdrawals, without their fees), per coin
+        self.deposit_seq = 0  # deposit, withdrawal and transfer record ids (core.funds)
+        self.withdraw_seq = 0
+        self.transfer_seq = 0
+        self.transfer_ids: set[str] = set()  # derived: the transferId of every transfer
         self.next_uid = FIRST_UID
         self.next_key_id = 1
         self.order_seq = 0
@@ -84,7 +105,11 @@ class Exchange:
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]
             CreateApiKey: self._create_api_key,  # type: ignore[dict-item]
-            Deposit: self._deposit,  # type: ignore[dict-item]
+            Deposit: lambda c, ts: funds.deposit(self, c, ts),  # type: ignore[arg-type]
+            InterTransfer: lambda c, ts: funds.inter_transfer(self, c, ts),  # type: ignore[arg-type]
+            UniversalTransfer: lambda c, ts: funds.universal_transfer(self, c, ts),  # type: ignore[arg-type]
+            Withdraw: lambda c, ts: funds.withdraw(self, c, ts),  # type: ignore[arg-type]
+            CreateSubMember: lambda c, ts: funds.create_sub_member(self, c, ts),  # type: ignore[arg-type]
             PlaceOrder: lambda c, ts: trading.place(self, c, ts),  # type: ignore[arg-type]
             AmendOrder: lambda c, ts: trading.amend(self, c, ts),  # type: ignore[arg-type]
             CancelOrder: lambda c, ts: trading.cancel(self, c, ts),  # type: ignore[arg-type]
@@ -162,21 +187,25 @@ class Exchange:
         return c.usd_price if c else Decimal(0)
 
     def money_check(self) -> dict[str, dict[str, int]]:
-        """Per coin: deposits, wallets, fees collected and the signed entry value of open positions.
-        Money is conserved when wallets + fees - direction x entry == deposits (see core.positions)."""
+        """Per coin: deposits, withdrawals, wallets (UNIFIED and FUND), fees collected and the signed entry value of
+        open positions. Money is conserved when wallets + fees + withdrawn - direction x entry == deposits (see
+        core.positions)."""
         out: dict[str, dict[str, int]] = {}
         coins = set(self.deposits) | set(self.fees_collected) | {c for a in self.accounts.values() for c in a.balances}
         for coin in sorted(coins):
-            out[coin] = {"deposits": self.deposits.get(coin, 0), "fees": self.fees_collected.get(coin, 0),
-                         "wallets": sum(a.balance(coin) for a in self.accounts.values()), "entry": 0}
+            out[coin] = {"deposits": self.deposits.get(coin, 0), "withdrawn": self.withdrawn.get(coin, 0),
+                         "fees": self.fees_collected.get(coin, 0),
+                         "wallets": sum(a.balance(coin) + a.funding.get(coin, 0) for a in self.accounts.values()),
+                         "entry": 0}
         for account in self.accounts.values():
             for key, pos in account.positions.items():
                 st = self.symbols[key[:2]]
                 direction = -1 if st.grid.inverse else 1
-                out.setdefault(st.inst.settle_coin, {"deposits": 0, "fees": 0, "wallets": 0, "entry": 0})
+                out.setdefault(st.inst.settle_coin, dict.fromkeys(("deposits", "withdrawn", "fees", "wallets", "entry"),
+                                                                   0))
                 out[st.inst.settle_coin]["entry"] += direction * pos.signed_entry()
         for row in out.values():
-            row["conserved"] = int(row["wallets"] + row["fees"] - row["entry"] == row["deposits"])
+            row["conserved"] = int(row["wallets"] + row["fees"] + row["withdrawn"] - row["entry"] == row["deposits"])
         return out
 
     def digest(self) -> str:
@@ -186,6 +215,8 @@ class Exchange:
                          self.applied, self.ledger_seq],
             "fees": sorted((c, str(v)) for c, v in self.fees_collected.items()),  # sums may pass 64 bits
             "deposits": sorted((c, str(v)) for c, v in self.deposits.items()),
+            "withdrawn": sorted((c, str(v)) for c, v in self.withdrawn.items()),
+            "asset_counters": [self.deposit_seq, self.withdraw_seq, self.transfer_seq],
             "symbols": [st.state() for _, st in sorted(self.symbols.items())],
             "market": None if self.sim is None else (self.sim.config, self.sim.state()),
             "dated": self.dated,
@@ -201,7 +232,9 @@ class Exchange:
                  sorted(a.open_orders),
                  sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
-                 sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger)]
+                 sorted((k, v) for k, v in a.resting.items() if v), list(a.ledger),
+                 sorted(a.funding.items()), a.parent_uid, a.username, a.member_type, a.remark, a.transfers,
+                 a.deposit_log, a.withdrawals]
                 for a in sorted(self.accounts.values(), key=lambda a: a.uid)
             ],
             "api_keys": [
@@ -277,21 +310,6 @@ class Exchange:
         events: list[Event] = []
         prices.set_mark(self, st, cmd.mark if cmd.mark is not None else st.index, ts, events)
         return events
-
-    def _deposit(self, cmd: Deposit, ts: int) -> list[Event]:
-        account = self.account(cmd.uid)
-        self._check_coin(cmd.coin)
-        if not 0 < cmd.amount <= MAX_AMOUNT:
-            raise ApiError(Code.PARAM_ERROR, "amount must be positive and not above the maximum")
-        balance = account.balance(cmd.coin) + cmd.amount
-        if balance > MAX_AMOUNT:
-            raise ApiError(Code.PARAM_ERROR, "the balance would exceed the maximum")
-        account.balances[cmd.coin] = balance
-        self.deposits[cmd.coin] = self.deposits.get(cmd.coin, 0) + cmd.amount
-        account.updated_at = ts
-        ledger.record(self, account, ts, "TRANSFER_IN", cmd.coin, cash_flow=cmd.amount)
-        return [BalanceChanged(uid=cmd.uid, coin=cmd.coin, change=cmd.amount, balance=balance,
-                               reason="deposit")]
 
     def _set_account_rules(self, cmd: SetAccountRules, ts: int) -> list[Event]:
         account = self.account(cmd.uid)

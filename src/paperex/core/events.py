@@ -26,6 +26,12 @@ class BalanceChanged(Event):
     reason: str  # "deposit", ...
 
 
+class Withdrawn(Event):
+    """A withdrawal left the exchange (core.funds): its record id."""
+
+    uid: int
+    withdraw_id: int
+
 
 class OrderAccepted(Event):
     """A new order passed every check and got its id (it may still end at once: IOC, FOK, PostOnly)."""
@@ -83,4 +89,4 @@ class PricesChanged(Event):
 
 
 AnyEvent = (AccountCreated | ApiKeyCreated | BalanceChanged | OrderAccepted | OrderChanged | Executed | PositionChanged
-            | BookChanged | PricesChanged | Liquidated | FundingSettled)
+            | BookChanged | PricesChanged | Liquidated | FundingSettled | Withdrawn)

@@ -23,14 +23,15 @@ from paperex.core.positions import Position
 from paperex.core.rng import SplitMix64
 from paperex.core.samples import MarketSamples
 
-FORMAT = 17  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 18  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
 # 12: isolated margin; 13: trailing stops; 14: hedge mode (positions keyed by positionIdx, position modes),
 # Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade; 15: the living market
 # (core.background) and premium candles; 16: open interest and account counts every 5 minutes (core.samples);
-# 17: dated futures (listing, status, delivery window)
+# 17: dated futures (listing, status, delivery window); 18: FUND wallets, sub-accounts, transfer, deposit and
+# withdrawal records (core.funds)
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -105,6 +106,9 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "active_count": [[list(k), v] for k, v in a.active_count.items()],
             # big sums (cash flows of whale accounts) may pass 64 bits: every int as text
             "ledger": [[str(x) if isinstance(x, int) else x for x in e] for e in a.ledger],
+            "funding": a.funding, "parent_uid": a.parent_uid, "username": a.username, "member_type": a.member_type,
+            "remark": a.remark, "transfers": [list(t) for t in a.transfers],
+            "deposit_log": [list(d) for d in a.deposit_log], "withdrawals": [list(w) for w in a.withdrawals],
         })
     keys = [[k.id, k.api_key, k.uid, k.secret, k.rsa_public_key, k.read_only, k.permissions, k.ips, k.note,
              k.created_at] for k in ex.api_keys.values()]
@@ -117,6 +121,8 @@ def dump(ex: Exchange) -> dict[str, Any]:
         # exchange-wide sums are not bounded by the per-account cap: kept as decimal strings (msgpack is 64-bit)
         "fees_collected": {c: str(v) for c, v in ex.fees_collected.items()},
         "deposits": {c: str(v) for c, v in ex.deposits.items()},
+        "withdrawn": {c: str(v) for c, v in ex.withdrawn.items()},
+        "asset_counters": [ex.deposit_seq, ex.withdraw_seq, ex.transfer_seq],
         "orders": [_fields(o, _ORDER_FIELDS) for o in ex.orders.values()],
         "accounts": accounts,
         "api_keys": keys,
@@ -143,6 +149,8 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
      ex.ledger_seq) = data["counters"]
     ex.fees_collected = {c: int(v) for c, v in data["fees_collected"].items()}
     ex.deposits = {c: int(v) for c, v in data["deposits"].items()}
+    ex.withdrawn = {c: int(v) for c, v in data["withdrawn"].items()}
+    ex.deposit_seq, ex.withdraw_seq, ex.transfer_seq = data["asset_counters"]
     for values in data["orders"]:
         o = Order.__new__(Order)
         _set(o, _ORDER_FIELDS, values)
@@ -183,6 +191,13 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
             acc.executions.append(e)
         acc.active_count = {tuple(k): v for k, v in a["active_count"]}  # type: ignore[misc]
         acc.ledger.extend(tuple(int(x) if i not in _LEDGER_TEXT else x for i, x in enumerate(e)) for e in a["ledger"])
+        acc.funding = dict(a["funding"])
+        acc.parent_uid, acc.username, acc.member_type, acc.remark = (a["parent_uid"], a["username"],
+                                                                     a["member_type"], a["remark"])
+        acc.transfers = [tuple(t) for t in a["transfers"]]
+        acc.deposit_log = [tuple(d) for d in a["deposit_log"]]
+        acc.withdrawals = [tuple(w) for w in a["withdrawals"]]
+        ex.transfer_ids.update(t[1] for t in acc.transfers)
         ex.accounts[acc.uid] = acc
     for s in data["symbols"]:
         st = ex.symbols[tuple(s["key"])]  # type: ignore[index]

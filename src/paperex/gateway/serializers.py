@@ -101,8 +101,8 @@ def api_key_info(key: ApiKey, account: Account, now_ms: int) -> dict[str, Any]:
         "inviterIDInt64": "0",
         "affiliateIDInt64": "0",
         "rsaPublicKey": key.rsa_public_key or "",
-        "isMaster": True,
-        "parentUid": "0",
+        "isMaster": not account.parent_uid,
+        "parentUid": str(account.parent_uid),
         "kycLevel": "LEVEL_DEFAULT",
         "kycRegion": "",
     }
