@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -202,6 +203,9 @@ class Topic:
         fields = market_data.ticker(self.st, now)
         if self.st.inst.category != "spot":
             fields["tickDirection"] = self.st.tick_direction
+        if self.st.inst.delivery_time:  # Bybit's stream sends a future's delivery time as ISO text, REST as ms
+            fields["deliveryTime"] = datetime.fromtimestamp(self.st.inst.delivery_time / 1000, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
         return fields
 
     def _ticker_update(self, now: int) -> list[str]:
