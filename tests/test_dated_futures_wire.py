@@ -132,3 +132,57 @@ def test_dated_futures_trade_and_deliver(tmp_path) -> None:
 
 def server_time(bot) -> int:
     return int(bot.get_server_time()["result"]["timeNano"]) // 1_000_000
+
+
+def test_ccxt_async_trades_a_dated_future_with_default_options(server) -> None:
+    """ccxt.pro-style async client, ccxt's default options (options included): a dated future takes the unified
+    methods a bot uses, every reply passing ccxt's own validators."""
+    import asyncio
+
+    import ccxt.async_support as ccxt_async
+    from ccxt.test.exchange.base.test_ohlcv import test_ohlcv
+    from ccxt.test.exchange.base.test_order import test_order
+    from ccxt.test.exchange.base.test_order_book import test_order_book
+    from ccxt.test.exchange.base.test_position import test_position
+    from ccxt.test.exchange.base.test_trade import test_trade
+
+    from tests.conftest import make_trader
+
+    maker, taker = (make_trader(server, {"USDT": "100000"}) for _ in range(2))
+    urls = {k: server.base_url for k in ("spot", "futures", "v2", "public", "private")}
+
+    async def run() -> None:
+        a = ccxt_async.bybit({"apiKey": maker.api_key, "secret": maker.api_secret, "urls": {"api": urls}})
+        b = ccxt_async.bybit({"apiKey": taker.api_key, "secret": taker.api_secret, "urls": {"api": urls}})
+        try:
+            await a.load_markets()
+            await b.load_markets()
+            future = next(m for m in a.markets.values() if m["future"] and m["settle"] == "USDT" and m["base"] == "BTC")
+            symbol = future["symbol"]
+            assert future["expiry"] > a.milliseconds() and symbol.startswith("BTC/USDT:USDT-")
+            ticker = await a.fetch_ticker(symbol)
+            price = a.price_to_precision(symbol, ticker["info"]["markPrice"])
+            resting = await a.create_order(symbol, "limit", "sell", 0.01, float(price))
+            test_order(a, {}, "createOrder", resting, symbol, a.milliseconds())
+            book = await b.fetch_order_book(symbol)
+            test_order_book(b, {}, "fetchOrderBook", book, symbol)
+            assert book["asks"][0][0] == float(price)
+            filled = await b.create_order(symbol, "market", "buy", 0.01)
+            order = await b.fetch_order(filled["id"], symbol, {"acknowledged": True})
+            test_order(b, {}, "fetchOrder", order, symbol, b.milliseconds())
+            assert order["status"] == "closed" and order["filled"] == 0.01
+            for trade in await b.fetch_my_trades(symbol):
+                test_trade(b, {}, "fetchMyTrades", trade, symbol, b.milliseconds(), False)
+            for trade in await b.fetch_trades(symbol):
+                test_trade(b, {}, "fetchTrades", trade, symbol, b.milliseconds(), True)
+            for bar in await b.fetch_ohlcv(symbol, "1m", limit=5):
+                test_ohlcv(b, {}, "fetchOHLCV", bar, symbol, b.milliseconds())
+            positions = await b.fetch_positions([symbol])
+            assert [p["side"] for p in positions] == ["long"]
+            for p in positions:  # ccxt leaves marginMode unset for linear positions
+                test_position(b, {"marginMode": True}, "fetchPositions", p, symbol, b.milliseconds())
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(run())
