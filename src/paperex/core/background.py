@@ -53,7 +53,10 @@ BASIS_SD = 0.0002  # stationary spread of the basis (2 bp)
 BASIS_HALF_LIFE_MS = 600_000  # the basis forgets in about ten minutes
 MARK_WINDOW_MS = 300_000  # Bybit: the basis moving average spans 5 minutes
 CARRY = 0.05  # dated futures trade above the index by this much a year until delivery (contango)
-FUTURE_LEVELS = 50  # a dated future's book: thinner than its perpetual's
+# a dated future's book: thinner than its perpetual's and wider (a step's cost is the ladder's re-pricing as the
+# index moves: a quarter of the lattice points, a quarter of the amends)
+FUTURE_LEVELS = 40
+FUTURE_SPACING = 4
 FUTURE_FLOW = 0.1  # and its takers: this share of its perpetual's
 MAX_LEVELS = 240  # a side; two sides stay under the 500 open orders an account may have per symbol
 KEEP_HISTORY = 1000  # background accounts' closed orders and executions kept
@@ -177,7 +180,7 @@ def listed_spec(ex: Exchange, st: SymbolState,
         return None, None
     spec = SimSymbol(category=st.inst.category, symbol=st.inst.symbol, walk=src.walk, walk_from=src.walk_from,
                      drift=src.drift, volatility=src.volatility, levels=min(src.levels, FUTURE_LEVELS),
-                     spacing=src.spacing, half_spread=src.half_spread, lots=src.lots,
+                     spacing=src.spacing * FUTURE_SPACING, half_spread=src.half_spread, lots=src.lots,
                      trade_rate=src.trade_rate * FUTURE_FLOW, taker_lots=src.taker_lots,
                      max_taker_lots=src.max_taker_lots)
     return spec, ex.symbols[source_key]
