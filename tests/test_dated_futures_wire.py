@@ -69,6 +69,17 @@ def test_dated_futures_trade_and_deliver(tmp_path) -> None:
         assert raw["fundingRate"] == "" and raw["deliveryTime"] == str(DELIVERY) and raw["predictedDeliveryPrice"] == ""
         assert raw["bid1Price"] and raw["ask1Price"]  # the living market quotes it
 
+        # its past: its perpetual's index, traded around it (the carry to delivery is small an hour before it)
+        bars = bot.get_kline(category="linear", symbol="BTCUSDT-25DEC26", interval="1", limit=1000)["result"]["list"]
+        own_index = bot.get_index_price_kline(category="linear", symbol="BTCUSDT-25DEC26", interval="1",
+                                              limit=1000)["result"]["list"]
+        perp_index = bot.get_index_price_kline(category="linear", symbol="BTCUSDT", interval="1",
+                                               limit=1000)["result"]["list"]
+        assert len(bars) == 1000 and [b[0] for b in bars] == [b[0] for b in perp_index]
+        assert own_index[10:] == perp_index[10:]  # the past (the last minutes are live, sampled apart)
+        ratio = sum(float(b[4]) / float(i[4]) for b, i in zip(bars, perp_index, strict=True)) / len(bars)
+        assert 0.998 < ratio < 1.002 and sum(float(b[5]) for b in bars) > 0
+
         # a long on the USDT future and a short on the inverse one
         ex.create_order("BTC/USDT:USDT-261225", "market", "buy", 0.1)
         ex.create_order("BTC/USD:BTC-261225", "market", "sell", 1000)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from paperex.core import risk
+from paperex.core.background import CARRY, YEAR_MS
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import HistorySpec, SimSymbol
 from paperex.core.orders import PublicTrade
@@ -153,9 +154,9 @@ def _ticks(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
+def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol, anchor: int | None = None) -> SymbolPast:
     key = f"{st.inst.category}:{st.inst.symbol}"
-    anchor = spec.anchors.get(key, st.index)
+    anchor = spec.anchors.get(key, st.index) if anchor is None else anchor
     end = spec.end_ms - spec.end_ms % MINUTE
     first = end - max(1, spec.days * 1440) * MINUTE
     partial = spec.end_ms - end  # the exchange started this far into a minute: its first part is the past's
@@ -225,6 +226,31 @@ def synthetic(spec: HistorySpec, st: SymbolState, sim: SimSymbol) -> SymbolPast:
     return SymbolPast(trades=PastSeries(first, trades, volume, turnover), index=PastSeries(first, index),
                       mark=PastSeries(first, mark), premium=PastSeries(first, premium) if premium is not None
                       else None, funding=funding, tape=tape[-TAPE_LENGTH:])
+
+
+def dated(spec: HistorySpec, st: SymbolState, sim: SimSymbol, source_anchor: int) -> SymbolPast:
+    """A dated future's past, from its launch: its perpetual's index (the same walk, from the same anchor), traded
+    and marked above it by the carry the living market quotes (``CARRY`` a year until delivery, shrinking to
+    nothing at delivery), its own (thinner) flow; no funding."""
+    past = synthetic(spec, st, sim, anchor=source_anchor)
+    first = past.trades.first
+    n = len(past.trades.ohlc)
+    minutes = first + MINUTE * np.arange(n)
+    carry = 1 + CARRY * np.maximum(0, st.inst.delivery_time - minutes) / YEAR_MS
+    start = max(0, -(-(st.inst.launch_time - first) // MINUTE))  # the first whole minute it was listed
+
+    def lifted(series: PastSeries) -> np.ndarray:
+        return _ticks(series.ohlc.astype(np.float64)[start:] * carry[start:, None])
+
+    volume = past.trades.volume.tolist()[start:] if past.trades.volume is not None else None
+    turnover = past.trades.turnover.tolist()[start:] if past.trades.turnover is not None else None
+    launched = first + start * MINUTE
+    tape = [t for t in past.tape if t.ts >= st.inst.launch_time]
+    for t in tape:  # fresh objects of this symbol's own past: lifted in place
+        t.price = max(1, round(t.price * (1 + CARRY * max(0, st.inst.delivery_time - t.ts) / YEAR_MS)))
+    return SymbolPast(trades=PastSeries(launched, lifted(past.trades), volume, turnover),
+                      index=PastSeries(launched, np.ascontiguousarray(past.index.ohlc[start:])),
+                      mark=PastSeries(launched, lifted(past.mark)), premium=None, funding=[], tape=tape)
 
 
 def _tail_trades(state: int, first: int, index: np.ndarray, basis: np.ndarray, half: float, rate: float,

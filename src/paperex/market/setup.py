@@ -12,6 +12,7 @@ from pathlib import Path
 
 from paperex.admin.service import parse_permissions, symbol_rule_changes
 from paperex.config import Config, SymbolConfig
+from paperex.core import background
 from paperex.core.commands import (
     ConfigureMarket,
     CreateAccount,
@@ -262,6 +263,13 @@ def attach_past(sequencer: Sequencer, spec: HistorySpec) -> None:
                 log.warning("%s %s: the data file %s is gone or changed; the symbol has no past", *key, path)
                 continue
             past = history.from_file(Path(path), st, spec.end_ms, int(shift))
+        elif st.inst.delivery_time:  # a dated future listed before the past ended: its past since its launch
+            source = by_key.get((key[0], st.inst.source))
+            future, _ = background.listed_spec(core, st)
+            anchor = spec.anchors.get(f"{key[0]}:{st.inst.source}")
+            if st.inst.launch_time >= spec.end_ms or source is None or future is None or anchor is None:
+                continue
+            past = history.dated(spec, st, future, anchor)
         else:
             sim = by_key.get(key)
             if sim is None:
