@@ -83,6 +83,10 @@ class Account:
     # deltaLimit, vegaLimit as text, and the time it is frozen until (0: not frozen)
     mmp: dict[str, dict[str, Any]] = field(default_factory=dict)
     upgrading_until: int = 0  # /v5/account/upgrade-to-uta: the account is being upgraded until then (3100197)
+    # /v5/account/set-limit-px-action: an out-of-band limit price is moved to the band's edge (True) or refused
+    # with 110003 (False); Bybit's defaults: futures clamp, spot refuses
+    clamp_futures: bool = True
+    clamp_spot: bool = False
 
     @property
     def classic(self) -> bool:
@@ -97,6 +101,10 @@ class Account:
     # derived from the open orders (rebuilt on load, not part of snapshots or digests):
     resting: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (category, symbol, side) -> leaves
     reduce_only_ids: set[int] = field(default_factory=set)  # open reduce-only orders
+
+    def clamps(self, category: str) -> bool:
+        """Whether an out-of-band limit price in ``category`` is clamped to the band (else: 110003)."""
+        return self.clamp_spot if category == "spot" else self.clamp_futures
 
     def held_positions(self, category: str, symbol: str) -> list[Position]:
         """The symbol's positions: one in one-way mode, the long and the short side in hedge mode."""
