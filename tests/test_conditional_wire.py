@@ -8,7 +8,9 @@ from tests.test_trading_wire import client, ex, rejected  # noqa: F401  (ex is t
 
 
 def statuses(session, order_id: str) -> str:
-    rows = session.get_order_history(category="linear", orderId=order_id)["result"]["list"]
+    """An order's status, open or closed: realtime finds an order of any status by its id (order history lists
+    closed orders only)."""
+    rows = session.get_open_orders(category="linear", orderId=order_id)["result"]["list"]
     return rows[0]["orderStatus"]
 
 

@@ -75,6 +75,10 @@ def test_pybit_private_stream_sees_every_order_state_and_fill(quiet) -> None:  #
             assert listed[field] == last[field], field
         assert listed["curRealisedPnl"] == "-0.258"  # maker fee 0.02 % of 1290 USDT
         assert last["seq"] == fills[-1]["seq"]  # a fill and the position update it caused share their seq
+        # openTime (an integer): when the position was opened, the first fill's time; 0 while flat
+        assert positions[0]["openTime"] == 0
+        assert last["openTime"] == listed["openTime"] == int(fills[0]["execTime"])
+        assert all(f["marketUnit"] == "" for f in fills)  # a linear order's, as in Bybit's execution example
     finally:
         ws.exit()
 

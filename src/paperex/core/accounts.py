@@ -98,6 +98,10 @@ class Account:
     transfers: list[tuple] = field(default_factory=list)
     deposit_log: list[tuple] = field(default_factory=list)
     withdrawals: list[tuple] = field(default_factory=list)
+    # /v5/account/set-limit-px-action: an out-of-band limit price is moved to the band's edge (True) or refused
+    # with 110003 (False); Bybit's defaults: futures clamp, spot refuses
+    clamp_futures: bool = True
+    clamp_spot: bool = False
 
     @property
     def classic(self) -> bool:
@@ -112,6 +116,10 @@ class Account:
     # derived from the open orders (rebuilt on load, not part of snapshots or digests):
     resting: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (category, symbol, side) -> leaves
     reduce_only_ids: set[int] = field(default_factory=set)  # open reduce-only orders
+
+    def clamps(self, category: str) -> bool:
+        """Whether an out-of-band limit price in ``category`` is clamped to the band (else: 110003)."""
+        return self.clamp_spot if category == "spot" else self.clamp_futures
 
     def held_positions(self, category: str, symbol: str) -> list[Position]:
         """The symbol's positions: one in one-way mode, the long and the short side in hedge mode."""

@@ -162,6 +162,9 @@ def configure(ex: Exchange, cmd: ConfigureMarket, ts: int) -> list[Event]:
                     now.bids.clear()
                     now.asks.clear()
     ex.sim = sim
+    # the provider's ladder holds each level at its own price: one beyond the band is refused (and skipped), never
+    # moved onto the band's edge as Bybit's futures default would (set-limit-px-action: reject)
+    ex.accounts[cmd.maker_uid].clamp_futures = False
     return events
 
 

@@ -278,6 +278,15 @@ class SetMmp(Command):
     reset: bool = False
 
 
+class SetLimitPriceAction(Command):
+    """``/v5/account/set-limit-px-action``: clamp (``modify_enable``) or refuse an out-of-band limit price;
+    ``linear`` or ``inverse`` sets every futures category, ``spot`` spot."""
+
+    uid: int
+    category: str
+    modify_enable: bool
+
+
 class UpgradeToUta(Command):
     """``/v5/account/upgrade-to-uta``: classic -> UTA 2.0, or UTA 2.0 -> UTA 2.0 Pro."""
 
@@ -348,4 +357,4 @@ AnyCommand = (CreateAccount | CreateApiKey | Deposit | InterTransfer | Universal
               | PlaceOrder | AmendOrder | CancelOrder | CancelAll
               | SetPrices | SetLeverage | SetRiskLimit | SetTradingStop | SetMarginMode | AddMargin | SetAutoAddMargin
               | SwitchPositionMode | SetTpslMode | SetAccountRules | SetSymbolRules | SetMmp
-              | UpgradeToUta | Tick | ConfigureMarket | MarketStep)
+              | UpgradeToUta | SetLimitPriceAction | Tick | ConfigureMarket | MarketStep)

@@ -41,6 +41,7 @@ from paperex.core.commands import (
     SetAccountRules,
     SetAutoAddMargin,
     SetLeverage,
+    SetLimitPriceAction,
     SetMarginMode,
     SetMmp,
     SetPrices,
@@ -125,6 +126,7 @@ class Exchange:
             SetAccountRules: self._set_account_rules,  # type: ignore[dict-item]
             SetSymbolRules: self._set_symbol_rules,  # type: ignore[dict-item]
             SetMmp: self._set_mmp,  # type: ignore[dict-item]
+            SetLimitPriceAction: self._set_limit_price_action,  # type: ignore[dict-item]
             UpgradeToUta: lambda c, ts: upgrade.upgrade(self, c, ts),  # type: ignore[arg-type]
             SetTradingStop: lambda c, ts: triggers.set_trading_stop(self, c, ts),  # type: ignore[arg-type]
             ConfigureMarket: lambda c, ts: background.configure(self, c, ts),  # type: ignore[arg-type]
@@ -228,7 +230,7 @@ class Exchange:
                  a.unified_margin_status, sorted(a.fee_rates.items()), sorted((c, h) for c, h in a.held.items() if h),
                  [p.state() for _, p in sorted(a.positions.items())], sorted(a.symbol_modes.items()),
                  sorted(a.coin_modes.items()), sorted(a.tpsl_modes.items()), sorted(a.rules.items()),
-                 sorted(a.mmp.items()), a.upgrading_until,
+                 sorted(a.mmp.items()), a.upgrading_until, a.clamp_futures, a.clamp_spot,
                  sorted(a.open_orders),
                  sorted(a.conditionals), a.order_ids,
                  [e.state() for e in a.executions], sorted(a.active_count.items()),
@@ -348,5 +350,16 @@ class Exchange:
         account.mmp[cmd.base_coin] = {"window": cmd.window, "frozen_period": cmd.frozen_period,
                                       "qty_limit": cmd.qty_limit, "delta_limit": cmd.delta_limit,
                                       "vega_limit": cmd.vega_limit, "frozen_until": 0}
+        account.updated_at = ts
+        return []
+
+    def _set_limit_price_action(self, cmd: SetLimitPriceAction, ts: int) -> list[Event]:
+        account = self.account(cmd.uid)
+        if cmd.category not in ("linear", "inverse", "spot"):
+            raise ApiError(Code.PARAM_ERROR, "category only support linear, inverse or spot")
+        if cmd.category == "spot":
+            account.clamp_spot = cmd.modify_enable
+        else:  # Bybit: linear or inverse sets the behaviour of all futures
+            account.clamp_futures = cmd.modify_enable
         account.updated_at = ts
         return []

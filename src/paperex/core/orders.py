@@ -21,6 +21,8 @@ UNTRIGGERED = "Untriggered"  # conditional orders waiting for their trigger pric
 TRIGGERED = "Triggered"
 DEACTIVATED = "Deactivated"  # a conditional order cancelled before it triggered
 OPEN_STATUSES = (NEW, PARTIALLY_FILLED)
+# Bybit's "closed status" (enum.mdx#orderstatus): what /v5/order/history lists for a unified account
+CLOSED_STATUSES = frozenset({REJECTED, PARTIALLY_FILLED_CANCELED, FILLED, CANCELLED, TRIGGERED, DEACTIVATED})
 
 MAX_ACTIVE_ORDERS = 500  # per symbol per account (derivatives) / per account (spot)
 ORDER_LINK_ID_MAX = 36

@@ -16,8 +16,8 @@ DEFAULT_LEVERAGE = 1000  # 10x, in hundredths
 
 class Position:
     __slots__ = ("auto_add", "category", "created_ts", "cum_realised", "cur_realised", "entry_inv", "entry_value",
-                 "idx", "leverage", "margin", "open_fees", "seq", "size", "sl_trigger_by", "stop_loss", "symbol",
-                 "take_profit", "tp_trigger_by", "trail_active", "trailing_stop", "uid", "updated_ts")
+                 "idx", "leverage", "margin", "open_fees", "open_ts", "seq", "size", "sl_trigger_by", "stop_loss",
+                 "symbol", "take_profit", "tp_trigger_by", "trail_active", "trailing_stop", "uid", "updated_ts")
 
     def __init__(self, uid: int, category: str, symbol: str, ts: int, leverage: int = DEFAULT_LEVERAGE,
                  idx: int = 0) -> None:
@@ -42,6 +42,7 @@ class Position:
         self.leverage = leverage
         self.created_ts = ts
         self.updated_ts = ts
+        self.open_ts = 0  # when the position held now was opened from flat or reversed (Bybit's openTime); 0: flat
         self.seq = 0
 
     @property

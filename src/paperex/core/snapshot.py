@@ -23,7 +23,7 @@ from paperex.core.positions import Position
 from paperex.core.rng import SplitMix64
 from paperex.core.samples import MarketSamples
 
-FORMAT = 18  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
+FORMAT = 19  # 2: accounts carry a label; 3: candle sums as strings; 4: positions keep curRealisedPnl;
 # 5: executions keep their PnL; 6: funding, liquidations, order createType, execution execType;
 # 7: positions keep the exact inverse entry; 8: open fees of positions and of the lots each fill closed;
 # 9: conditional orders and TP/SL; 10: executions keep the entry of the lots they closed; 11: transaction log;
@@ -31,7 +31,8 @@ FORMAT = 18  # 2: accounts carry a label; 3: candle sums as strings; 4: position
 # Partial TP/SL on orders, TP/SL modes, account and symbol rules, MMP, the UTA upgrade; 15: the living market
 # (core.background) and premium candles; 16: open interest and account counts every 5 minutes (core.samples);
 # 17: dated futures (listing, status, delivery window); 18: FUND wallets, sub-accounts, transfer, deposit and
-# withdrawal records (core.funds)
+# withdrawal records (core.funds); 19: the limit-price action
+# (set-limit-px-action), positions' open time
 
 _ORDER_FIELDS = Order.__slots__
 _EXEC_FIELDS = Execution.__slots__
@@ -100,7 +101,7 @@ def dump(ex: Exchange) -> dict[str, Any]:
             "positions": [_fields(p, _POSITION_FIELDS) for p in a.positions.values()],
             "symbol_modes": a.symbol_modes, "coin_modes": a.coin_modes,
             "tpsl_modes": [[list(k), v] for k, v in a.tpsl_modes.items()], "rules": a.rules, "mmp": a.mmp,
-            "upgrading_until": a.upgrading_until,
+            "upgrading_until": a.upgrading_until, "clamp": [a.clamp_futures, a.clamp_spot],
             "open_orders": list(a.open_orders), "conditionals": list(a.conditionals), "order_ids": a.order_ids,
             "executions": [_fields(e, _EXEC_FIELDS) for e in a.executions],
             "active_count": [[list(k), v] for k, v in a.active_count.items()],
@@ -176,6 +177,7 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
         acc.rules = dict(a["rules"])
         acc.mmp = {c: dict(v) for c, v in a["mmp"].items()}
         acc.upgrading_until = a["upgrading_until"]
+        acc.clamp_futures, acc.clamp_spot = a["clamp"]
         acc.open_orders = {oid: ex.orders[oid] for oid in a["open_orders"]}
         acc.conditionals = {oid: ex.orders[oid] for oid in a["conditionals"]}
         if acc.conditionals or any(p.take_profit or p.stop_loss for p in acc.positions.values()):

@@ -62,6 +62,18 @@ def band(st: SymbolState) -> tuple[int, int]:
     return st.band
 
 
+def _within_band(account: Account, st: SymbolState, side: int, price: int, max_buy: int, min_sell: int) -> int:
+    """A limit price beyond the band: moved to the band's edge when the account clamps (Bybit's futures default,
+    set-limit-px-action), refused with 110003 otherwise (spot's default)."""
+    edge = max_buy if side == BUY and price > max_buy else min_sell if side == SELL and price < min_sell else None
+    if edge is None:
+        return price
+    if account.clamps(st.inst.category):
+        return edge
+    raise _reject(Code.PRICE_OUT_OF_RANGE,
+                  f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
+
+
 # -- place ------------------------------------------------------------------------------------------
 def _symbol(ex: Exchange, category: str, symbol: str) -> SymbolState:
     st = ex.symbols.get((category, symbol))
@@ -156,12 +168,9 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     max_buy, min_sell = band(st)
     if cmd.order_type == "Limit":
         assert cmd.price is not None
-        if (cmd.side == BUY and cmd.price > max_buy) or (cmd.side == SELL and cmd.price < min_sell):
-            raise _reject(Code.PRICE_OUT_OF_RANGE,
-                          f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
+        price = _within_band(account, st, cmd.side, cmd.price, max_buy, min_sell)
         if pos is not None and pos.size and not reduce_only:  # reducing cannot bring the liquidation closer
-            _check_liquidation_price(ex, st, account, pos, cmd.price)
-        price = cmd.price
+            _check_liquidation_price(ex, st, account, pos, price)
     else:
         price = max_buy if cmd.side == BUY else min_sell  # market protection: an IOC limit at the band edge
     if account.active_count.get(key, 0) >= MAX_ACTIVE_ORDERS:
@@ -565,6 +574,10 @@ def settle_derivative(ex: Exchange, st: SymbolState, account: Account, order: Or
         pos = account.positions[key] = Position(order.uid, order.category, order.symbol, ts, idx=order.position_idx)
     before, value_before, inv_before = pos.size, pos.entry_value, pos.entry_inv
     realised, closed = pos.apply_fill(order.side, qty, value, margin.direction(st), price)
+    if pos.size == 0:
+        pos.open_ts = 0
+    elif before == 0 or (pos.size > 0) != (before > 0):  # opened from flat, or reversed: a new position
+        pos.open_ts = ts
     if before and (pos.size == 0 or (pos.size > 0) != (before > 0)):  # closed or reversed: its stops go
         if pos.take_profit or pos.stop_loss or pos.trailing_stop:
             pos.take_profit = pos.stop_loss = pos.trailing_stop = pos.trail_active = 0
@@ -648,10 +661,9 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     check = PlaceOrder(uid=cmd.uid, category=cmd.category, symbol=cmd.symbol, side=order.side, order_type="Limit",
                        qty=new_qty, price=new_price)
     _check_qty_price(st, check, new_qty)
-    max_buy, min_sell = band(st)
-    if cmd.price is not None and ((order.side == BUY and new_price > max_buy) or (
-            order.side == SELL and new_price < min_sell)):
-        raise _reject(Code.PRICE_OUT_OF_RANGE)
+    if cmd.price is not None:  # a new price meets the band as a new order's does: clamped or refused
+        max_buy, min_sell = band(st)
+        new_price = _within_band(account, st, order.side, new_price, max_buy, min_sell)
     new_leaves = new_qty - order.cum_qty
     key = (order.category, order.symbol)
     pos = account.positions.get((order.category, order.symbol, order.position_idx))

@@ -103,6 +103,7 @@ def position(st: SymbolState, account: Account, pos: Position | None, core: Exch
         "adlRankIndicator": risk.adl_rank(core, st, pos),
         "createdTime": str(pos.created_ts),
         "updatedTime": str(pos.updated_ts),
+        "openTime": pos.open_ts,  # an integer (position.mdx): when the position held was opened, 0 when flat
         "seq": pos.seq or -1,  # -1: never traded
         "isReduceOnly": False,
         "mmrSysUpdatedTime": "",

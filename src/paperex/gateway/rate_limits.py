@@ -60,6 +60,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, dict[str, int]]] = {
     "/v5/account/mmp-modify": (SECOND, {"*": 5}),
     "/v5/account/mmp-reset": (SECOND, {"*": 5}),
     "/v5/account/upgrade-to-uta": (SECOND, {"*": 1}),
+    "/v5/account/set-limit-px-action": (SECOND, {"*": 10}),
+    "/v5/account/user-setting-config": (SECOND, {"*": 50}),
     "/v5/asset/coin/query-info": (SECOND, {"*": 5}),
     "/v5/asset/transfer/query-account-coins-balance": (SECOND, {"*": 5}),
     "/v5/asset/transfer/query-account-coin-balance": (SECOND, {"*": 450}),

@@ -97,8 +97,10 @@ class PrivateStreams:
                 if ex is None:
                     continue
                 st = core.symbols[(ex.category, ex.symbol)]
-                row = {"category": ex.category, **ser.execution(st, ex, core.orders.get(ex.order_id)),
-                       "execPnl": ser.money(ex.pnl), "isLeverage": "0"}
+                order = core.orders.get(ex.order_id)
+                row = {"category": ex.category, **ser.execution(st, ex, order),
+                       "execPnl": ser.money(ex.pnl), "isLeverage": "0",
+                       "marketUnit": order.market_unit if order is not None else ""}  # websocket/private/execution
                 outbox.append((uid, ("execution", ex.category, row)))
                 wallets.add(uid)
                 if ex.exec_type != "Trade":  # execution.fast carries trades only

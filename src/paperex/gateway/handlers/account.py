@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from paperex.core.commands import SetMarginMode, SetMmp, UpgradeToUta
+from paperex.core.commands import SetLimitPriceAction, SetMarginMode, SetMmp, UpgradeToUta
 from paperex.core.orders import SIDE_NAMES
 from paperex.core.upgrade import UpgradeRefused
 from paperex.errors import ApiError, Code
@@ -40,17 +40,25 @@ async def wallet_balance(call: Call) -> dict[str, Any]:
 
 @V5.get("/v5/account/fee-rate")
 async def fee_rate(call: Call) -> dict[str, Any]:
+    """Without ``category`` (the docs' own example, ``?symbol=ETHUSDT``, and ccxt's fetch_trading_fees) Bybit
+    answers as the endpoint first did, for derivatives only: the linear and inverse symbols, no category field."""
     p = call.params
-    category = p.category(ALL_CATEGORIES)
+    category = p.category(ALL_CATEGORIES, required=False, default="")
     symbol = p.symbol()
     base_coin = p.str("baseCoin", max_len=20)
-    instruments = sorted(
-        (i for i in call.core.market.by_category(category) if symbol is None or i.symbol == symbol),
-        key=lambda i: i.symbol,
-    )
-    if symbol is not None and not instruments:
+    categories = (category,) if category else ("linear", "inverse")
+    rows = []
+    for cat in categories:
+        instruments = sorted(
+            (i for i in call.core.market.by_category(cat) if symbol is None or i.symbol == symbol),
+            key=lambda i: i.symbol,
+        )
+        if instruments or (cat == "option" and symbol is None):
+            rows += serializers.fee_rate_rows(call.account, cat, instruments, base_coin)
+        if symbol is not None and rows:
+            break  # a symbol listed in both linear and inverse is answered once
+    if symbol is not None and not rows:
         raise param_error(f"symbol {symbol} does not exist")
-    rows = serializers.fee_rate_rows(call.account, category, instruments, base_coin)
     result: dict[str, Any] = {"list": rows}
     if category in ("spot", "option"):  # derivatives replies carry no category field
         result = {"category": category, "list": rows}
@@ -224,3 +232,29 @@ async def mmp_state(call: Call) -> dict[str, Any]:
                         "frozenPeriod": mmp["frozen_period"], "qtyLimit": mmp["qty_limit"],
                         "deltaLimit": mmp["delta_limit"], "vegaLimit": mmp["vega_limit"],
                         "mmpFrozenUntil": str(mmp["frozen_until"]), "mmpFrozen": bool(mmp["frozen_until"])}]}
+
+
+@V5.post("/v5/account/set-limit-px-action", permission=Permission(write=True))
+async def set_limit_px_action(call: Call) -> dict[str, Any]:
+    """What an out-of-band limit price does: ``modifyEnable`` true moves it to the band's edge, false refuses it
+    (110003). ``linear`` or ``inverse`` sets every futures symbol (Bybit: account/set-price-limit.mdx)."""
+    p = call.params
+    category = p.enum("category", ("linear", "inverse", "spot"), required=True)
+    assert category is not None
+    enable = p.raw("modifyEnable")
+    if enable is None or enable == "":
+        raise param_error("modifyEnable is required")
+    if not isinstance(enable, bool):
+        raise param_error("modifyEnable must be a boolean")
+    await call.sequencer.submit(SetLimitPriceAction(uid=call.account.uid, category=category, modify_enable=enable))
+    return {}
+
+
+@V5.get("/v5/account/user-setting-config")
+async def user_setting_config(call: Call) -> dict[str, Any]:
+    """The limit-price behaviour (account/get-user-setting-config.mdx): ``lpaSpot`` true = spot clamps, but
+    ``lpaPerp`` true = futures refuse (the two flags have opposite senses); delta-neutral mode and MNT fee
+    deduction do not exist in paperex (false)."""
+    account = call.account
+    return {"lpaSpot": account.clamp_spot, "lpaPerp": not account.clamp_futures, "deltaEnable": False,
+            "smsef": False, "fmsef": False}

@@ -15,7 +15,16 @@ from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import OrderAccepted, OrderChanged
 from paperex.core.grid import OffGrid
 from paperex.core.numbers import to_units
-from paperex.core.orders import OPEN_STATUSES, ORDER_TYPES, SIDES, SMP_TYPES, TIME_IN_FORCE, Execution, Order
+from paperex.core.orders import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    ORDER_TYPES,
+    SIDES,
+    SMP_TYPES,
+    TIME_IN_FORCE,
+    Execution,
+    Order,
+)
 from paperex.core.symbol import SymbolState
 from paperex.errors import ApiError, Code, message
 from paperex.gateway import ids
@@ -28,7 +37,8 @@ ORDER_CATEGORIES = ("linear", "inverse", "spot", "option")
 WRITE = Permission(write=True)
 BATCH_LIMIT = {"spot": 10}
 BATCH_DEFAULT_LIMIT = 20
-WEEK_MS = 7 * 86_400_000
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
 UNSUPPORTED = frozenset({"trailingStop", "orderIv", "slippageToleranceType", "bboSideType"})
 TRIGGER_BY = ("LastPrice", "IndexPrice", "MarkPrice")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -306,8 +316,19 @@ async def cancel_all(call: Call) -> dict[str, Any]:
     settle_coin = p.str("settleCoin", max_len=20)
     if category != "spot" and symbol is None and base_coin is None and settle_coin is None:
         raise param_error("symbol, baseCoin or settleCoin is required")
+    if category == "spot":
+        settle_coin = None  # Bybit: settleCoin does not apply to spot
+    # Bybit uses one of them, by priority symbol > baseCoin > settleCoin (order/cancel-all.mdx)
     if symbol is not None:
         _symbol_state(call, category, symbol)
+        base_coin = settle_coin = None
+    elif base_coin is not None:
+        settle_coin = None
+        if not any(i.base_coin == base_coin for i in call.core.market.by_category(category)):
+            raise ApiError(Code.INVALID_COIN)  # no symbol of the category has that base coin
+    elif settle_coin is not None and not any(i.settle_coin == settle_coin
+                                             for i in call.core.market.by_category(category)):
+        raise ApiError(Code.INVALID_COIN)  # not a settle coin of the category
     order_filter = p.enum("orderFilter", ("Order", "StopOrder", "OpenOrder", "tpslOrder"))
     if order_filter == "tpslOrder":
         return {"list": [], "success": "1"}  # spot TP/SL orders do not exist in paperex
@@ -507,10 +528,22 @@ async def history(call: Call) -> dict[str, Any]:
     else:
         orders = [call.core.orders[i] for i in reversed(call.account.order_ids)]
         orders = [o for o in orders if start <= o.created_ts <= end]
+    now = call.now_ms
     orders = [o for o in orders if _order_matches(call, o, category, symbol, base, settle)
-              and (status is None or o.status == status)
+              and _in_history(o, now) and (status is None or o.status == status)
               and (order_filter is None or (o.stop_order_type == "Stop") == (order_filter == "StopOrder"))]
     return _order_page(call, p, category, orders, default_limit=20)
+
+
+def _in_history(o: Order, now: int) -> bool:
+    """Bybit's order history of a unified account (order/order-list.mdx): closed orders only (open ones are in
+    /v5/order/realtime); an order that ended without a fill (Cancelled, Rejected, Deactivated) for 24 hours after
+    it ended (so beyond 7 days only orders with fills)."""
+    if o.status not in CLOSED_STATUSES:
+        return False
+    if o.cum_qty == 0 and not o.quote_spent:
+        return o.updated_ts >= now - DAY_MS
+    return True
 
 
 @V5.get("/v5/execution/list")
@@ -547,7 +580,8 @@ async def executions(call: Call) -> dict[str, Any]:
             more = True
             break
         rows.append((index, e))
-    out = [ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders.get(e.order_id))
-           for _, e in rows]
+    # execFeeV2: the spot leg's fee of a FutureSpread execution (order/execution.mdx), which paperex has none of
+    out = [{**ser.execution(call.core.symbols[(e.category, e.symbol)], e, call.core.orders.get(e.order_id)),
+            "execFeeV2": ""} for _, e in rows]
     return {"category": category, "list": out, "nextPageCursor": f"e{rows[-1][0]}" if more else ""}
 
