@@ -176,6 +176,11 @@ def test_price_limit_is_the_band_orders_meet(virtual) -> None:
     me = client(virtual, make_trader(virtual))
     assert me.place_order(**BTC, side="Buy", orderType="Limit", qty="0.01", price=band["buyLmt"])["retCode"] == 0
     above = str(Decimal(band["buyLmt"]) + Decimal("0.1"))
+    # Bybit's futures default moves a price beyond the band to its edge (set-limit-px-action switches it)
+    clamped = me.place_order(**BTC, side="Buy", orderType="Limit", qty="0.01", price=above)["result"]["orderId"]
+    shown = me.get_open_orders(**BTC, orderId=clamped)["result"]["list"][0]
+    assert Decimal(shown["price"]) == Decimal(band["buyLmt"])
+    me.set_limit_price_action(category="linear", modifyEnable=False)
     assert rejected(lambda: me.place_order(**BTC, side="Buy", orderType="Limit", qty="0.01", price=above))[0] \
         == 110003
     spot = http.get_price_limit(category="spot", symbol="BTCUSDT")["result"]
