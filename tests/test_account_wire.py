@@ -9,7 +9,7 @@ from ccxt.test.exchange.base.test_currency import test_currency as ccxt_test_cur
 from ccxt.test.exchange.sync.test_fetch_balance import test_fetch_balance as ccxt_test_fetch_balance
 from ccxt.test.exchange.sync.test_fetch_trading_fee import test_fetch_trading_fee as ccxt_test_fetch_trading_fee
 
-from tests.conftest import SHARED_REFERENCE, ccxt_sync, make_trader, pybit_http
+from tests.conftest import SHARED_REFERENCE, ccxt_sync, dated, make_trader, pybit_http
 
 # Field sets of Bybit's real /v5/account/wallet-balance reply (shared/reference/bybit-real-responses.json,
 # fetchBalance), so the check also runs on a fresh clone without ../shared.
@@ -88,7 +88,7 @@ def test_fee_rates(server, pybit_session, exchange) -> None:
     assert all((r["takerFeeRate"], r["makerFeeRate"]) == ("0.001", "0.001") for r in spot["list"])
     option = pybit_session.get_fee_rates(category="option", baseCoin="BTC")["result"]
     assert option["list"][0]["symbol"] == "" and option["list"][0]["baseCoin"] == "BTC"
-    assert len(pybit_session.get_fee_rates(category="inverse")["result"]["list"]) == 2
+    assert len(pybit_session.get_fee_rates(category="inverse")["result"]["list"]) == 2 + dated("inverse")
     ccxt_test_fetch_trading_fee(exchange, {}, "BTC/USDT:USDT")
     fee = exchange.fetch_trading_fee("BTC/USDT:USDT")
     assert (fee["maker"], fee["taker"]) == (0.0002, 0.00055)

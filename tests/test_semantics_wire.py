@@ -203,8 +203,9 @@ def test_fee_rate_without_category(ex) -> None:
     s = session_of(ex, t)
     whole = s.get_fee_rates()["result"]
     assert "category" not in whole  # the derivatives shape
-    assert [r["symbol"] for r in whole["list"]] == ["BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BTCUSD",
-                                                    "ETHUSD"]
+    listed = [i["symbol"] for c in ("linear", "inverse") for i in s.get_instruments_info(category=c)["result"]["list"]]
+    assert [r["symbol"] for r in whole["list"]] == listed  # linear then inverse, dated futures included
+    assert {"BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BTCUSD", "ETHUSD"} < set(listed)
     assert all((r["takerFeeRate"], r["makerFeeRate"]) == ("0.00055", "0.0002") for r in whole["list"])
     assert s.get_fee_rates(symbol="ETHUSDT")["result"] == {
         "list": [{"symbol": "ETHUSDT", "takerFeeRate": "0.00055", "makerFeeRate": "0.0002"}]}

@@ -181,6 +181,10 @@ class Exchange:
     def account_labelled(self, label: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.label == label), None)
 
+    def instruments_of(self, category: str) -> list[Instrument]:
+        """A category's instruments: the data file's and the dated futures listed so far (delivered ones too)."""
+        return [i for i in self.instruments.values() if i.category == category]
+
     def instrument(self, category: str, symbol: str) -> Instrument | None:
         return self.instruments.get((category, symbol))
 

@@ -107,9 +107,6 @@ class MarketSpec:
     coins: tuple[Coin, ...]
     series: tuple[FutureSeries, ...] = ()
 
-    def by_category(self, category: str) -> list[Instrument]:
-        return [i for i in self.instruments if i.category == category]
-
 
 def _d(value: Any, default: str = "0") -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(default)

@@ -50,7 +50,7 @@ async def fee_rate(call: Call) -> dict[str, Any]:
     rows = []
     for cat in categories:
         instruments = sorted(
-            (i for i in call.core.market.by_category(cat) if symbol is None or i.symbol == symbol),
+            (i for i in call.core.instruments_of(cat) if symbol is None or i.symbol == symbol),
             key=lambda i: i.symbol,
         )
         if instruments or (cat == "option" and symbol is None):

@@ -46,9 +46,8 @@ def _select(call: Call, category: str) -> list[Instrument]:
     p = call.params
     symbol = p.symbol()
     base_coin = p.str("baseCoin", max_len=20)
-    found = [i for i in call.core.instruments.values()  # the data file's and the dated futures listed so far
-             if i.category == category and (symbol is None or i.symbol == symbol)
-             and (base_coin is None or i.base_coin == base_coin)]
+    found = [i for i in call.core.instruments_of(category)
+             if (symbol is None or i.symbol == symbol) and (base_coin is None or i.base_coin == base_coin)]
     return sorted(found, key=lambda i: i.symbol)
 
 

@@ -324,10 +324,10 @@ async def cancel_all(call: Call) -> dict[str, Any]:
         base_coin = settle_coin = None
     elif base_coin is not None:
         settle_coin = None
-        if not any(i.base_coin == base_coin for i in call.core.market.by_category(category)):
+        if not any(i.base_coin == base_coin for i in call.core.instruments_of(category)):
             raise ApiError(Code.INVALID_COIN)  # no symbol of the category has that base coin
     elif settle_coin is not None and not any(i.settle_coin == settle_coin
-                                             for i in call.core.market.by_category(category)):
+                                             for i in call.core.instruments_of(category)):
         raise ApiError(Code.INVALID_COIN)  # not a settle coin of the category
     order_filter = p.enum("orderFilter", ("Order", "StopOrder", "OpenOrder", "tpslOrder"))
     if order_filter == "tpslOrder":
