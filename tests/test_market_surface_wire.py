@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,6 +23,7 @@ from ccxt.test.exchange.sync.test_fetch_status import test_fetch_status as ccxt_
 from tests.conftest import ccxt_config, ccxt_sync, make_trader, pybit_http
 from tests.serverproc import ServerProcess
 from tests.test_trading_wire import client, rejected
+from tests.test_ws_public import wait_for
 
 BTC = {"category": "linear", "symbol": "BTCUSDT"}
 FIVE_MIN, HOUR = 300_000, 3_600_000
@@ -207,14 +207,6 @@ def test_price_limit_stream(virtual) -> None:
 
 
 # -- the legacy liquidation topic ---------------------------------------------------------------------------
-def wait_for(predicate, timeout: float = 10.0, what=None) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out: {what() if what else ''}")
-        time.sleep(0.02)
-
-
 def test_pybit_liquidation_stream_sees_a_forced_liquidation(virtual) -> None:
     import pybit.unified_trading as ut
 
