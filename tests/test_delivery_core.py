@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings, strategies
 
 from paperex.core import calendar, delivery, snapshot
 from paperex.core.book import BUY, SELL
@@ -118,3 +119,21 @@ def test_dated_futures_survive_a_snapshot_and_replay_the_same() -> None:
     assert ex.symbols[FUT].status == "Delivering"
     restored = snapshot.load(load_market(), snapshot.dump(ex))
     assert restored.digest() == ex.digest() and len(restored.dated) == len(ex.dated) > 12
+
+
+@settings(max_examples=300, deadline=None)
+@given(st_ts=strategies.integers(min_value=_ms("2020-01-01T00:00:00"), max_value=_ms("2040-12-31T00:00:00")))
+def test_calendar_always_has_its_contracts_live(st_ts: int) -> None:
+    """At any moment every series has its tenors' contracts live: Friday 08:00 UTC deliveries after now, each
+    listed at or before now, symbols unique, and the set one moment later the same unless a delivery passed."""
+    for series in load_market().series:
+        live = calendar.live(series, st_ts)
+        wanted = max(n for _, n in series.schedule)
+        assert wanted <= len(live) <= sum(n for _, n in series.schedule)
+        assert len({c.symbol for c in live}) == len(live)
+        for c in live:
+            when = datetime.fromtimestamp(c.delivery / 1000, UTC)
+            assert c.launch <= st_ts < c.delivery and when.weekday() == 4 and (when.hour, when.minute) == (8, 0)
+        following = calendar.live(series, st_ts + 1)
+        if all(c.delivery > st_ts + 1 for c in live):
+            assert following == live
