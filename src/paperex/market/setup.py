@@ -81,8 +81,12 @@ async def ensure_symbol_rules(sequencer: Sequencer, config: Config) -> None:
 def _symbols(sequencer: Sequencer, config: Config) -> list[SymbolConfig]:
     if config.symbols is not None:
         for s in config.symbols:
-            if (s.category, s.symbol) not in sequencer.core.symbols:
+            st = sequencer.core.symbols.get((s.category, s.symbol))
+            if st is None:
                 raise ValueError(f"config: no instrument {s.category} {s.symbol}")
+            if st.inst.delivery_time:
+                raise ValueError(f"config: {s.symbol} is a dated future: the calendar lists it and the market "
+                                 f"drives it like its perpetual {st.inst.source} (configure that one)")
         return config.symbols
     # dated futures are not configured: the calendar lists them, and the market drives them like their perpetual
     return [SymbolConfig(category=c, symbol=s) for (c, s), st in sorted(sequencer.core.symbols.items())
