@@ -6,8 +6,9 @@ import asyncio
 import gc
 import logging
 import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from paperex.data import load_market
 from paperex.errors import ApiError
 from paperex.gateway.faults import FAULTS, Fault, FaultInjector
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimiter, RateLimitSettings
+from paperex.gateway.request_log import REQUEST_LOG, RequestLog
 from paperex.gateway.rest import MAX_BODY, SEQUENCER, dispatch
 from paperex.gateway.transport import answer_parse_errors_with_catalog
 from paperex.gateway.ws_client import WS_CLIENTS, WS_SETTINGS, WsSettings, close_all
@@ -139,6 +141,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app[WS_CLIENTS] = set()
     app[RATE_LIMITER] = RateLimiter(limits)
     app[FAULTS] = FaultInjector()
+    app[REQUEST_LOG] = RequestLog()
     app.on_shutdown.append(close_all)
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
@@ -196,13 +199,26 @@ ccxt:
 """
 
 
-async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> None:
+@dataclass
+class Embedded:
+    """A server run inside another program (paperex.testing): it says where it serves, and stops when asked,
+    instead of printing a banner and waiting for a signal."""
+
+    base_url: str = ""
+    started: threading.Event = field(default_factory=threading.Event)
+    stop: asyncio.Event | None = None  # set by the server's loop once it runs: ``stop.set()`` (thread-safely)
+    loop: asyncio.AbstractEventLoop | None = None
+    app: web.Application | None = None
+
+
+async def serve(options: ServeOptions, embedded: Embedded | None = None) -> None:
     from paperex.market.setup import build_market, ensure_accounts, ensure_symbol_rules
 
     config = options.config or Config()
     clock: Clock = VirtualClock(config.start_ms) if config.clock == "virtual" else WallClock()
     node = Node(options.data_dir, options.journal, options.snapshot_every, clock)
-    tune_gc()
+    if embedded is None:  # the host program's collector is its own business
+        tune_gc()
     node.start()
     await ensure_accounts(node.sequencer, config)
     await ensure_symbol_rules(node.sequencer, config)
@@ -221,19 +237,24 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else options.port
     base_url = f"http://{options.host}:{port}"
-    if node.recovery_report:
-        print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
-    if options.demo:
-        key = await node.admin.ensure_demo()
-        print(banner(base_url, key), flush=True)
-    else:
-        print(f"paperex is serving the Bybit V5 API at {base_url}", flush=True)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
+    if embedded is not None:
+        embedded.base_url, embedded.stop, embedded.app = base_url, stop, app
+        embedded.loop = asyncio.get_running_loop()
+        if options.demo:
+            await node.admin.ensure_demo()
+        embedded.started.set()
+    else:
+        if node.recovery_report:
+            print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
+        if options.demo:
+            key = await node.admin.ensure_demo()
+            print(banner(base_url, key), flush=True)
+        else:
+            print(f"paperex is serving the Bybit V5 API at {base_url}", flush=True)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     if driver is not None:
         driver.start()
     funding = None if config.clock == "virtual" else asyncio.get_running_loop().create_task(

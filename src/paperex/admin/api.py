@@ -31,6 +31,7 @@ from paperex.gateway.faults import FAULTS, Fault
 from paperex.gateway.maintenance import MAINTAIN_TYPES, PRODUCTS, SERVICE_TYPES, Maintenance, new_id, schedule_of
 from paperex.gateway.position_serializers import position
 from paperex.gateway.rate_limits import DEFAULT_LIMITS, LEVELS, RATE_LIMITER, RateLimiter
+from paperex.gateway.request_log import REQUEST_LOG
 from paperex.gateway.rest import ClientGone, read_body
 from paperex.gateway.ws_client import WS_CLIENTS
 
@@ -201,6 +202,24 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
     }
 
 
+async def requests_log(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
+    """The gateway's request log (gateway.request_log): ``?after=<id>`` (entries after it, oldest first),
+    ``?uid=``, ``?limit=`` (the newest that many, at most 5000); ``lastId`` is where the next read starts."""
+    log = body["_app"][REQUEST_LOG]
+    query = body["_query"]
+    numbers = {}
+    for name, default in (("after", 0), ("uid", None), ("limit", 5000)):
+        raw = query.get(name)
+        if raw is None or raw == "":
+            numbers[name] = default
+            continue
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            raise ApiError(Code.PARAM_ERROR, f"{name} must be a whole number")
+        numbers[name] = int(raw)
+    entries = log.since(numbers["after"], numbers["uid"], max(1, numbers["limit"]))
+    return {"lastId": log.last_id, "list": [e.describe() for e in entries]}
+
+
 async def clock(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     seq = service.sequencer
     return {"mode": "virtual" if getattr(seq.clock, "virtual", False) else "real", "time": seq.now_ms()}
@@ -262,6 +281,7 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/prices", admin_route(set_prices))
     app.router.add_get("/admin/v1/health", admin_route(health))
     app.router.add_get("/admin/v1/clock", admin_route(clock))
+    app.router.add_get("/admin/v1/requests", admin_route(requests_log))
     app.router.add_post("/admin/v1/clock/advance", admin_route(advance_clock))
     app.router.add_get("/admin/v1/accounts/{uid}/orders", admin_route(account_orders))
     app.router.add_post("/admin/v1/accounts/{uid}/rules", admin_route(account_rules))

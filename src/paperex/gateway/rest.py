@@ -26,6 +26,7 @@ from paperex.gateway.faults import FAULTS
 from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import Params, param_error
 from paperex.gateway.rate_limits import BATCH_PATHS, RATE_LIMITER, Quota, RateLimited
+from paperex.gateway.request_log import REQUEST_LOG
 from paperex.sequencer import Sequencer
 
 log = logging.getLogger("paperex.rest")
@@ -71,6 +72,18 @@ def parse_body(raw_body: bytes) -> dict[str, Any]:
 
 
 async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.StreamResponse:
+    """Answer one REST request, and note it in the request log (gateway.request_log) with what it got."""
+    seen: list[Any] = [None, b""]  # the authenticated uid, the parameters as sent
+    response = await _answer(request, table, seen)
+    code, msg = response.get("paperex_ret", (None, ""))
+    if code is None and response.status != 200:
+        msg = response.reason or ""
+    request.app[REQUEST_LOG].add(request.app[SEQUENCER].now_ms(), "rest", request.method, request.path, seen[0],
+                                 seen[1], response.status, code, msg)
+    return response
+
+
+async def _answer(request: web.Request, table: EndpointTable, seen: list[Any]) -> web.StreamResponse:
     sequencer = request.app[SEQUENCER]
     limiter = request.app[RATE_LIMITER]
     now_ns = sequencer.clock.now_ns()
@@ -92,6 +105,7 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
             raise HttpFailure(HttpError.FORBIDDEN)
         raw_body = await read_body(request)
         raw_query = request.rel_url.raw_query_string
+        seen[1] = raw_query if method == "GET" else raw_body
         principal = None
         if endpoint.auth:
             # the recv window compares the client's clock with ours: in virtual time, the wall clock or the
@@ -99,6 +113,7 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
             virtual = virtual_now(sequencer)
             principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
                                      request.remote or "", now_ms if virtual is None else wall_ms, virtual)
+            seen[0] = principal.account.uid
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         if principal is not None:
@@ -118,15 +133,22 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
         log.debug("client gone mid-body on %s %s", method, request.path)
         return web.Response(status=400)  # never delivered: the connection is closed
     except RateLimited as err:
-        return with_quota(error_response(err.code, err.msg, now_ms), err.quota)
+        return _noted(with_quota(error_response(err.code, err.msg, now_ms), err.quota), err.code, err.msg)
     except ApiError as err:
-        return with_quota(error_response(err.code, err.msg, now_ms), quota)
+        return _noted(with_quota(error_response(err.code, err.msg, now_ms), quota), err.code, err.msg)
     except Exception:
         log.exception("unexpected error on %s %s", method, request.path)
-        return with_quota(error_response(Code.SERVER_ERROR, message(Code.SERVER_ERROR), now_ms), quota)
+        text = message(Code.SERVER_ERROR)
+        return _noted(with_quota(error_response(Code.SERVER_ERROR, text, now_ms), quota), Code.SERVER_ERROR, text)
     if isinstance(result, Reply):
-        return with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota)
-    return with_quota(ok_response(result, now_ms), quota)
+        return _noted(with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota), 0, result.msg)
+    return _noted(with_quota(ok_response(result, now_ms), quota), 0, "OK")
+
+
+def _noted(response: web.Response, code: int, msg: str) -> web.Response:
+    """The reply, carrying its retCode and retMsg for the request log (read back by ``dispatch``)."""
+    response["paperex_ret"] = (int(code), msg)  # a response holds user data like a dict (aiohttp)
+    return response
 
 
 def check_account_state(account: Account, params: Params, now_ms: int) -> None:

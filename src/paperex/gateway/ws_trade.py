@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from paperex.errors import ApiError, Code, message
@@ -25,6 +26,7 @@ from paperex.gateway.faults import FAULTS
 from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import Params, ascii_int, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
+from paperex.gateway.request_log import REQUEST_LOG
 from paperex.gateway.rest import SEQUENCER, check_account_state, take_quota
 from paperex.gateway.ws_client import accept
 from paperex.gateway.ws_private import PRIVATE, verify_auth
@@ -114,6 +116,19 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
     return client.ws
 
 
+def note(app: web.Application, frame: dict[str, Any], principal: Principal | None, reply: dict[str, Any]) -> None:
+    """The op and its answer in the request log (gateway.request_log)."""
+    op, args = frame.get("op"), frame.get("args")
+    try:
+        sent = orjson.dumps(args[0]) if isinstance(args, list) and args and isinstance(args[0], dict) else b""
+    except TypeError:  # what JSON allows and orjson does not write (integers beyond 64 bits)
+        sent = b"(not representable)"
+    path = OPS.get(op, "") if isinstance(op, str) else ""
+    app[REQUEST_LOG].add(app[SEQUENCER].now_ms(), "ws-trade", "POST", path or str(op)[:40],
+                         principal.account.uid if principal is not None else None, sent, 200, reply["retCode"],
+                         reply["retMsg"])
+
+
 async def answer(request: web.Request, principal: Principal | None, seen: set[str], frame: dict[str, Any], wall: int,
                  send: Any, conn_id: str) -> None:
     """One order-entry op of a connection, answered when it is done."""
@@ -146,5 +161,6 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
         request.app.logger.exception("ws trade op failed")
         reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
                       "retExtInfo": {}})
+    note(request.app, frame, principal, reply)
     reply["header"] = {**limit_headers, "Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
     send(reply)
