@@ -17,7 +17,7 @@ def main() -> None:
                           ("http_bench.py", "--journal", "memory", "--only", "order"),
                           ("http_bench.py", "--only", "IOC", "--concurrency", "128"),
                           ("http_bench.py", "--journal", "memory", "--only", "IOC", "--concurrency", "128"),
-                          ("ws_bench.py",)):
+                          ("ws_bench.py",), ("kit_bench.py",)):
         subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger("paperex.rest")
 MAX_BODY = 1 << 20
 
 SEQUENCER: web.AppKey[Sequencer] = web.AppKey("sequencer", Sequencer)
+RETURNED: web.ResponseKey[tuple[int, str]] = web.ResponseKey("returned", tuple)  # retCode, retMsg of a reply
 
 
 class ClientGone(Exception):
@@ -75,7 +76,7 @@ async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.Strea
     """Answer one REST request, and note it in the request log (gateway.request_log) with what it got."""
     seen: list[Any] = [None, b""]  # the authenticated uid, the parameters as sent
     response = await _answer(request, table, seen)
-    code, msg = response.get("paperex_ret", (None, ""))
+    code, msg = response.get(RETURNED, (None, ""))
     if code is None and response.status != 200:
         msg = response.reason or ""
     request.app[REQUEST_LOG].add(request.app[SEQUENCER].now_ms(), "rest", request.method, request.path, seen[0],
@@ -147,7 +148,7 @@ async def _answer(request: web.Request, table: EndpointTable, seen: list[Any]) -
 
 def _noted(response: web.Response, code: int, msg: str) -> web.Response:
     """The reply, carrying its retCode and retMsg for the request log (read back by ``dispatch``)."""
-    response["paperex_ret"] = (int(code), msg)  # a response holds user data like a dict (aiohttp)
+    response[RETURNED] = (int(code), msg)  # a response holds user data like a dict (aiohttp)
     return response
 
 
