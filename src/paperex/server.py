@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 import paperex.gateway.handlers  # noqa: F401  (registers the V5 endpoints)
-from paperex.admin.api import ADMIN, ADMIN_TOKEN, DRIVER, add_admin_routes
+from paperex.admin.api import ADMIN, ADMIN_REMOTE, ADMIN_TOKEN, DRIVER, add_admin_routes
 from paperex.admin.service import AdminService, NewKey
 from paperex.config import Config
 from paperex.core.commands import Tick
@@ -34,6 +35,7 @@ from paperex.journal.sqlite import SqliteJournal
 from paperex.journal.store import JournalError, JournalStore
 from paperex.market.clock import Clock, VirtualClock, WallClock
 from paperex.sequencer import Sequencer, restore
+from paperex.tls import TlsFiles, local_certificates, server_context, server_names
 
 log = logging.getLogger("paperex")
 
@@ -64,6 +66,11 @@ class ServeOptions:
     snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
     config: Config | None = None  # None: the defaults (docs/configuration.md)
     market: bool = True  # False: no feeds and no market maker (a static, empty exchange)
+    admin_remote: bool = False  # admin API for clients on other hosts too (needs admin_token)
+    tls: bool = False  # HTTPS and WSS: the data dir's local CA, or tls_cert/tls_key
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_names: tuple[str, ...] = ()  # more names for the local CA's server certificate (e.g. a compose service)
 
 
 def open_journal(data_dir: Path, url: str | None) -> JournalStore:
@@ -133,7 +140,10 @@ class Node:
 
 
 def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None,
-              limits: RateLimitSettings | None = None) -> web.Application:
+              limits: RateLimitSettings | None = None, admin_remote: bool = False) -> web.Application:
+    if admin_remote and not admin_token:
+        raise ValueError("the admin API is open to other hosts only behind an admin token (--admin-token or "
+                         "$PAPEREX_ADMIN_TOKEN)")
     app = web.Application(client_max_size=MAX_BODY)
     app[WS_SETTINGS] = ws or WsSettings()
     app[WS_CLIENTS] = set()
@@ -143,6 +153,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
     app[ADMIN_TOKEN] = admin_token
+    app[ADMIN_REMOTE] = admin_remote
     app[DRIVER] = None
     add_admin_routes(app)
     app[STREAMS] = streams = PublicStreams(node.sequencer)
@@ -176,7 +187,21 @@ async def funding_times(sequencer: Sequencer) -> None:
                 log.exception("funding tick failed")
 
 
-def banner(base_url: str, key: NewKey) -> str:
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def tls_note(files: TlsFiles) -> str:
+    if files.ca is None:
+        return f"TLS: serving HTTPS and WSS with {files.cert}"
+    return (f"TLS: serving HTTPS and WSS with a certificate from paperex's local CA; trust the CA at {files.ca}\n"
+            f"  (requests/ccxt: REQUESTS_CA_BUNDLE={files.ca}; websocket-client/pybit WebSocket: "
+            f"WEBSOCKET_CLIENT_CA_BUNDLE={files.ca}; aiohttp/ccxt.pro: cafile)")
+
+
+def banner(base_url: str, key: NewKey, ca: Path | None = None) -> str:
+    trust_pybit = f'\n  s.client.verify = "{ca}"  # trust paperex\'s local CA' if ca else ""
+    trust_ccxt = f'\n  import os; os.environ["REQUESTS_CA_BUNDLE"] = "{ca}"  # trust paperex\'s local CA' if ca else ""
     return f"""paperex is serving the Bybit V5 API at {base_url}
 demo account uid {key.uid}
   API key:    {key.api_key}
@@ -185,29 +210,50 @@ demo account uid {key.uid}
 pybit:
   from pybit.unified_trading import HTTP
   s = HTTP(api_key="{key.api_key}", api_secret="{key.api_secret}")
-  s.endpoint = "{base_url}"
+  s.endpoint = "{base_url}"{trust_pybit}
   print(s.get_wallet_balance(accountType="UNIFIED"))
 
 ccxt:
-  import ccxt
+  import ccxt{trust_ccxt}
   ex = ccxt.bybit({{"apiKey": "{key.api_key}", "secret": "{key.api_secret}"}})
   ex.urls["api"] = {{k: "{base_url}" for k in ("spot", "futures", "v2", "public", "private")}}
   print(ex.fetch_balance()["USDT"])
 """
 
 
+def tls_setup(options: ServeOptions) -> tuple[ssl.SSLContext, TlsFiles] | None:
+    """The server's TLS context and files (None: plain HTTP)."""
+    if options.tls_cert is not None or options.tls_key is not None:
+        if options.tls_cert is None or options.tls_key is None:
+            raise ValueError("--tls-cert and --tls-key go together")
+        files = TlsFiles(cert=Path(options.tls_cert), key=Path(options.tls_key), ca=None)
+    elif options.tls:
+        files = local_certificates(options.data_dir, server_names(options.host, options.tls_names))
+    else:
+        return None
+    return server_context(files), files
+
+
 async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> None:
     from paperex.market.setup import build_market, ensure_accounts, ensure_symbol_rules
 
+    if options.admin_remote and not options.admin_token:
+        raise ValueError("--admin-remote needs an admin token (--admin-token or $PAPEREX_ADMIN_TOKEN): the admin "
+                         "API moves money")
     config = options.config or Config()
     clock: Clock = VirtualClock(config.start_ms) if config.clock == "virtual" else WallClock()
     node = Node(options.data_dir, options.journal, options.snapshot_every, clock)
+    try:  # under the data dir's lock: two servers never make the CA at once
+        tls = tls_setup(options)
+    except BaseException:
+        await node.close(snapshot=False)
+        raise
     tune_gc()
     node.start()
     await ensure_accounts(node.sequencer, config)
     await ensure_symbol_rules(node.sequencer, config)
     driver = await build_market(node.sequencer, config) if options.market and config.market else None
-    app = build_app(node, options.admin_token, config.websocket, config.rate_limits)
+    app = build_app(node, options.admin_token, config.websocket, config.rate_limits, options.admin_remote)
     for f in config.faults:  # the file's faults, from now (not journaled: the gateway's)
         app[FAULTS].add(Fault(path=f.path, code=f.code, latency_ms=f.latency_ms, count=f.count,
                               until_ms=int(time.time() * 1000 + f.seconds * 1000) if f.seconds else 0,
@@ -217,15 +263,18 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.http_idle_timeout_s)
     await runner.setup()
     answer_parse_errors_with_catalog(runner)
-    site = web.TCPSite(runner, options.host, options.port, reuse_address=True)
+    site = web.TCPSite(runner, options.host, options.port, reuse_address=True,
+                       ssl_context=tls[0] if tls is not None else None)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else options.port
-    base_url = f"http://{options.host}:{port}"
+    base_url = f"{'https' if tls is not None else 'http'}://{url_host(options.host)}:{port}"
     if node.recovery_report:
         print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
+    if tls is not None:
+        print(tls_note(tls[1]), flush=True)
     if options.demo:
         key = await node.admin.ensure_demo()
-        print(banner(base_url, key), flush=True)
+        print(banner(base_url, key, tls[1].ca if tls is not None else None), flush=True)
     else:
         print(f"paperex is serving the Bybit V5 API at {base_url}", flush=True)
     stop = asyncio.Event()
