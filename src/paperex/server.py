@@ -195,13 +195,16 @@ def tls_note(files: TlsFiles) -> str:
     if files.ca is None:
         return f"TLS: serving HTTPS and WSS with {files.cert}"
     return (f"TLS: serving HTTPS and WSS with a certificate from paperex's local CA; trust the CA at {files.ca}\n"
-            f"  (requests/ccxt: REQUESTS_CA_BUNDLE={files.ca}; websocket-client/pybit WebSocket: "
-            f"WEBSOCKET_CLIENT_CA_BUNDLE={files.ca}; aiohttp/ccxt.pro: cafile)")
+            f"  (pybit HTTP: session.client.verify; ccxt: REQUESTS_CA_BUNDLE={files.ca} with "
+            f"requests_trust_env=True; ccxt.pro: cafile; pybit WebSocket: WEBSOCKET_CLIENT_CA_BUNDLE={files.ca}; "
+            "docs/container.md#tls)")
 
 
 def banner(base_url: str, key: NewKey, ca: Path | None = None) -> str:
     trust_pybit = f'\n  s.client.verify = "{ca}"  # trust paperex\'s local CA' if ca else ""
-    trust_ccxt = f'\n  import os; os.environ["REQUESTS_CA_BUNDLE"] = "{ca}"  # trust paperex\'s local CA' if ca else ""
+    trust_ccxt = (f'\n  import os; os.environ["REQUESTS_CA_BUNDLE"] = "{ca}"  # trust paperex\'s local CA'
+                  if ca else "")
+    trust_option = ', "requests_trust_env": True' if ca else ""
     return f"""paperex is serving the Bybit V5 API at {base_url}
 demo account uid {key.uid}
   API key:    {key.api_key}
@@ -215,7 +218,7 @@ pybit:
 
 ccxt:
   import ccxt{trust_ccxt}
-  ex = ccxt.bybit({{"apiKey": "{key.api_key}", "secret": "{key.api_secret}"}})
+  ex = ccxt.bybit({{"apiKey": "{key.api_key}", "secret": "{key.api_secret}"{trust_option}}})
   ex.urls["api"] = {{k: "{base_url}" for k in ("spot", "futures", "v2", "public", "private")}}
   print(ex.fetch_balance()["USDT"])
 """
