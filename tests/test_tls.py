@@ -196,3 +196,20 @@ def test_a_bad_certificate_is_a_clear_refusal(tmp_path, args, says) -> None:
            "--data-dir", str(tmp_path / "data"), *(a.format(dir=tmp_path) for a in args)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_cli_talks_to_a_tls_server_and_never_falls_back_to_a_data_dir(tls_server, tmp_path) -> None:
+    def account_create(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "paperex", "account", "create", "--balance", "USDT=7",
+                               "--url", tls_server.base_url, *args], capture_output=True, text=True, timeout=60)
+
+    same_dir = account_create("--data-dir", str(tls_server.data_dir))  # finds the server's CA there
+    assert same_dir.returncode == 0, same_dir.stderr
+    elsewhere = tmp_path / "elsewhere"
+    untrusted = account_create("--data-dir", str(elsewhere))
+    assert untrusted.returncode != 0 and "--ca FILE" in untrusted.stderr, untrusted.stderr
+    assert not elsewhere.exists()  # a server answered: nothing was written offline
+    trusted = account_create("--data-dir", str(elsewhere), "--ca", str(tls_server.ca))
+    assert trusted.returncode == 0, trusted.stderr
+    for uid in (same_dir.stdout.strip(), trusted.stdout.strip()):
+        assert tls_server.admin("GET", f"/admin/v1/accounts/{uid}")["result"]["balances"] == {"USDT": "7"}

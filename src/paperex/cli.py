@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -80,18 +81,24 @@ def _flag(given: bool | None, name: str) -> bool:
     return True if given else env_flag(name)
 
 
-def _admin_http(url: str, token: str | None, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-    """POST to a running server's admin API; None when no server answers at ``url``."""
+def _admin_http(url: str, token: str | None, path: str, body: dict[str, Any],
+                ca: Path | None = None) -> dict[str, Any] | None:
+    """POST to a running server's admin API; None when no server answers at ``url``. An https URL is checked
+    against ``ca`` (a ``--tls`` server's local CA) or the system's roots."""
     req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     if token:
         req.add_header("X-Admin-Token", token)
+    context = ssl.create_default_context(cafile=str(ca) if ca else None) if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             reply = json.loads(resp.read())
     except urllib.error.URLError as exc:
         if isinstance(exc, urllib.error.HTTPError):
             raise SystemExit(f"admin API refused: HTTP {exc.code} {exc.read().decode(errors='replace')}") from None
+        if isinstance(exc.reason, ssl.SSLError):  # a server is there: never fall back to the data dir
+            raise SystemExit(f"paperex: TLS to {url} failed ({exc.reason}); trust its CA with --ca FILE "
+                             "(a --tls server prints its path)") from None
         return None
     if reply.get("retCode") != 0:
         raise SystemExit(f"error {reply.get('retCode')}: {reply.get('retMsg')}")
@@ -118,8 +125,16 @@ async def _offline(data_dir: Path, path: str, body: dict[str, Any]) -> dict[str,
         await node.close()
 
 
+def _client_ca(args: argparse.Namespace) -> Path | None:
+    """--ca, else the local CA of --data-dir when a --tls server made one there."""
+    if args.ca:
+        return Path(args.ca)
+    local = Path(args.data_dir) / "tls" / "ca.pem"
+    return local if local.exists() else None
+
+
 def admin_call(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    result = _admin_http(args.url, admin_token(args), path, body)
+    result = _admin_http(args.url, admin_token(args), path, body, _client_ca(args))
     if result is None:
         result = asyncio.run(_offline(Path(args.data_dir), path, body))
     return result
@@ -265,6 +280,8 @@ def _client_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default="http://127.0.0.1:8080", help="a running server (admin API)")
     p.add_argument("--admin-token", default=None, help=f"default: ${ADMIN_TOKEN_ENV}")
     p.add_argument("--data-dir", default="./paperex-data", help="used when no server is running")
+    p.add_argument("--ca", default=None, metavar="FILE",
+                   help="the CA to trust for an https --url (default: DATA_DIR/tls/ca.pem when it exists)")
 
 
 SERVE_ENV_HELP = f"""environment (used when the flag is not given; a flag always wins):
