@@ -118,6 +118,9 @@ def test_the_admin_api_from_another_host_only_with_admin_remote_and_the_token(tm
     env = {"PAPEREX_ADMIN_TOKEN": "s3cret", **({"PAPEREX_ADMIN_REMOTE": "1"} if remote else {})}
     server = ServerProcess(tmp_path, ["--host", "0.0.0.0", "--no-demo"], env=env).start()
     try:
+        assert server.base_url == f"http://127.0.0.1:{server.port}"  # a wildcard is printed as a reachable URL
+        assert server.log_contains("listening on every interface") and server.log_contains(
+            "with the admin token" if remote else "not the admin API (loopback only)")
         outside = f"http://{address}:{server.port}/admin/v1/clock"
         inside = f"http://127.0.0.1:{server.port}/admin/v1/clock"
         token = {"X-Admin-Token": "s3cret"}

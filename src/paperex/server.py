@@ -35,7 +35,7 @@ from paperex.journal.sqlite import SqliteJournal
 from paperex.journal.store import JournalError, JournalStore
 from paperex.market.clock import Clock, VirtualClock, WallClock
 from paperex.sequencer import Sequencer, restore
-from paperex.tls import TlsFiles, local_certificates, server_context, server_names
+from paperex.tls import WILDCARD_HOSTS, TlsFiles, local_certificates, server_context, server_names
 
 log = logging.getLogger("paperex")
 
@@ -188,6 +188,10 @@ async def funding_times(sequencer: Sequencer) -> None:
 
 
 def url_host(host: str) -> str:
+    """The host part of the URL to print: a wildcard (every interface) is reached here as 127.0.0.1, which the
+    local CA's certificate names too; an IPv6 address goes in brackets."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
@@ -275,6 +279,10 @@ async def serve(options: ServeOptions, ready: asyncio.Event | None = None) -> No
         print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
     if tls is not None:
         print(tls_note(tls[1]), flush=True)
+    if options.host in WILDCARD_HOSTS:
+        admin = "with the admin token" if options.admin_remote else "not the admin API (loopback only)"
+        print(f"paperex: listening on every interface ({options.host or '*'}:{port}): other hosts reach the V5 API, "
+              f"{admin}", flush=True)
     if options.demo:
         key = await node.admin.ensure_demo()
         print(banner(base_url, key, tls[1].ca if tls is not None else None), flush=True)
