@@ -4,6 +4,7 @@ certificate), used by unmodified pybit, ccxt and ccxt.pro clients that trust tha
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 import subprocess
 import sys
@@ -213,3 +214,22 @@ def test_the_cli_talks_to_a_tls_server_and_never_falls_back_to_a_data_dir(tls_se
     assert trusted.returncode == 0, trusted.stderr
     for uid in (same_dir.stdout.strip(), trusted.stdout.strip()):
         assert tls_server.admin("GET", f"/admin/v1/accounts/{uid}")["result"]["balances"] == {"USDT": "7"}
+
+
+def test_the_demo_banner_snippets_work_over_tls_when_pasted(tmp_path) -> None:
+    import textwrap
+
+    server = ServerProcess(tmp_path / "data", tls=True).start()
+    try:
+        banner = server.banner
+        pybit_snippet = textwrap.dedent(banner.split("pybit:\n")[1].split("\nccxt:")[0])
+        ccxt_snippet = textwrap.dedent(banner.split("ccxt:\n")[1])
+        clean = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+        for snippet, expect in ((pybit_snippet, "'totalEquity': '100000'"), (ccxt_snippet, "'total': 100000.0")):
+            assert str(server.ca) in snippet and len(snippet.strip().splitlines()) <= 5
+            out = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60,
+                                 env=clean)
+            assert out.returncode == 0, out.stderr
+            assert expect in out.stdout
+    finally:
+        server.stop()
