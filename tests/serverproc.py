@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_URL = re.compile(r"serving the Bybit V5 API at (http://\S+)")
+_URL = re.compile(r"serving the Bybit V5 API at (https?://\S+)")
 
 
 def free_port() -> int:
@@ -33,6 +34,8 @@ class ServerProcess:
     # Bybit's rate limits: off unless a test is about them (tests drive one account faster than Bybit allows)
     rate_limits: bool = False
     env: dict[str, str] = field(default_factory=dict)  # more environment for the server
+    tls: bool = False  # --tls: HTTPS/WSS with the data dir's local CA (``ca``); admin() trusts it
+    ca_file: Path | None = None  # the CA of a server given its own certificate (--tls-cert)
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     base_url: str = ""
@@ -43,7 +46,7 @@ class ServerProcess:
         if not self.port:
             self.port = free_port()
         cmd = [sys.executable, "-m", "paperex", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-               *self.extra_args, *([] if self.market else ["--no-market"])]
+               *self.extra_args, *([] if self.market else ["--no-market"]), *(["--tls"] if self.tls else [])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout
@@ -78,6 +81,11 @@ class ServerProcess:
         for line in stream:
             lines.append(line)
 
+    @property
+    def ca(self) -> Path:
+        """The CA that vouches for an https server: ``ca_file``, or the local CA ``--tls`` made in its data dir."""
+        return self.ca_file or Path(self.data_dir) / "tls" / "ca.pem"
+
     def log_contains(self, text: str) -> bool:
         return any(text in line for line in list(self.output))
 
@@ -100,7 +108,8 @@ class ServerProcess:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        context = ssl.create_default_context(cafile=str(self.ca)) if self.base_url.startswith("https") else None
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             return json.loads(resp.read())
 
     def create_account(self, balances: dict[str, str] | None = None) -> str:

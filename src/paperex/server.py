@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 import paperex.gateway.handlers  # noqa: F401  (registers the V5 endpoints)
-from paperex.admin.api import ADMIN, ADMIN_TOKEN, DRIVER, add_admin_routes
+from paperex.admin.api import ADMIN, ADMIN_REMOTE, ADMIN_TOKEN, DRIVER, add_admin_routes
 from paperex.admin.service import AdminService, NewKey
 from paperex.config import Config
 from paperex.core.commands import Tick
@@ -36,6 +37,7 @@ from paperex.journal.sqlite import SqliteJournal
 from paperex.journal.store import JournalError, JournalStore
 from paperex.market.clock import Clock, VirtualClock, WallClock
 from paperex.sequencer import Sequencer, restore
+from paperex.tls import WILDCARD_HOSTS, TlsFiles, local_certificates, server_context, server_names
 
 log = logging.getLogger("paperex")
 
@@ -66,6 +68,11 @@ class ServeOptions:
     snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
     config: Config | None = None  # None: the defaults (docs/configuration.md)
     market: bool = True  # False: no feeds and no market maker (a static, empty exchange)
+    admin_remote: bool = False  # admin API for clients on other hosts too (needs admin_token)
+    tls: bool = False  # HTTPS and WSS: the data dir's local CA, or tls_cert/tls_key
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_names: tuple[str, ...] = ()  # more names for the local CA's server certificate (e.g. a compose service)
 
 
 def open_journal(data_dir: Path, url: str | None) -> JournalStore:
@@ -135,7 +142,10 @@ class Node:
 
 
 def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None = None,
-              limits: RateLimitSettings | None = None) -> web.Application:
+              limits: RateLimitSettings | None = None, admin_remote: bool = False) -> web.Application:
+    if admin_remote and not admin_token:
+        raise ValueError("the admin API is open to other hosts only behind an admin token (--admin-token or "
+                         "$PAPEREX_ADMIN_TOKEN)")
     app = web.Application(client_max_size=MAX_BODY)
     app[WS_SETTINGS] = ws or WsSettings()
     app[WS_CLIENTS] = set()
@@ -146,6 +156,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app[SEQUENCER] = node.sequencer
     app[ADMIN] = node.admin
     app[ADMIN_TOKEN] = admin_token
+    app[ADMIN_REMOTE] = admin_remote
     app[DRIVER] = None
     add_admin_routes(app)
     app[STREAMS] = streams = PublicStreams(node.sequencer)
@@ -179,7 +190,28 @@ async def funding_times(sequencer: Sequencer) -> None:
                 log.exception("funding tick failed")
 
 
-def banner(base_url: str, key: NewKey) -> str:
+def url_host(host: str) -> str:
+    """The host part of the URL to print: a wildcard (every interface) is reached here as 127.0.0.1, which the
+    local CA's certificate names too; an IPv6 address goes in brackets."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def tls_note(files: TlsFiles) -> str:
+    if files.ca is None:
+        return f"TLS: serving HTTPS and WSS with {files.cert}"
+    return (f"TLS: serving HTTPS and WSS with a certificate from paperex's local CA; trust the CA at {files.ca}\n"
+            f"  (pybit HTTP: session.client.verify; ccxt: REQUESTS_CA_BUNDLE={files.ca} with "
+            f"requests_trust_env=True; ccxt.pro: cafile; pybit WebSocket: WEBSOCKET_CLIENT_CA_BUNDLE={files.ca}; "
+            "docs/container.md#tls)")
+
+
+def banner(base_url: str, key: NewKey, ca: Path | None = None) -> str:
+    trust_pybit = f'\n  s.client.verify = "{ca}"  # trust paperex\'s local CA' if ca else ""
+    trust_ccxt = (f'\n  import os; os.environ["REQUESTS_CA_BUNDLE"] = "{ca}"  # trust paperex\'s local CA'
+                  if ca else "")
+    trust_option = ', "requests_trust_env": True' if ca else ""
     return f"""paperex is serving the Bybit V5 API at {base_url}
 demo account uid {key.uid}
   API key:    {key.api_key}
@@ -188,12 +220,12 @@ demo account uid {key.uid}
 pybit:
   from pybit.unified_trading import HTTP
   s = HTTP(api_key="{key.api_key}", api_secret="{key.api_secret}")
-  s.endpoint = "{base_url}"
+  s.endpoint = "{base_url}"{trust_pybit}
   print(s.get_wallet_balance(accountType="UNIFIED"))
 
 ccxt:
-  import ccxt
-  ex = ccxt.bybit({{"apiKey": "{key.api_key}", "secret": "{key.api_secret}"}})
+  import ccxt{trust_ccxt}
+  ex = ccxt.bybit({{"apiKey": "{key.api_key}", "secret": "{key.api_secret}"{trust_option}}})
   ex.urls["api"] = {{k: "{base_url}" for k in ("spot", "futures", "v2", "public", "private")}}
   print(ex.fetch_balance()["USDT"])
 """
@@ -211,19 +243,41 @@ class Embedded:
     app: web.Application | None = None
 
 
+
+def tls_setup(options: ServeOptions) -> tuple[ssl.SSLContext, TlsFiles] | None:
+    """The server's TLS context and files (None: plain HTTP)."""
+    if options.tls_cert is not None or options.tls_key is not None:
+        if options.tls_cert is None or options.tls_key is None:
+            raise ValueError("--tls-cert and --tls-key go together")
+        files = TlsFiles(cert=Path(options.tls_cert), key=Path(options.tls_key), ca=None)
+    elif options.tls:
+        files = local_certificates(options.data_dir, server_names(options.host, options.tls_names))
+    else:
+        return None
+    return server_context(files), files
+
+
 async def serve(options: ServeOptions, embedded: Embedded | None = None) -> None:
     from paperex.market.setup import build_market, ensure_accounts, ensure_symbol_rules
 
+    if options.admin_remote and not options.admin_token:
+        raise ValueError("--admin-remote needs an admin token (--admin-token or $PAPEREX_ADMIN_TOKEN): the admin "
+                         "API moves money")
     config = options.config or Config()
     clock: Clock = VirtualClock(config.start_ms) if config.clock == "virtual" else WallClock()
     node = Node(options.data_dir, options.journal, options.snapshot_every, clock)
+    try:  # under the data dir's lock: two servers never make the CA at once
+        tls = tls_setup(options)
+    except BaseException:
+        await node.close(snapshot=False)
+        raise
     if embedded is None:  # the host program's collector is its own business
         tune_gc()
     node.start()
     await ensure_accounts(node.sequencer, config)
     await ensure_symbol_rules(node.sequencer, config)
     driver = await build_market(node.sequencer, config) if options.market and config.market else None
-    app = build_app(node, options.admin_token, config.websocket, config.rate_limits)
+    app = build_app(node, options.admin_token, config.websocket, config.rate_limits, options.admin_remote)
     for f in config.faults:  # the file's faults, from now (not journaled: the gateway's)
         app[FAULTS].add(Fault(path=f.path, code=f.code, latency_ms=f.latency_ms, count=f.count,
                               until_ms=int(time.time() * 1000 + f.seconds * 1000) if f.seconds else 0,
@@ -233,10 +287,11 @@ async def serve(options: ServeOptions, embedded: Embedded | None = None) -> None
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.http_idle_timeout_s)
     await runner.setup()
     answer_parse_errors_with_catalog(runner)
-    site = web.TCPSite(runner, options.host, options.port, reuse_address=True)
+    site = web.TCPSite(runner, options.host, options.port, reuse_address=True,
+                       ssl_context=tls[0] if tls is not None else None)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else options.port
-    base_url = f"http://{options.host}:{port}"
+    base_url = f"{'https' if tls is not None else 'http'}://{url_host(options.host)}:{port}"
     stop = asyncio.Event()
     if embedded is not None:
         embedded.base_url, embedded.stop, embedded.app = base_url, stop, app
@@ -247,9 +302,15 @@ async def serve(options: ServeOptions, embedded: Embedded | None = None) -> None
     else:
         if node.recovery_report:
             print(f"paperex: journal recovery: {node.recovery_report}", flush=True)
+        if tls is not None:
+            print(tls_note(tls[1]), flush=True)
+        if options.host in WILDCARD_HOSTS:
+            admin = "with the admin token" if options.admin_remote else "not the admin API (loopback only)"
+            print(f"paperex: listening on every interface ({options.host or '*'}:{port}): other hosts reach the V5 "
+                  f"API, {admin}", flush=True)
         if options.demo:
             key = await node.admin.ensure_demo()
-            print(banner(base_url, key), flush=True)
+            print(banner(base_url, key, tls[1].ca if tls is not None else None), flush=True)
         else:
             print(f"paperex is serving the Bybit V5 API at {base_url}", flush=True)
         loop = asyncio.get_running_loop()

@@ -1,4 +1,5 @@
-"""``/admin/v1``: the scenario API. Loopback clients only (and ``X-Admin-Token`` when configured).
+"""``/admin/v1``: the scenario API. Loopback clients only (and ``X-Admin-Token`` when configured), or any
+client with the token under ``--admin-remote``.
 
 Replies use the V5 envelope so the same client code can read them.
 """
@@ -37,6 +38,8 @@ from paperex.gateway.ws_client import WS_CLIENTS
 
 ADMIN: web.AppKey[AdminService] = web.AppKey("admin", AdminService)
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token", str)
+# --admin-remote: clients on other hosts too (a container's published port, a compose network), token required
+ADMIN_REMOTE: web.AppKey[bool] = web.AppKey("admin_remote", bool)
 DRIVER: web.AppKey[Any] = web.AppKey("market_driver", object)  # the MarketDriver, or None
 
 # An admin operation: the JSON body (merged with path parameters) in, the ``result`` out.
@@ -81,24 +84,27 @@ def _loopback_name(host: str) -> bool:
     return name in LOOPBACK_NAMES or is_loopback(name)
 
 
-def cross_site(request: web.Request) -> bool:
+def cross_site(request: web.Request, remote: bool = False) -> bool:
     """A browser request a web page made (CSRF) or one that reached us under a foreign name (DNS rebinding):
-    the admin API answers neither, token or not."""
+    the admin API answers neither, token or not. With ``remote`` (--admin-remote, which requires the token)
+    the server is meant to be reached under other names (``http://paperex:8080`` on a compose network), so
+    the Host is not checked: a page rebound to us cannot know the token."""
     if request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
         return True
     origin = request.headers.get("Origin")
     if origin is not None and not _loopback_name(origin.split("://", 1)[-1]):
         return True
-    return not _loopback_name(request.headers.get("Host", "localhost"))
+    return not remote and not _loopback_name(request.headers.get("Host", "localhost"))
 
 
 def admin_route(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         service = request.app[ADMIN]
         now_ms = service.sequencer.now_ms()
-        if not is_loopback(request.remote) or cross_site(request):
-            return http_failure_response(HttpError.FORBIDDEN)
         token = request.app[ADMIN_TOKEN]
+        remote = bool(token) and request.app.get(ADMIN_REMOTE, False)
+        if not (remote or is_loopback(request.remote)) or cross_site(request, remote):
+            return http_failure_response(HttpError.FORBIDDEN)
         given = request.headers.get("X-Admin-Token", "").encode("utf-8", "surrogateescape")
         if token and not hmac.compare_digest(given, token.encode()):  # bytes: a non-ASCII header is no 500
             return http_failure_response(HttpError.UNAUTHORIZED)
