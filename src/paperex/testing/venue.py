@@ -54,10 +54,10 @@ class VenueError(RuntimeError):
 class Account:
     """An account on the venue and its API key (full permissions unless asked otherwise)."""
 
-    venue: Venue
+    venue: Venue = field(repr=False)
     uid: int
     api_key: str
-    api_secret: str
+    api_secret: str = field(repr=False)  # kept out of failure reports, which print a test's arguments
 
     # -- clients, pointed at the venue ---------------------------------------------------------
     def pybit(self, **options: Any) -> Any:
@@ -112,11 +112,11 @@ class Venue:
     """A running paperex exchange. Build it with ``Venue.start()``; stop it with ``stop()`` (or ``with``)."""
 
     base_url: str
-    admin_token: str
+    admin_token: str = field(repr=False)
     virtual: bool
-    _stop: Any = None  # how to stop it
-    _data_dir: Path | None = None  # a temporary data dir to remove at stop
-    accounts: list[Account] = field(default_factory=list)
+    _stop: Any = field(default=None, repr=False)  # how to stop it
+    _data_dir: Path | None = field(default=None, repr=False)  # a temporary data dir to remove at stop
+    accounts: list[Account] = field(default_factory=list, repr=False)
     started_in_ms: float = 0.0  # how long the start took
 
     # -- life ----------------------------------------------------------------------------------
