@@ -72,7 +72,7 @@ class DipBuyer:
 
     def _submit(self, link_id: str, price: Decimal) -> None:
         self.session.place_order(category="linear", symbol=self.symbol, side="Buy", orderType="Limit",
-                                 qty=self.qty, price=str(price), timeInForce="GTC", orderLinkId=link_id)
+                                 qty=self.qty, price=f"{price:f}", timeInForce="GTC", orderLinkId=link_id)
         log.info("buy %s %s at %s (%s)", self.qty, self.symbol, price, link_id)
 
     # -- waiting: did the buy fill? ----------------------------------------------------------------------
@@ -83,8 +83,8 @@ class DipBuyer:
         if status == "Filled":
             fill = Decimal(order["avgPrice"])  # type: ignore[index]
             self.session.set_trading_stop(category="linear", symbol=self.symbol, positionIdx=0, tpslMode="Full",
-                                          stopLoss=str(self._round(fill * (1 - self.stop))),
-                                          takeProfit=str(self._round(fill * (1 + self.take))),
+                                          stopLoss=f"{self._round(fill * (1 - self.stop)):f}",
+                                          takeProfit=f"{self._round(fill * (1 + self.take)):f}",
                                           slTriggerBy="MarkPrice", tpTriggerBy="MarkPrice")
             log.info("filled at %s: stop-loss and take-profit set", fill)
             self.state = "holding"
@@ -115,4 +115,4 @@ class DipBuyer:
         if self._tick is None:
             info = self.session.get_instruments_info(category="linear", symbol=self.symbol)["result"]["list"][0]
             self._tick = Decimal(info["priceFilter"]["tickSize"])
-        return (price / self._tick).to_integral_value(ROUND_DOWN) * self._tick
+        return ((price / self._tick).to_integral_value(ROUND_DOWN) * self._tick).normalize()
