@@ -1,8 +1,9 @@
 """An asyncio quoting bot on ccxt.pro: it keeps one post-only bid ``offset`` under the mark price, cancels and
 requotes when the mark moves more than ``tolerance`` away from where it quoted, and stops once the bid fills.
 
-Two streams drive it: ``watch_ticker`` (the mark) and ``watch_orders`` (its own orders: the fill). Orders go
-through ccxt's REST calls (``create_order``, ``cancel_order``).
+Two streams drive it: ``watch_ticker`` (the mark) and ``watch_orders`` (its own orders: the fill); when a
+connection drops, watching again reconnects. Orders go through ccxt's REST calls (``create_order``,
+``cancel_order``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+
+import ccxt
 
 log = logging.getLogger("quoter")
 
@@ -43,14 +46,25 @@ class Quoter:
 
     async def _follow_the_mark(self) -> None:
         while True:
-            ticker = await self.exchange.watch_ticker(self.symbol)
+            try:
+                ticker = await self.exchange.watch_ticker(self.symbol)
+            except ccxt.NetworkError as err:  # the connection dropped: the next watch reconnects
+                log.warning("ticker stream: %r", err)
+                await asyncio.sleep(0.1)
+                continue
             mark = float(ticker["markPrice"])
             if self.order is None or abs(mark - self.order["quoted_at"]) > self.tolerance * self.order["quoted_at"]:
                 await self._quote(mark)
 
     async def _follow_my_orders(self) -> None:
         while True:
-            for order in await self.exchange.watch_orders(self.symbol):
+            try:
+                orders = await self.exchange.watch_orders(self.symbol)
+            except ccxt.NetworkError as err:
+                log.warning("order stream: %r", err)
+                await asyncio.sleep(0.1)
+                continue
+            for order in orders:
                 if self.order and order["id"] == self.order["id"] and order["status"] == "closed":
                     log.info("filled %s at %s", order["filled"], order["average"])
                     self.filled = order

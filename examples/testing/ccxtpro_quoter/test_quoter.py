@@ -35,7 +35,8 @@ async def seller(apaperex):
 
 
 @pytest.mark.asyncio
-async def test_quotes_under_the_mark_requotes_when_it_moves_and_stops_when_filled(apaperex, exchange, seller):
+async def test_quotes_under_the_mark_requotes_when_it_moves_and_stops_when_filled(apaperex, exchange, seller,
+                                                                                   caplog):
     bot = Quoter(exchange)
     running = asyncio.create_task(bot.run())
 
@@ -52,11 +53,16 @@ async def test_quotes_under_the_mark_requotes_when_it_moves_and_stops_when_fille
     await asyncio.sleep(0.3)
     assert len(bot.canceled) == 1
 
+    await apaperex.drop_websockets()  # the network fails: every stream is cut, no close frame
+    await apaperex.set_price("BTCUSDT", index="66600")  # and the mark moves meanwhile
+    await eventually(lambda: bot.order["price"] == 65934)  # the bot reconnected, saw it, requoted
+    assert "ticker stream" in caplog.text  # (it did see the drop)
+
     await seller.create_order(SYMBOL, "market", "sell", 0.01)  # someone sells at market: into the bid
     filled = await asyncio.wait_for(running, 5)  # the bot saw its fill on watch_orders and stopped
 
-    assert filled["id"] == bot.order["id"] and filled["filled"] == 0.01 and filled["average"] == 65340
+    assert filled["id"] == bot.order["id"] and filled["filled"] == 0.01 and filled["average"] == 65934
     [position] = await exchange.fetch_positions([SYMBOL])
-    assert position["side"] == "long" and position["contracts"] == 0.01 and position["entryPrice"] == 65340
+    assert position["side"] == "long" and position["contracts"] == 0.01 and position["entryPrice"] == 65934
     [fill] = await exchange.fetch_my_trades(SYMBOL)
-    assert fill["takerOrMaker"] == "maker" and fill["fee"]["cost"] == pytest.approx(653.4 * 0.0002)
+    assert fill["takerOrMaker"] == "maker" and fill["fee"]["cost"] == pytest.approx(659.34 * 0.0002)
