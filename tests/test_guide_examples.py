@@ -1,7 +1,8 @@
 """The guide's examples (docs/testing.md, examples/testing/) run as their users run them: copied into a fresh
 directory and run by pytest in a subprocess, the paperex plugin loaded from the installed package's entry point
 and pytest-asyncio in its default (strict) mode. Also: the kit finds the bug the first example guards against
-(a bot that resends an order after a timeout), and the code the guide quotes is the code that runs."""
+(a bot that resends an order after a timeout), the guide's snippets pass, and the code it quotes from the
+examples is the code that runs."""
 
 from __future__ import annotations
 
@@ -21,14 +22,28 @@ GUIDE = ROOT / "docs" / "testing.md"
 def _copy(pytester: pytest.Pytester, *names: str) -> None:
     for name in names:
         shutil.copytree(EXAMPLES / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    # what a user's pytest configuration holds for pytest-asyncio (its mode stays the default, strict)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
 
 
-def test_the_three_examples_pass(pytester: pytest.Pytester) -> None:
+def snippets() -> list[str]:
+    """The guide's runnable code: each block right after a ``<!-- test -->`` line, a test module of its own."""
+    return re.findall(r"<!-- test -->\n```python\n(.*?)```", GUIDE.read_text(), re.S)
+
+
+def test_the_three_examples_and_the_guides_snippets_pass(pytester: pytest.Pytester) -> None:
     names = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith("__"))
     assert names == ["ccxt_moving_average", "ccxtpro_quoter", "pybit_dip_buyer"]
     _copy(pytester, *names)
+    blocks = snippets()
+    tests = 0
+    for i, code in enumerate(blocks):
+        pytester.makepyfile(**{f"test_guide_snippet_{i}": code})
+        tests += len(re.findall(r"^    def test_|^def test_", code, re.M))
+    assert len(blocks) >= 8 and tests == len(blocks)  # one test each
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
-    result.assert_outcomes(passed=7)  # 4 pybit, 2 ccxt, 1 ccxt.pro: none skipped, none failed
+    # the examples: 4 pybit, 2 ccxt, 1 ccxt.pro; none skipped, none failed
+    result.assert_outcomes(passed=7 + tests)
 
 
 NAIVE = '''
@@ -72,15 +87,16 @@ def test_the_kit_catches_a_bot_that_resends_after_a_timeout(pytester: pytest.Pyt
 
 
 def _quoted(guide: str) -> list[tuple[str, str]]:
-    """(file, code) for each code block of the guide that says which example file it comes from: a line
+    """(file, code) for each code block of the guide that says which file it comes from: a line
     ``<!-- from examples/testing/... -->`` just before the block."""
-    pattern = re.compile(r"<!-- from (examples/testing/\S+) -->\n```python\n(.*?)```", re.S)
+    pattern = re.compile(r"<!-- from (\S+\.py) -->\n```python\n(.*?)```", re.S)
     return pattern.findall(guide)
 
 
 def test_the_guide_quotes_the_examples_as_they_are() -> None:
     quoted = _quoted(GUIDE.read_text())
-    assert {f.split("/")[2] for f, _ in quoted} == {"pybit_dip_buyer", "ccxt_moving_average", "ccxtpro_quoter"}
+    examples = {f.split("/")[2] for f, _ in quoted if f.startswith("examples/")}
+    assert examples == {"pybit_dip_buyer", "ccxt_moving_average", "ccxtpro_quoter"}
     for path, block in quoted:
         source = (ROOT / path).read_text()
         # a quote may skip parts ("    ..." lines); every part is the file's text, in order

@@ -23,7 +23,7 @@ def test_the_first_step_reads_the_past_and_follows_the_signal(paperex, exchange)
     bot = MovingAverageBot(exchange)
     bot.step()
 
-    assert len(bot.candles) == 200  # the venue has 30 days of one-minute history from the first second
+    assert len(bot.candles) == 200  # the venue has a past (one day here) from the first second
     times = [c[0] for c in bot.candles]
     assert times[-1] == paperex.now() // MINUTE * MINUTE  # ... up to the current minute
     assert times == list(range(times[0], times[-1] + MINUTE, MINUTE))  # one a minute, none missing
