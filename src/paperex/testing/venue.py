@@ -10,9 +10,9 @@
         print(venue.requests())                       # what the bot asked and what it got
 
 Two ways to run: **in-process** (default: the server runs on an event loop in a thread of this process; a fresh
-venue is ready in a few tens of milliseconds once paperex is imported) or **subprocess** (``process=True``:
-``paperex serve`` in a child process — isolation from the test's own process, e.g. for crash tests, at about a
-second a start). Both bind 127.0.0.1 on a free port, use an in-memory journal unless given a data dir, and
+venue is ready in a few milliseconds once the first has imported the server, ~0.4 s) or **subprocess**
+(``process=True``: ``paperex serve`` in a child process — isolation from the test's own process, e.g. for crash
+tests, at about 0.4 s a start). Measured figures: docs/testing.md. Both bind 127.0.0.1 on a free port, use an in-memory journal unless given a data dir, and
 protect the admin API with a random token only this handle knows.
 """
 
