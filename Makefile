@@ -27,11 +27,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	@bash scripts/ensure-postgres.sh
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/python -m pytest -rs
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py

@@ -105,6 +105,15 @@ class AsyncVenue:
     async def fault(self, path: str = "*", **options: Any) -> None:
         await asyncio.to_thread(self.venue.fault, path, **options)
 
+    async def clear_faults(self) -> None:
+        await asyncio.to_thread(self.venue.clear_faults)
+
+    async def drop_websockets(self) -> None:
+        await asyncio.to_thread(self.venue.drop_websockets)
+
+    async def restrict_symbol(self, symbol: str, category: str = "linear", **rules: Any) -> None:
+        await asyncio.to_thread(self.venue.restrict_symbol, symbol, category, **rules)
+
     async def health(self) -> dict[str, Any]:
         return await asyncio.to_thread(self.venue.health)
 

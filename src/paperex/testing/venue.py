@@ -10,9 +10,9 @@
         print(venue.requests())                       # what the bot asked and what it got
 
 Two ways to run: **in-process** (default: the server runs on an event loop in a thread of this process; a fresh
-venue is ready in a few tens of milliseconds once paperex is imported) or **subprocess** (``process=True``:
-``paperex serve`` in a child process — isolation from the test's own process, e.g. for crash tests, at about a
-second a start). Both bind 127.0.0.1 on a free port, use an in-memory journal unless given a data dir, and
+venue is ready in a few milliseconds once the first has imported the server, ~0.4 s) or **subprocess**
+(``process=True``: ``paperex serve`` in a child process — isolation from the test's own process, e.g. for crash
+tests, at about 0.4 s a start). Measured figures: docs/testing.md. Both bind 127.0.0.1 on a free port, use an in-memory journal unless given a data dir, and
 protect the admin API with a random token only this handle knows.
 """
 
@@ -54,10 +54,10 @@ class VenueError(RuntimeError):
 class Account:
     """An account on the venue and its API key (full permissions unless asked otherwise)."""
 
-    venue: Venue
+    venue: Venue = field(repr=False)
     uid: int
     api_key: str
-    api_secret: str
+    api_secret: str = field(repr=False)  # kept out of failure reports, which print a test's arguments
 
     # -- clients, pointed at the venue ---------------------------------------------------------
     def pybit(self, **options: Any) -> Any:
@@ -112,11 +112,11 @@ class Venue:
     """A running paperex exchange. Build it with ``Venue.start()``; stop it with ``stop()`` (or ``with``)."""
 
     base_url: str
-    admin_token: str
+    admin_token: str = field(repr=False)
     virtual: bool
-    _stop: Any = None  # how to stop it
-    _data_dir: Path | None = None  # a temporary data dir to remove at stop
-    accounts: list[Account] = field(default_factory=list)
+    _stop: Any = field(default=None, repr=False)  # how to stop it
+    _data_dir: Path | None = field(default=None, repr=False)  # a temporary data dir to remove at stop
+    accounts: list[Account] = field(default_factory=list, repr=False)
     started_in_ms: float = 0.0  # how long the start took
 
     # -- life ----------------------------------------------------------------------------------
