@@ -70,6 +70,26 @@ def test_every_venue_starts_empty_and_apart() -> None:
         assert two.now() - one.now() > 365 * 86_400_000
 
 
+def test_the_same_test_twice_reaches_the_same_digest() -> None:
+    """Given keys (not random ones), two runs of one scenario end in equal states."""
+    digests = []
+    for _ in range(2):
+        with Venue.start(rate_limits=False) as venue:
+            alice = venue.account({"USDT": "5000"}, api_key="alicekey0001", api_secret="alicesecret00000000000001")
+            bob = venue.account(api_key="bobkey0001", api_secret="bobsecret000000000000000001")
+            bob.pybit().place_order(**BTC, side="Sell", orderType="Limit", qty="0.01", price="60000")
+            venue.set_price("BTCUSDT", index="60000")
+            alice.pybit().place_order(**BTC, side="Buy", orderType="Market", qty="0.01")
+            venue.advance(hours=9)
+            digests.append(venue.digest())
+    assert digests[0] == digests[1]
+    with Venue.start() as venue:
+        venue.account(api_key="samekey0001")
+        with pytest.raises(VenueError) as err:
+            venue.account(api_key="samekey0001")
+        assert err.value.code == 10001
+
+
 def test_a_subprocess_venue_with_a_config_and_a_data_dir(tmp_path) -> None:
     config = """
 [clock]

@@ -151,7 +151,8 @@ async def create_api_key(body: dict[str, Any], service: AdminService) -> dict[st
     note = body.get("note", "")
     key = await service.create_api_key(
         _uid(body.get("uid")), read_only=bool(read_only), permissions=parse_permissions(body.get("permissions")),
-        ips=ips, rsa_public_key=rsa, note=note if isinstance(note, str) else "",
+        ips=ips, rsa_public_key=rsa, note=note if isinstance(note, str) else "", api_key=body.get("apiKey"),
+        api_secret=body.get("apiSecret"),
     )
     result: dict[str, Any] = {"uid": str(key.uid), "apiKey": key.api_key}
     if key.api_secret is not None:

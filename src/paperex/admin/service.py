@@ -80,6 +80,10 @@ class NewKey:
     api_secret: str | None
 
 
+def _token(text: object, longest: int) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= longest and text.isascii() and text.isalnum()
+
+
 class AdminService:
     def __init__(self, sequencer: Sequencer, recovery: str | None = None) -> None:
         self.sequencer = sequencer
@@ -91,11 +95,17 @@ class AdminService:
 
     async def create_api_key(self, uid: int, *, read_only: bool = False,
                              permissions: dict[str, list[str]] | None = None, ips: list[str] | None = None,
-                             rsa_public_key: str | None = None, note: str = "") -> NewKey:
+                             rsa_public_key: str | None = None, note: str = "", api_key: str | None = None,
+                             api_secret: str | None = None) -> NewKey:
+        """A new key: random, or the given ``api_key``/``api_secret`` (reproducible runs: equal digests)."""
         if rsa_public_key is not None and load_rsa_public_key(rsa_public_key) is None:
             raise ApiError(Code.PARAM_ERROR, "rsaPublicKey is not a PEM RSA public key")
-        api_key = random_token(18)
-        secret = None if rsa_public_key else random_token(36)
+        if api_key is not None and not (_token(api_key, 64) and (api_secret is None or _token(api_secret, 128))):
+            raise ApiError(Code.PARAM_ERROR, "apiKey and apiSecret are letters and digits (at most 64 and 128)")
+        if api_secret is not None and (api_key is None or rsa_public_key is not None):
+            raise ApiError(Code.PARAM_ERROR, "apiSecret goes with apiKey, and not with rsaPublicKey")
+        api_key = api_key or random_token(18)
+        secret = None if rsa_public_key else (api_secret or random_token(36))
         await self.sequencer.submit(CreateApiKey(
             uid=uid, api_key=api_key, secret=secret, rsa_public_key=rsa_public_key, read_only=read_only,
             permissions=permissions, ips=ips or ["*"], note=note,

@@ -12,8 +12,8 @@
 Two ways to run: **in-process** (default: the server runs on an event loop in a thread of this process; a fresh
 venue is ready in a few milliseconds once the first has imported the server, ~0.4 s) or **subprocess**
 (``process=True``: ``paperex serve`` in a child process — isolation from the test's own process, e.g. for crash
-tests, at about 0.4 s a start). Measured figures: docs/testing.md. Both bind 127.0.0.1 on a free port, use an in-memory journal unless given a data dir, and
-protect the admin API with a random token only this handle knows.
+tests, at about 0.4 s a start). Measured figures: docs/testing.md. Both bind 127.0.0.1 on a free port, use an
+in-memory journal unless given a data dir, and protect the admin API with a random token only this handle knows.
 """
 
 from __future__ import annotations
@@ -261,8 +261,9 @@ class Venue:
 
     def account(self, balances: dict[str, str | int | Decimal] | None = None, *, classic: bool = False,
                 read_only: bool = False, permissions: dict[str, list[str]] | None = None,
-                ips: list[str] | None = None) -> Account:
-        """A new account with these balances (default: 10,000 USDT) and an API key (HMAC)."""
+                ips: list[str] | None = None, api_key: str | None = None, api_secret: str | None = None) -> Account:
+        """A new account with these balances (default: 10,000 USDT) and an API key (HMAC): random, or the given
+        ``api_key``/``api_secret`` (letters and digits), so two runs of the same test reach equal digests."""
         wanted = {"USDT": "10000"} if balances is None else balances
         uid = self.admin("POST", "/admin/v1/accounts", {"balances": {c: str(v) for c, v in wanted.items()},
                                                         "classic": classic})["uid"]
@@ -271,6 +272,10 @@ class Venue:
             body["permissions"] = permissions
         if ips is not None:
             body["ips"] = ips
+        if api_key is not None:
+            body["apiKey"] = api_key
+        if api_secret is not None:
+            body["apiSecret"] = api_secret
         key = self.admin("POST", "/admin/v1/api-keys", body)
         account = Account(self, int(uid), key["apiKey"], key["apiSecret"])
         self.accounts.append(account)
