@@ -7,6 +7,7 @@ Every function validates first and mutates after, so a rejected command leaves n
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from paperex.core import margin, position_mode, rules, triggers
@@ -14,7 +15,7 @@ from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
 from paperex.core.grid import fee_of
-from paperex.core.numbers import MONEY_SCALE, format_decimal, from_units
+from paperex.core.numbers import MONEY_SCALE, from_units
 from paperex.core.orders import (
     CANCELLED,
     FILLED,
@@ -45,7 +46,12 @@ def _reject(code: int, detail: str | None = None, reason: str | None = None) -> 
 
 def _amount(units: int, coin: str) -> str:
     """Money in plain words for a refusal's reason: 12.3 USDT."""
-    return f"{format_decimal(from_units(units))} {coin}"
+    return f"{_plain(from_units(units))} {coin}"
+
+
+def _plain(value: Decimal) -> str:
+    """A number without trailing zeros (60000, 0.05), for a refusal's reason."""
+    return f"{value.normalize():f}"
 
 
 # -- price band (bybit-v5.md §4.6, the get-config formula) ------------------------------------------
@@ -77,9 +83,9 @@ def _within_band(account: Account, st: SymbolState, side: int, price: int, max_b
         return edge
     raise _reject(Code.PRICE_OUT_OF_RANGE,
                   f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}",
-                  f"{'buy' if side == BUY else 'sell'} price {st.grid.price(price)} is outside the price band "
-                  f"(max buy {st.grid.price(max_buy)}, min sell {st.grid.price(min_sell)}; mark "
-                  f"{st.grid.price(st.mark)}, index {st.grid.price(st.index)})")
+                  f"{'buy' if side == BUY else 'sell'} price {_plain(st.grid.price(price))} is outside the price "
+                  f"band (max buy {_plain(st.grid.price(max_buy))}, min sell {_plain(st.grid.price(min_sell))}; "
+                  f"mark {_plain(st.grid.price(st.mark))}, index {_plain(st.grid.price(st.index))})")
 
 
 # -- place ------------------------------------------------------------------------------------------
@@ -305,14 +311,15 @@ def _margin_error(st: SymbolState, closable: int, leverage: int, taker: int, cmd
     fees = margin.derivatives_hold(st, closable, leverage, taker, price, qty) - im
     reason = (f"available balance {_amount(free, coin)} < order cost {_amount(im + fees, coin)} "
               f"(IM {_amount(im, coin)} at {leverage / 100:g}x + fees {_amount(fees, coin)}) "
-              f"at price {st.grid.price(price)}")
+              f"at price {_plain(st.grid.price(price))}")
     if cmd.order_type == "Market":
         if at_best is None or at_best > free:
             return _reject(Code.CANNOT_COVER_LOWEST_PRICE, None, reason + " (the market order's protection price)")
         return _reject(Code.CANNOT_COVER_MARKET_PRICE, None, reason)
     crosses = book.crosses(cmd.side, price)
     if crosses and at_best is not None and at_best <= free:
-        return _reject(Code.CANNOT_SET_PRICE, None, reason + f"; at the best price {st.grid.price(best)} it fits")
+        return _reject(Code.CANNOT_SET_PRICE, None,
+                       reason + f"; at the best price {_plain(st.grid.price(best))} it fits")
     return _reject(Code.AVAILABLE_INSUFFICIENT, None, reason)
 
 

@@ -28,7 +28,9 @@ ASSETS = {
     "style.css": ("text/css; charset=utf-8", 0),
     "vendor/lightweight-charts.standalone.production.js": ("text/javascript; charset=utf-8", 86400),
 }
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+# style attributes: lightweight-charts sizes its canvases with them (no <style> element, no inline script)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 

@@ -43,7 +43,7 @@ export function inspectorView(main, parts, query, stops) {
       onclick: () => select(e), onkeydown: (k) => { if (k.key === "Enter" || k.key === " ") { k.preventDefault(); select(e); } },
     }, h("td", {}, fmtTime(e.ts).slice(11)), h("td", { class: "left" }, e.transport), h("td", { class: "left" }, e.uid ?? ""),
       h("td", { class: "left" }, e.apiKey ? e.apiKey.slice(0, 8) + "…" : ""), h("td", { class: "left" }, `${e.method} ${e.path}`),
-      h("td", { class: e.retCode ? "err" : "ok" }, e.retCode ?? e.status),
+      h("td", { class: e.retCode || e.status !== 200 ? "err" : "ok" }, e.retCode ?? `HTTP ${e.status}`),
       h("td", { class: e.retCode ? "reason" : "left" }, e.retCode ? explain(e) : e.retMsg),
       h("td", {}, e.latencyMs?.toFixed(1) ?? ""), h("td", {}, e.rateLimit ? `${e.rateLimit.remaining}/${e.rateLimit.limit}` : ""))));
   }

@@ -34,14 +34,19 @@ export async function marketView(main, parts, query, stops) {
     stats,
     h("div", { class: "grid" },
       h("section", { class: "panel", "aria-labelledby": "chart-h" }, h("h2", { id: "chart-h" }, `${symbol} · ${source} · ${interval}`),
-        chartEl, h("h3", {}, "Depth"), depth),
+        chartEl, h("p", { class: "muted attribution" }, "Charts by ",
+          h("a", { href: "https://www.tradingview.com/", rel: "noopener noreferrer", target: "_blank" }, "TradingView"),
+          " Lightweight Charts™"), h("h3", {}, "Depth"), depth),
       h("section", { class: "panel", "aria-labelledby": "book-h" }, h("h2", { id: "book-h" }, "Order book"), ladder,
         h("h3", {}, "Trades"), h("div", { class: "scroll" }, h("table", { "aria-label": "Recent trades" },
           h("thead", {}, h("tr", {}, ["Time", "Price", "Qty"].map((t) => h("th", { scope: "col" }, t)))), tape)))));
 
   // candles
   const LC = window.LightweightCharts;
-  const chart = LC.createChart(chartEl, { autoSize: true, layout: { background: { color: "#161c24" }, textColor: "#9aa5b4" },
+  // the attribution TradingView asks for is the page's own link below the chart (its logo injects a <style>,
+  // which the page's CSP refuses)
+  const chart = LC.createChart(chartEl, { autoSize: true, layout: { background: { color: "#161c24" }, textColor: "#9aa5b4",
+    attributionLogo: false },
     grid: { vertLines: { color: "#222b36" }, horzLines: { color: "#222b36" } }, timeScale: { timeVisible: true } });
   const series = chart.addSeries(LC.CandlestickSeries, { upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
     wickUpColor: "#26a69a", wickDownColor: "#ef5350" });
