@@ -126,7 +126,7 @@ def test_get_with_json_body_is_http_403(server) -> None:
 
 
 def test_unknown_path_and_unserved_category_are_http_404(server) -> None:
-    for url in ("/v5/market/nope", "/v4/market/time", "/", "/v5/market/risk-limit?category=spot",
+    for url in ("/v5/market/nope", "/v4/market/time", "/index.html", "/v5/market/risk-limit?category=spot",
                 "/v5/market/instruments-info?category=futures"):
         r = requests.get(server.base_url + url, timeout=5)
         assert (r.status_code, r.text) == (404, MESSAGES[404]), url

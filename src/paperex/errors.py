@@ -308,10 +308,13 @@ def message(code: int, detail: str | None = None) -> str:
 class ApiError(Exception):
     """A request or command rejected with a catalog code; the gateway renders it on the wire."""
 
-    def __init__(self, code: int, detail: str | None = None) -> None:
+    def __init__(self, code: int, detail: str | None = None, reason: str | None = None) -> None:
         super().__init__(message(code, detail))
         self.code = int(code)
         self.detail = detail
+        # the rule that refused, with its numbers, in plain words: for the request log and the dashboard only
+        # (Bybit's retMsg carries no such numbers, so the wire never shows it)
+        self.reason = reason
 
     @property
     def msg(self) -> str:

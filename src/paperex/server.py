@@ -19,6 +19,7 @@ from paperex.admin.api import ADMIN, ADMIN_REMOTE, ADMIN_TOKEN, DRIVER, add_admi
 from paperex.admin.service import AdminService, NewKey
 from paperex.config import Config
 from paperex.core.commands import Tick
+from paperex.dashboard import add_dashboard_routes
 from paperex.data import load_market
 from paperex.errors import ApiError
 from paperex.gateway.faults import FAULTS, Fault, FaultInjector
@@ -164,6 +165,7 @@ def build_app(node: Node, admin_token: str | None = None, ws: WsSettings | None 
     app.router.add_get("/v5/public/{category}", public_socket)
     app.router.add_get("/v5/private", private_socket)
     app.router.add_get("/v5/trade", trade_socket)
+    add_dashboard_routes(app)  # the web dashboard at / (paperex.dashboard)
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def start_streams(app: web.Application) -> None:

@@ -22,6 +22,7 @@ from paperex.admin.service import (
     parse_permissions,
     symbol_rule_changes,
 )
+from paperex.admin.views import add_view_routes
 from paperex.core.commands import SetAccountRules, SetSymbolRules, Tick
 from paperex.core.numbers import format_decimal, from_units
 from paperex.core.risk import INSURANCE_LABEL
@@ -211,7 +212,8 @@ async def get_account(body: dict[str, Any], service: AdminService) -> dict[str, 
 
 async def requests_log(body: dict[str, Any], service: AdminService) -> dict[str, Any]:
     """The gateway's request log (gateway.request_log): ``?after=<id>`` (entries after it, oldest first),
-    ``?uid=``, ``?limit=`` (the newest that many, at most 5000); ``lastId`` is where the next read starts."""
+    ``?uid=``, ``?limit=`` (the newest that many, at most 5000), ``?path=`` (paths containing it), ``?code=``
+    (that retCode), ``?orderId=`` (the create that returned it); ``lastId`` is where the next read starts."""
     log = body["_app"][REQUEST_LOG]
     query = body["_query"]
     numbers = {}
@@ -223,7 +225,11 @@ async def requests_log(body: dict[str, Any], service: AdminService) -> dict[str,
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
             raise ApiError(Code.PARAM_ERROR, f"{name} must be a whole number")
         numbers[name] = int(raw)
-    entries = log.since(numbers["after"], numbers["uid"], max(1, numbers["limit"]))
+    code = query.get("code") or None
+    if code is not None and not (code.lstrip("-").isascii() and code.lstrip("-").isdigit() and len(code) <= 12):
+        raise ApiError(Code.PARAM_ERROR, "code must be a whole number")
+    entries = log.since(numbers["after"], numbers["uid"], max(1, numbers["limit"]), path=query.get("path") or None,
+                        code=None if code is None else int(code), order_id=query.get("orderId") or None)
     return {"lastId": log.last_id, "list": [e.describe() for e in entries]}
 
 
@@ -303,6 +309,7 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/v1/maintenance", admin_route(maintenance_list))
     app.router.add_post("/admin/v1/maintenance", admin_route(maintenance_schedule))
     app.router.add_post("/admin/v1/maintenance/{id}/cancel", admin_route(maintenance_cancel))
+    add_view_routes(app, admin_route)  # the dashboard's account views (admin.views)
 
 
 def _public(body: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Every function validates first and mutates after, so a rejected command leaves n
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from paperex.core import margin, position_mode, rules, triggers
@@ -14,7 +15,7 @@ from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from paperex.core.events import BookChanged, Event, Executed, OrderAccepted, OrderChanged, PositionChanged
 from paperex.core.grid import fee_of
-from paperex.core.numbers import MONEY_SCALE
+from paperex.core.numbers import MONEY_SCALE, from_units
 from paperex.core.orders import (
     CANCELLED,
     FILLED,
@@ -39,8 +40,18 @@ LINK_ID = re.compile(r"^[A-Za-z0-9_\-]{1,36}$")
 CANCEL_ALL_LIMIT = 500
 
 
-def _reject(code: int, detail: str | None = None) -> ApiError:
-    return ApiError(code, detail)
+def _reject(code: int, detail: str | None = None, reason: str | None = None) -> ApiError:
+    return ApiError(code, detail, reason)
+
+
+def _amount(units: int, coin: str) -> str:
+    """Money in plain words for a refusal's reason: 12.3 USDT."""
+    return f"{_plain(from_units(units))} {coin}"
+
+
+def _plain(value: Decimal) -> str:
+    """A number without trailing zeros (60000, 0.05), for a refusal's reason."""
+    return f"{value.normalize():f}"
 
 
 # -- price band (bybit-v5.md §4.6, the get-config formula) ------------------------------------------
@@ -71,7 +82,10 @@ def _within_band(account: Account, st: SymbolState, side: int, price: int, max_b
     if account.clamps(st.inst.category):
         return edge
     raise _reject(Code.PRICE_OUT_OF_RANGE,
-                  f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}")
+                  f"max buy price {st.grid.price(max_buy)}, min sell price {st.grid.price(min_sell)}",
+                  f"{'buy' if side == BUY else 'sell'} price {_plain(st.grid.price(price))} is outside the price "
+                  f"band (max buy {_plain(st.grid.price(max_buy))}, min sell {_plain(st.grid.price(min_sell))}; "
+                  f"mark {_plain(st.grid.price(st.mark))}, index {_plain(st.grid.price(st.index))})")
 
 
 # -- place ------------------------------------------------------------------------------------------
@@ -180,9 +194,14 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     if spot:
         hold_coin, hold = _spot_hold(st, cmd, price, qty)
         if hold > account.balance(hold_coin):
-            raise _reject(Code.WALLET_INSUFFICIENT, f"{hold_coin} wallet balance cannot cover the order")
-        if hold > margin.available(ex.symbols, account, hold_coin):  # UTA: derivatives margin counts too
-            raise _reject(Code.INSUFFICIENT_AVAILABLE, f"{hold_coin} held by open orders or positions")
+            raise _reject(Code.WALLET_INSUFFICIENT, f"{hold_coin} wallet balance cannot cover the order",
+                          f"wallet balance {_amount(account.balance(hold_coin), hold_coin)} < order cost "
+                          f"{_amount(hold, hold_coin)}")
+        spot_free = margin.available(ex.symbols, account, hold_coin)
+        if hold > spot_free:  # UTA: derivatives margin counts too
+            raise _reject(Code.INSUFFICIENT_AVAILABLE, f"{hold_coin} held by open orders or positions",
+                          f"available balance {_amount(spot_free, hold_coin)} < order cost "
+                          f"{_amount(hold, hold_coin)} (the rest is held by open orders or positions)")
     else:
         hold_coin = st.inst.settle_coin
         leverage = pos.leverage if pos else DEFAULT_LEVERAGE
@@ -285,14 +304,23 @@ def _margin_error(st: SymbolState, closable: int, leverage: int, taker: int, cmd
     book = st.book
     best = book.best_ask() if cmd.side == BUY else book.best_bid()
     at_best = margin.derivatives_hold(st, closable, leverage, taker, best, qty) if best else None
+    coin = st.inst.settle_coin
+    opening = max(0, qty - closable)
+    value = st.grid.value(price, opening)
+    im = -(-value * 100 // leverage)
+    fees = margin.derivatives_hold(st, closable, leverage, taker, price, qty) - im
+    reason = (f"available balance {_amount(free, coin)} < order cost {_amount(im + fees, coin)} "
+              f"(IM {_amount(im, coin)} at {leverage / 100:g}x + fees {_amount(fees, coin)}) "
+              f"at price {_plain(st.grid.price(price))}")
     if cmd.order_type == "Market":
         if at_best is None or at_best > free:
-            return _reject(Code.CANNOT_COVER_LOWEST_PRICE)
-        return _reject(Code.CANNOT_COVER_MARKET_PRICE)
+            return _reject(Code.CANNOT_COVER_LOWEST_PRICE, None, reason + " (the market order's protection price)")
+        return _reject(Code.CANNOT_COVER_MARKET_PRICE, None, reason)
     crosses = book.crosses(cmd.side, price)
     if crosses and at_best is not None and at_best <= free:
-        return _reject(Code.CANNOT_SET_PRICE)
-    return _reject(Code.AVAILABLE_INSUFFICIENT)
+        return _reject(Code.CANNOT_SET_PRICE, None,
+                       reason + f"; at the best price {_plain(st.grid.price(best))} it fits")
+    return _reject(Code.AVAILABLE_INSUFFICIENT, None, reason)
 
 
 # -- matching -----------------------------------------------------------------------------------------
@@ -681,8 +709,11 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         new_hold = 0 if order.reduce_only else margin.derivatives_hold(
             st, closable, leverage, account.fee_rates[order.category][0], new_price, new_leaves)
     extra = new_hold - order.hold
-    if extra > 0 and extra > margin.available(ex.symbols, account, hold_coin):
-        raise _reject(Code.INSUFFICIENT_AVAILABLE if order.category == "spot" else Code.AVAILABLE_MARGIN_INSUFFICIENT)
+    amend_free = margin.available(ex.symbols, account, hold_coin)
+    if extra > 0 and extra > amend_free:
+        raise _reject(Code.INSUFFICIENT_AVAILABLE if order.category == "spot" else Code.AVAILABLE_MARGIN_INSUFFICIENT,
+                      None, f"available balance {_amount(amend_free, hold_coin)} < the amended order's extra cost "
+                      f"{_amount(extra, hold_coin)}")
 
     events: list[Event] = []
     triggers.apply_amend_tpsl(order, cmd)

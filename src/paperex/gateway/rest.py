@@ -35,6 +35,10 @@ MAX_BODY = 1 << 20
 
 SEQUENCER: web.AppKey[Sequencer] = web.AppKey("sequencer", Sequencer)
 RETURNED: web.ResponseKey[tuple[int, str]] = web.ResponseKey("returned", tuple)  # retCode, retMsg of a reply
+# for the request log: a refusal's reason in plain words (ApiError.reason), the order ids a create returned
+REASON: web.ResponseKey[str] = web.ResponseKey("reason", str)
+CREATED: web.ResponseKey[tuple] = web.ResponseKey("created", tuple)
+LIMIT_HEADERS = ("X-Bapi-Limit", "X-Bapi-Limit-Status", "X-Bapi-Limit-Reset-Timestamp")
 
 
 class ClientGone(Exception):
@@ -74,14 +78,33 @@ def parse_body(raw_body: bytes) -> dict[str, Any]:
 
 async def dispatch(request: web.Request, table: EndpointTable = V5) -> web.StreamResponse:
     """Answer one REST request, and note it in the request log (gateway.request_log) with what it got."""
-    seen: list[Any] = [None, b""]  # the authenticated uid, the parameters as sent
+    started = time.perf_counter()
+    seen: list[Any] = [None, b"", ""]  # the authenticated uid, the parameters as sent, the API key
     response = await _answer(request, table, seen)
     code, msg = response.get(RETURNED, (None, ""))
     if code is None and response.status != 200:
         msg = response.reason or ""
+    limit = tuple(response.headers.get(h, "") for h in LIMIT_HEADERS) if LIMIT_HEADERS[0] in response.headers \
+        else None
     request.app[REQUEST_LOG].add(request.app[SEQUENCER].now_ms(), "rest", request.method, request.path, seen[0],
-                                 seen[1], response.status, code, msg)
+                                 seen[1], response.status, code, msg,
+                                 latency_ms=(time.perf_counter() - started) * 1000, api_key=seen[2],
+                                 limit=limit,  # type: ignore[arg-type]
+                                 order_ids=response.get(CREATED, ()), reason=response.get(REASON, ""))
     return response
+
+
+def created_order_ids(result: Any) -> tuple[str, ...]:
+    """The order ids a create (``orderId``) or a batch create (``list[].orderId``) returned."""
+    if not isinstance(result, dict):
+        return ()
+    if isinstance(result.get("orderId"), str) and result["orderId"]:
+        return (result["orderId"],)
+    rows = result.get("list")
+    if isinstance(rows, list):
+        return tuple(r["orderId"] for r in rows if isinstance(r, dict) and isinstance(r.get("orderId"), str)
+                     and r["orderId"])
+    return ()
 
 
 async def _answer(request: web.Request, table: EndpointTable, seen: list[Any]) -> web.StreamResponse:
@@ -114,7 +137,7 @@ async def _answer(request: web.Request, table: EndpointTable, seen: list[Any]) -
             virtual = virtual_now(sequencer)
             principal = authenticate(sequencer.core, request.headers, method, raw_query, raw_body,
                                      request.remote or "", now_ms if virtual is None else wall_ms, virtual)
-            seen[0] = principal.account.uid
+            seen[0], seen[2] = principal.account.uid, principal.key.api_key
             endpoint.permission.check(principal.key)
         params = Params(parse_query(raw_query) if method == "GET" else parse_body(raw_body))
         if principal is not None:
@@ -136,14 +159,22 @@ async def _answer(request: web.Request, table: EndpointTable, seen: list[Any]) -
     except RateLimited as err:
         return _noted(with_quota(error_response(err.code, err.msg, now_ms), err.quota), err.code, err.msg)
     except ApiError as err:
-        return _noted(with_quota(error_response(err.code, err.msg, now_ms), quota), err.code, err.msg)
+        response = _noted(with_quota(error_response(err.code, err.msg, now_ms), quota), err.code, err.msg)
+        if err.reason:
+            response[REASON] = err.reason
+        return response
     except Exception:
         log.exception("unexpected error on %s %s", method, request.path)
         text = message(Code.SERVER_ERROR)
         return _noted(with_quota(error_response(Code.SERVER_ERROR, text, now_ms), quota), Code.SERVER_ERROR, text)
     if isinstance(result, Reply):
-        return _noted(with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota), 0, result.msg)
-    return _noted(with_quota(ok_response(result, now_ms), quota), 0, "OK")
+        response = _noted(with_quota(ok_response(result.result, now_ms, result.ext, result.msg), quota), 0,
+                          result.msg)
+    else:
+        response = _noted(with_quota(ok_response(result, now_ms), quota), 0, "OK")
+    if path.startswith("/v5/order/create"):
+        response[CREATED] = created_order_ids(result.result if isinstance(result, Reply) else result)
+    return response
 
 
 def _noted(response: web.Response, code: int, msg: str) -> web.Response:

@@ -27,7 +27,7 @@ from paperex.gateway.maintenance import schedule_of
 from paperex.gateway.params import Params, ascii_int, param_error
 from paperex.gateway.rate_limits import RATE_LIMITER, RateLimited
 from paperex.gateway.request_log import REQUEST_LOG
-from paperex.gateway.rest import SEQUENCER, check_account_state, take_quota
+from paperex.gateway.rest import LIMIT_HEADERS, SEQUENCER, check_account_state, created_order_ids, take_quota
 from paperex.gateway.ws_client import accept
 from paperex.gateway.ws_private import PRIVATE, verify_auth
 
@@ -116,7 +116,8 @@ async def trade_socket(request: web.Request) -> web.StreamResponse:
     return client.ws
 
 
-def note(app: web.Application, frame: dict[str, Any], principal: Principal | None, reply: dict[str, Any]) -> None:
+def note(app: web.Application, frame: dict[str, Any], principal: Principal | None, reply: dict[str, Any],
+         started: float | None = None, limit_headers: dict[str, str] | None = None, reason: str = "") -> None:
     """The op and its answer in the request log (gateway.request_log)."""
     op, args = frame.get("op"), frame.get("args")
     try:
@@ -126,7 +127,13 @@ def note(app: web.Application, frame: dict[str, Any], principal: Principal | Non
     path = OPS.get(op, "") if isinstance(op, str) else ""
     app[REQUEST_LOG].add(app[SEQUENCER].now_ms(), "ws-trade", "POST", path or str(op)[:40],
                          principal.account.uid if principal is not None else None, sent, 200, reply["retCode"],
-                         reply["retMsg"])
+                         reply["retMsg"],
+                         latency_ms=0.0 if started is None else (time.perf_counter() - started) * 1000,
+                         api_key=principal.key.api_key if principal is not None else "",
+                         limit=tuple(limit_headers.get(h, "") for h in LIMIT_HEADERS)  # type: ignore[arg-type]
+                         if limit_headers and LIMIT_HEADERS[0] in limit_headers else None,
+                         order_ids=created_order_ids(reply.get("data")) if path.startswith("/v5/order/create")
+                         else (), reason=reason)
 
 
 async def answer(request: web.Request, principal: Principal | None, seen: set[str], frame: dict[str, Any], wall: int,
@@ -135,6 +142,7 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
     op, req_id = frame.get("op"), frame.get("reqId")
     reply: dict[str, Any] = {"op": op, "connId": conn_id}
     limit_headers: dict[str, str] = {}
+    started, reason = time.perf_counter(), ""
     if req_id is not None:  # Bybit echoes the reqId only when one was sent
         reply["reqId"] = req_id
     try:
@@ -154,6 +162,7 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
         reply.update({"retCode": 0, "retMsg": msg_text, "data": result, "retExtInfo": ext})
     except ApiError as err:
         reply.update({"retCode": err.code, "retMsg": err.msg, "data": {}, "retExtInfo": {}})
+        reason = err.reason or ""
     except HttpFailure:
         reply.update({"retCode": Code.PARAM_ERROR, "retMsg": message(Code.PARAM_ERROR, "category"), "data": {},
                       "retExtInfo": {}})
@@ -161,6 +170,6 @@ async def answer(request: web.Request, principal: Principal | None, seen: set[st
         request.app.logger.exception("ws trade op failed")
         reply.update({"retCode": Code.SERVER_ERROR, "retMsg": message(Code.SERVER_ERROR), "data": {},
                       "retExtInfo": {}})
-    note(request.app, frame, principal, reply)
+    note(request.app, frame, principal, reply, started, limit_headers, reason)
     reply["header"] = {**limit_headers, "Traceid": uuid.uuid4().hex, "Timenow": str(wall)}
     send(reply)
