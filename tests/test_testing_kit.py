@@ -142,11 +142,12 @@ def test_config_marker(paperex):
 
 def test_failing_bot(paperex):
     bob = paperex.account()
-    try:
-        bob.pybit().place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit",
-                                qty="0.0001", price="50000")
-    except Exception:
-        pass
+    for qty in ("0.0001", "10"):  # too small (10001), then more than the account can pay for (110007)
+        try:
+            bob.pybit().place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit",
+                                    qty=qty, price="50000")
+        except Exception:
+            pass
     assert False, "the bot expected a fill"
 
 
@@ -185,6 +186,7 @@ def test_the_pytest_plugin(pytester: pytest.Pytester) -> None:
     section = failing[failing.index("paperex requests"):]
     assert "/v5/order/create" in section and "10001" in section and "!!" in section
     assert '"qty": "0.0001"' in section
+    assert "110007" in section and "why: available balance 10000 USDT < order cost" in section
     # the session venue's report shows only the failing test's own requests
     session = out[out.index("_ test_session_two_fails _"):]
     section = session[session.index("paperex requests"):]

@@ -163,5 +163,7 @@ def format_requests(entries: list[dict[str, Any]]) -> str:
         params = e["params"] if len(e["params"]) <= 200 else e["params"][:200] + "…"
         lines.append(f"{mark} #{e['id']} {e['ts']} {who} {e['transport']} {e['method']} {e['path']} "
                      f"{params} -> {answer}")
+        if e.get("reason"):  # why, in the exchange's own numbers (the dashboard's inspector shows it too)
+            lines.append(f"     why: {e['reason']}")
     return "\n".join(lines)
 
