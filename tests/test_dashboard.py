@@ -182,6 +182,8 @@ def test_a_refused_order_shows_in_the_inspector_with_its_code_and_reason(live: S
     refusal = page.locator("#refusal")
     refusal.wait_for()
     assert refusal.inner_text().startswith("110007: available balance 50 USDT < order cost 303.3 USDT (IM 300 USDT")
+    details = page.locator("#request-detail dl").inner_text()  # the request's fields, each a term and its value
+    assert "retCode" in details and "POST /v5/order/create" in details and "[object" not in details
     _shot(page, "requests")
     page.fill("#f-code", "0")
     page.locator("#requests tr[data-code='110007']").wait_for(state="detached")

@@ -37,7 +37,7 @@ function accountView(main, uid, query, stops) {
       onclick: (e) => { e.preventDefault(); fillsOf = fillsOf === o.orderId ? "" : o.orderId; refresh(); } }, "fills"));
   const orderColumns = [["Symbol", (o) => o.symbol, "left"], ["Side", (o) => h("span", { class: o.side.toLowerCase() }, o.side)],
     ["Type", (o) => o.orderType], ["Price", (o) => o.price], ["Qty", (o) => o.qty], ["Filled", (o) => o.cumExecQty],
-    ["Status", (o) => o.orderStatus], ["Trigger", (o) => o.triggerPrice || ""], ["Order id", (o) => o.orderId, "left"],
+    ["Status", (o) => o.orderStatus], ["Trigger", (o) => o.triggerPrice || ""], ["Order id", (o) => h("span", { title: o.orderId }, `…${o.orderId.slice(-10)}`), "left"],
     ["Link id", (o) => o.orderLinkId, "left"], ["Created", (o) => fmtTime(o.createdTime)], ["", orderLinks, "left"]];
   const orderAttrs = (o) => ({ dataset: { orderId: o.orderId, status: o.orderStatus } });
 

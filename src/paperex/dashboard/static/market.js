@@ -72,13 +72,25 @@ export async function marketView(main, parts, query, stops) {
   // the public stream
   const ticker = {};
   const book = { b: new Map(), a: new Map() };
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v5/public/${category}`);
-  const ping = setInterval(() => ws.readyState === 1 && ws.send(JSON.stringify({ op: "ping" })), 20000);
-  stops.push(() => { clearInterval(ping); ws.close(); });
-  ws.onopen = () => ws.send(JSON.stringify({ op: "subscribe", args: [`orderbook.50.${symbol}`, `publicTrade.${symbol}`,
-    `tickers.${symbol}`, `kline.1.${symbol}`] }));
-  ws.onclose = () => setStatus("public stream closed; reload to reconnect", true);
-  ws.onmessage = (m) => {
+  let ws = null;
+  let leaving = false;  // the view is closing the stream itself: no reconnect
+  const connect = () => {
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v5/public/${category}`);
+    ws.onopen = () => {
+      if (document.getElementById("status").textContent.startsWith("public stream")) setStatus("");
+      ws.send(JSON.stringify({ op: "subscribe", args: [`orderbook.50.${symbol}`, `publicTrade.${symbol}`,
+        `tickers.${symbol}`, `kline.1.${symbol}`] }));  // the book starts again from a snapshot
+    };
+    ws.onclose = () => {
+      if (leaving) return;
+      setStatus("public stream lost; reconnecting…", true);
+      setTimeout(() => { if (!leaving) connect(); }, 2000);
+    };
+    ws.onmessage = onMessage;
+  };
+  const ping = setInterval(() => ws && ws.readyState === 1 && ws.send(JSON.stringify({ op: "ping" })), 20000);
+  stops.push(() => { leaving = true; clearInterval(ping); if (ws) ws.close(); });
+  const onMessage = (m) => {
     const msg = JSON.parse(m.data);
     if (!msg.topic) return;
     const topic = msg.topic.split(".")[0];
@@ -106,6 +118,7 @@ export async function marketView(main, parts, query, stops) {
       }
     }
   };
+  connect();
 
   function renderTicker() {
     const next = Number(ticker.nextFundingTime || 0);
