@@ -71,6 +71,7 @@ export async function marketView(main, parts, query, stops) {
 
   // the public stream
   const ticker = {};
+  let clock = null;  // {exchange, wall}: the exchange clock at the last ticker, for the funding countdown
   const book = { b: new Map(), a: new Map() };
   let ws = null;
   let leaving = false;  // the view is closing the stream itself: no reconnect
@@ -103,6 +104,7 @@ export async function marketView(main, parts, query, stops) {
       while (tape.children.length > 60) tape.lastChild.remove();
     } else if (topic === "tickers") {
       Object.assign(ticker, msg.data);
+      clock = { exchange: Number(msg.ts), wall: Date.now() };  // the exchange's time (virtual time too)
       if (source !== "last") touch(+ticker[TICKER_FIELD[source]], msg.ts);
       renderTicker();
     } else if (topic === "orderbook") {
@@ -122,7 +124,8 @@ export async function marketView(main, parts, query, stops) {
 
   function renderTicker() {
     const next = Number(ticker.nextFundingTime || 0);
-    const left = Math.max(0, next - Date.now());
+    const now = clock ? clock.exchange + (Date.now() - clock.wall) : Date.now();
+    const left = Math.max(0, next - now);
     const hms = next ? new Date(left).toISOString().slice(11, 19) : "–";
     const cells = [["Last", ticker.lastPrice], ["Mark", ticker.markPrice], ["Index", ticker.indexPrice],
       ["24h change", ticker.price24hPcnt && `${(ticker.price24hPcnt * 100).toFixed(2)}%`], ["24h volume", ticker.volume24h],
