@@ -76,7 +76,7 @@ export function inspectorView(main, parts, query, stops) {
       if (entries.length > KEPT) entries.splice(0, entries.length - KEPT);
       lastId = result.lastId;
       render();
-      setStatus(`${entries.length} requests kept (the last ${KEPT})`);
+      setStatus(`${entries.length} requests in this page (it keeps the last ${KEPT}; the server the last 5,000)`);
     }
   }, stops);
 }
