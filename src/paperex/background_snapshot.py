@@ -83,9 +83,9 @@ def _child(serialise: Callable[[], bytes], wfd: int) -> None:
     code = 1
     try:
         gc.disable()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a Ctrl-C or a stop ends the child, not the parent's loop
-            signal.signal(sig, signal.SIG_DFL)
-        with contextlib.suppress(ValueError, OSError):
+        with contextlib.suppress(ValueError, OSError):  # ValueError: not the main thread (an embedded server)
+            for sig in (signal.SIGINT, signal.SIGTERM):  # a Ctrl-C or a stop ends the child, not the parent's loop
+                signal.signal(sig, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
         # the parent's sockets, journal and lock file stay the parent's alone (a closed client connection
         # must not linger here, nor a restart find the listening port held)
