@@ -35,19 +35,13 @@ history_days = 1
 """
 
 
-def children() -> list[str]:
-    """This process's child processes (zombies included), from /proc."""
-    me = str(os.getpid())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if stat[stat.rindex(")") + 2:].split()[1] == me:
-                found.append(entry.name)
-    return found
+def reaped(pid: int) -> bool:
+    """Was our child ``pid`` waited for (no zombie left)? waitpid refuses a pid that is no longer our child."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
 
 
 def test_snapshots_under_streamed_requests_then_restart_from_the_newest(tmp_path) -> None:
@@ -132,6 +126,7 @@ def uid_of(node: Node) -> int:
 def test_forked_snapshot_equals_the_state_at_its_seq_and_restores(tmp_path) -> None:
     node = big_node(tmp_path, snapshot_every=0)
     states: dict[int, str] = {}
+    pids: list[int] = []
 
     async def go() -> None:
         node.start()
@@ -140,7 +135,9 @@ def test_forked_snapshot_equals_the_state_at_its_seq_and_restores(tmp_path) -> N
         seq = node.sequencer.seq
         states[seq] = node.core.digest()
         assert node.sequencer.take_snapshot() is None  # in the background
-        assert node.sequencer.snapshot_child is not None
+        child = node.sequencer.snapshot_child
+        assert child is not None
+        pids.append(child.pid)
         await fill(node, 5)  # commands after the fork are not in the snapshot
         while node.sequencer.snapshot_seq != seq:
             await asyncio.sleep(0.01)
@@ -148,7 +145,7 @@ def test_forked_snapshot_equals_the_state_at_its_seq_and_restores(tmp_path) -> N
         await node.close(snapshot=False)
 
     asyncio.run(go())
-    assert children() == []  # the child was reaped
+    assert reaped(pids[0])
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
     snap = journal.latest_snapshot()
     journal.close()
@@ -165,6 +162,7 @@ def test_forked_snapshot_equals_the_state_at_its_seq_and_restores(tmp_path) -> N
 
 def test_a_dying_child_costs_only_its_snapshot(tmp_path, monkeypatch, caplog) -> None:
     node = big_node(tmp_path, snapshot_every=0)
+    pids: list[int] = []
 
     def boom(core):  # runs in the child: it exits with status 1, nothing is stored
         raise RuntimeError("serialiser broke")
@@ -176,7 +174,8 @@ def test_a_dying_child_costs_only_its_snapshot(tmp_path, monkeypatch, caplog) ->
             m.setattr(snapshot, "dump", boom)
             node.sequencer.take_snapshot()
             task = node.sequencer._snapshot_task
-            assert task is not None
+            assert task is not None and node.sequencer.snapshot_child is not None
+            pids.append(node.sequencer.snapshot_child.pid)
             await fill(node, 3)  # commands go on meanwhile
             await task
         assert node.sequencer.snapshot_seq == 0 and node.sequencer.snapshot_child is None
@@ -188,12 +187,13 @@ def test_a_dying_child_costs_only_its_snapshot(tmp_path, monkeypatch, caplog) ->
     with caplog.at_level(logging.WARNING, logger="paperex.sequencer"):
         asyncio.run(go())
     assert "skipped: the snapshot process exited with status 1" in caplog.text
-    assert children() == []
+    assert reaped(pids[0])
 
 
 def test_one_child_at_a_time_and_shutdown_ends_it(tmp_path, monkeypatch) -> None:
     node = big_node(tmp_path, snapshot_every=2)
     real_dump = snapshot.dump
+    pids: list[int] = []
 
     def slow(core):  # the child takes its time: requests keep coming, the next snapshots are skipped
         time.sleep(30)
@@ -205,6 +205,7 @@ def test_one_child_at_a_time_and_shutdown_ends_it(tmp_path, monkeypatch) -> None
         await node.sequencer.submit(CreateAccount(balances={"USDT": 5}))  # a Tick, then this: the child forks
         child = node.sequencer.snapshot_child
         assert child is not None
+        pids.append(child.pid)
         await fill(node, 6)  # each asks for a snapshot: skipped while the child works
         assert node.sequencer.snapshot_child is child and node.sequencer.work >= 6
         monkeypatch.setattr(snapshot, "dump", real_dump)
@@ -215,7 +216,7 @@ def test_one_child_at_a_time_and_shutdown_ends_it(tmp_path, monkeypatch) -> None
         return node.core.digest()
 
     digest = asyncio.run(go())
-    assert children() == []
+    assert reaped(pids[0])
     again = Node(tmp_path)
     assert again.sequencer.snapshot_seq == again.sequencer.seq and again.core.digest() == digest
     asyncio.run(again.close(snapshot=False))

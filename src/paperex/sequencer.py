@@ -181,9 +181,12 @@ class Sequencer:
         the rows queued before it. A large state is serialised in a forked child (the loop pays for the fork
         only); a small one, or with ``background=False`` (the final snapshot at close), right here. Returns
         the write's future, or None when the snapshot is made in the background or skipped."""
-        if background and self.fork_above is not None and self.state_records() > self.fork_above:
-            self._fork_snapshot()
-            return None
+        if background and self.fork_above is not None:
+            if self.snapshot_child is not None:
+                return None  # one at a time: ``work`` keeps counting, so the next command after it ends tries again
+            if self.state_records() > self.fork_above:
+                self._fork_snapshot()
+                return None
         body = msgspec.msgpack.encode(snapshot.dump(self.core))
         self.snapshot_seq = self.seq
         self.work = 0
@@ -197,8 +200,6 @@ class Sequencer:
         return len(core.orders) + sum(len(a.executions) + len(a.ledger) for a in core.accounts.values())
 
     def _fork_snapshot(self) -> None:
-        if self.snapshot_child is not None:
-            return  # one at a time: ``work`` keeps counting, so the next command after it ends tries again
         seq, ts, core = self.seq, self.core.last_ts, self.core
         try:
             child = SnapshotChild(lambda: msgspec.msgpack.encode(snapshot.dump(core)))
