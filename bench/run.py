@@ -12,7 +12,8 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}")
-    for script, *args in (("core_bench.py",), ("durability_bench.py",), ("replay_bench.py",), ("market_bench.py",),
+    for script, *args in (("core_bench.py",), ("durability_bench.py",), ("replay_bench.py",), ("snapshot_bench.py",),
+                          ("market_bench.py",),
                           ("http_bench.py",),
                           ("http_bench.py", "--journal", "memory", "--only", "order"),
                           ("http_bench.py", "--only", "IOC", "--concurrency", "128"),

@@ -9,12 +9,15 @@ replay of the journal rebuilds exactly the live state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
 
+from paperex.background_snapshot import SnapshotChild, fork_available
 from paperex.core import snapshot
 from paperex.core.commands import AnyCommand, Command, MarketStep, Tick
 from paperex.core.engine import Exchange
@@ -29,6 +32,9 @@ log = logging.getLogger("paperex.sequencer")
 _encoder = msgspec.msgpack.Encoder()
 UNAVAILABLE = "journal unavailable: the last write failed; restart the server (it recovers from the journal)"
 _decoder = msgspec.msgpack.Decoder(AnyCommand)
+# a state of fewer records than this (orders, executions, ledger entries) serialises in a few ms: faster on the
+# event loop than a fork; a bigger one is serialised in a forked child (paperex.background_snapshot)
+FORK_ABOVE = 2_000
 
 
 class Clock(Protocol):
@@ -97,6 +103,10 @@ class Sequencer:
         # here); what they show must wait for ``durable``: nothing observable runs ahead of the journal
         self.listeners: list[Callable[[list[Event], int, asyncio.Future[None]], None]] = []
         self.last_durable: asyncio.Future[None] | None = None  # the newest command's durable write
+        # snapshots of a large state are serialised in a forked child (None: always on the loop, e.g. no fork)
+        self.fork_above: int | None = FORK_ABOVE if fork_available() else None
+        self.snapshot_child: SnapshotChild | None = None  # the one child at work, if any
+        self._snapshot_task: asyncio.Task[None] | None = None
 
     def now_ms(self) -> int:
         """Exchange time: the clock, never behind the last applied command."""
@@ -166,12 +176,68 @@ class Sequencer:
         if self.writer.failed is not None or self.broken is not None:
             raise ApiError(Code.SERVER_ERROR, UNAVAILABLE)
 
-    def take_snapshot(self) -> asyncio.Future[None]:
-        """Snapshot the state as of the last journaled command. Taken synchronously, so it is exactly the
-        state after ``self.seq``; written by the journal writer after the rows queued before it."""
+    def take_snapshot(self, background: bool = True) -> asyncio.Future[None] | None:
+        """Snapshot the state after ``self.seq`` (the last journaled command); the journal writer stores it after
+        the rows queued before it. A large state is serialised in a forked child (the loop pays for the fork
+        only); a small one, or with ``background=False`` (the final snapshot at close), right here. Returns
+        the write's future, or None when the snapshot is made in the background or skipped."""
+        if background and self.fork_above is not None:
+            if self.snapshot_child is not None:
+                return None  # one at a time: ``work`` keeps counting, so the next command after it ends tries again
+            if self.state_records() > self.fork_above:
+                self._fork_snapshot()
+                return None
         body = msgspec.msgpack.encode(snapshot.dump(self.core))
         self.snapshot_seq = self.seq
         self.work = 0
         fut = self.writer.snapshot(Snapshot(self.seq, self.core.last_ts, snapshot.FORMAT, body))
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures are logged by the writer
         return fut
+
+    def state_records(self) -> int:
+        """About how many records a snapshot holds (what its cost grows with)."""
+        core = self.core
+        return len(core.orders) + sum(len(a.executions) + len(a.ledger) for a in core.accounts.values())
+
+    def _fork_snapshot(self) -> None:
+        seq, ts, core = self.seq, self.core.last_ts, self.core
+        try:
+            child = SnapshotChild(lambda: msgspec.msgpack.encode(snapshot.dump(core)))
+        except OSError as exc:  # no memory or no process left: try again after the next snapshot_every
+            log.warning("snapshot at seq %d skipped: cannot fork (%s); the journal still holds everything", seq, exc)
+            self.work = 0
+            return
+        self.snapshot_child = child
+        self.work = 0
+        self._snapshot_task = asyncio.get_running_loop().create_task(
+            self._store_snapshot(child, seq, ts, time.monotonic()), name=f"snapshot-{seq}")
+
+    async def _store_snapshot(self, child: SnapshotChild, seq: int, ts: int, started: float) -> None:
+        """The child's bytes (read and reaped in a worker thread) go to the journal writer, behind the rows up to
+        ``seq`` (queued long before). A child that fails only costs this snapshot."""
+        try:
+            body = await asyncio.to_thread(child.collect)
+        except Exception as exc:
+            log.warning("snapshot at seq %d skipped: %s; the journal still holds everything", seq, exc)
+            return
+        finally:
+            self.snapshot_child = None
+        if self.writer.failed is not None or self.broken is not None:
+            return  # the journal may not hold everything up to seq: no snapshot may claim it does
+        try:
+            await self.writer.snapshot(Snapshot(seq, ts, snapshot.FORMAT, body))
+        except Exception:
+            return  # logged by the writer
+        self.snapshot_seq = max(self.snapshot_seq, seq)
+        log.info("snapshot at seq %d stored: %.1f MiB, serialised in a forked child (pid %d), %.2f s in all", seq,
+                 len(body) / 2**20, child.pid, time.monotonic() - started)
+
+    async def stop_snapshots(self) -> None:
+        """Shutdown: end a child still at work (a final snapshot, if any, supersedes it) and reap it."""
+        child, task = self.snapshot_child, self._snapshot_task
+        if child is not None:
+            child.kill()
+        if task is not None:
+            with contextlib.suppress(BaseException):
+                await task
+        self._snapshot_task = None

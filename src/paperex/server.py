@@ -128,11 +128,12 @@ class Node:
     async def close(self, snapshot: bool = True) -> None:
         """Stop cleanly: a snapshot of the final state (if anything changed since the last one), then the
         journal is drained and closed."""
+        await self.sequencer.stop_snapshots()  # a snapshot child still at work is ended (and reaped)
         healthy = self.writer.failed is None and self.sequencer.broken is None  # never snapshot a broken core
         if snapshot and healthy and self.sequencer.seq > self.sequencer.snapshot_seq:
             self.writer.start()  # idempotent: a node that never served still writes its final snapshot
             try:
-                self.sequencer.take_snapshot()
+                self.sequencer.take_snapshot(background=False)  # at close: on the loop, nothing else to serve
             except Exception:
                 log.exception("final snapshot failed; the journal still holds everything")
         await self.writer.stop()

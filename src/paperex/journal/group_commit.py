@@ -52,8 +52,12 @@ class GroupCommitWriter:
         return fut
 
     def snapshot(self, snap: Snapshot) -> asyncio.Future[None]:
-        """Queue a snapshot; it is written after every journal row queued before it."""
+        """Queue a snapshot; it is written after every journal row queued before it. Refused after a failed
+        write (the rows it covers may not all be in the journal; nothing would ever write it either)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failed is not None:
+            fut.set_exception(self.failed)
+            return fut
         self._snapshots.append((snap, fut))
         self._wake.set()
         return fut

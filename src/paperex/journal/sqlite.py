@@ -96,6 +96,9 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
 MIGRATIONS = {2: _migrate_1_to_2}  # target version -> step from the version before
 
 
+_BLOB_PIECE = 1 << 20  # a snapshot is written 1 MiB at a time
+
+
 class SqliteJournal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -166,10 +169,18 @@ class SqliteJournal:
         self._db.execute("COMMIT")
 
     def write_snapshot(self, snap: Snapshot, keep: int = 2) -> None:
+        """Store a snapshot (in the journal writer's thread). The body goes in by pieces through SQLite's blob
+        I/O: bound whole, SQLite would copy hundreds of MB while holding the GIL (a pause of the event loop)."""
+        body = memoryview(snap.body)
+        checksum = crc(snap.body)  # zlib lets go of the GIL
         self._db.execute("BEGIN")
         try:
-            self._db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                             (snap.seq, snap.ts, snap.format, snap.body, crc(snap.body)))
+            self._db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, zeroblob(?), ?)",
+                             (snap.seq, snap.ts, snap.format, len(body), checksum))
+            if body:
+                with self._db.blobopen("snapshots", "body", snap.seq) as blob:  # seq is the rowid
+                    for at in range(0, len(body), _BLOB_PIECE):
+                        blob.write(body[at:at + _BLOB_PIECE])
             self._db.execute("DELETE FROM snapshots WHERE seq NOT IN "
                              "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)", (keep,))
         except BaseException:
