@@ -276,6 +276,8 @@ async def serve(options: ServeOptions, embedded: Embedded | None = None) -> None
         raise
     if embedded is None:  # the host program's collector is its own business
         tune_gc()
+    else:  # and its process is not ours to fork: snapshots (rare in a test) are taken on the loop
+        node.sequencer.fork_above = None
     node.start()
     await ensure_accounts(node.sequencer, config)
     await ensure_symbol_rules(node.sequencer, config)
