@@ -43,6 +43,30 @@ def make_ops(n: int, seed: int, mid: int) -> list[tuple]:
     return ops
 
 
+def apply_op(ex: Exchange, op: tuple, resting: dict[int, list[int]], ts: int) -> bool:
+    """One generated operation through the core (False: a cancel with nothing to cancel, skipped); a refusal
+    raises ``ApiError``."""
+    kind, uid = op[0], op[1]
+    if kind == "limit":
+        _, _, side, price, qty = op
+        ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=side, order_type="Limit", qty=qty,
+                            price=price), ts)
+        resting[uid].append(ex.order_seq)
+    elif kind == "cancel":
+        mine = resting[uid]
+        if not mine:
+            return False
+        oid = mine.pop(int(op[2] * len(mine)))
+        if oid not in ex.accounts[uid].open_orders:
+            return False
+        ex.apply(CancelOrder(uid=uid, category="linear", symbol="BTCUSDT", order_id=oid), ts)
+    else:
+        _, _, side, qty = op
+        ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=side, order_type="Market", qty=qty),
+                 ts)
+    return True
+
+
 def run(n: int, seed: int) -> tuple[int, float, dict[str, int]]:
     ex = Exchange(load_market())
     for ts in range(ACCOUNTS):
@@ -56,25 +80,10 @@ def run(n: int, seed: int) -> tuple[int, float, dict[str, int]]:
     t0 = time.perf_counter()
     for op in ops:
         ts += 1
-        kind, uid = op[0], op[1]
+        kind = op[0]
         try:
-            if kind == "limit":
-                _, _, side, price, qty = op
-                ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=side, order_type="Limit",
-                                    qty=qty, price=price), ts)
-                resting[uid].append(ex.order_seq)
-            elif kind == "cancel":
-                mine = resting[uid]
-                if not mine:
-                    continue
-                oid = mine.pop(int(op[2] * len(mine)))
-                if oid not in ex.accounts[uid].open_orders:
-                    continue
-                ex.apply(CancelOrder(uid=uid, category="linear", symbol="BTCUSDT", order_id=oid), ts)
-            else:
-                _, _, side, qty = op
-                ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=side, order_type="Market",
-                                    qty=qty), ts)
+            if not apply_op(ex, op, resting, ts):
+                continue
             counts[kind] += 1
         except ApiError:
             counts["rejected"] += 1

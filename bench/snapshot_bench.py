@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import table
-from bench.core_bench import ACCOUNTS, make_ops
-from paperex.core.commands import CancelOrder, CreateAccount, Deposit, PlaceOrder
+from bench.core_bench import ACCOUNTS, apply_op, make_ops
+from paperex.core.commands import CreateAccount, Deposit
 from paperex.core.engine import FIRST_UID, Exchange
 from paperex.core.numbers import to_units
 from paperex.data import load_market
@@ -47,23 +47,9 @@ def build(n: int, seed: int) -> tuple[Exchange, int]:
     ts, applied = 1_000, ACCOUNTS
     for op in make_ops(n, seed, ex.symbols[("linear", "BTCUSDT")].mark):
         ts += 1
-        kind, uid = op[0], op[1]
         try:
-            if kind == "limit":
-                ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=op[2], order_type="Limit",
-                                    qty=op[4], price=op[3]), ts)
-                resting[uid].append(ex.order_seq)
-            elif kind == "cancel":
-                mine = resting[uid]
-                if not mine:
-                    continue
-                oid = mine.pop(int(op[2] * len(mine)))
-                if oid not in ex.accounts[uid].open_orders:
-                    continue
-                ex.apply(CancelOrder(uid=uid, category="linear", symbol="BTCUSDT", order_id=oid), ts)
-            else:
-                ex.apply(PlaceOrder(uid=uid, category="linear", symbol="BTCUSDT", side=op[2], order_type="Market",
-                                    qty=op[3]), ts)
+            if not apply_op(ex, op, resting, ts):
+                continue
             applied += 1
         except ApiError:
             continue
