@@ -191,3 +191,16 @@ def test_the_pytest_plugin(pytester: pytest.Pytester) -> None:
     session = out[out.index("_ test_session_two_fails _"):]
     section = session[session.index("paperex requests"):]
     assert "/v5/position/list" in section and section.count("#") == 1
+
+
+def test_a_config_file_with_a_relative_data_file(tmp_path) -> None:
+    """A config file's data files are found next to it, whichever directory the test runs in."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "bars.csv").write_text("start,open,high,low,close,volume\n"
+                                                "1767139200000,60000,60100,59900,60050,1\n"
+                                                "1767139260000,60050,60200,60000,60100,2\n")
+    (tmp_path / "bot.toml").write_text('[market]\nhistory_days = 1\n[[symbols]]\ncategory = "linear"\n'
+                                       'symbol = "BTCUSDT"\nfeed = "klines"\nfile = "data/bars.csv"\n')
+    with Venue.start(tmp_path / "bot.toml", market=True) as venue:
+        bars = venue.pybit().get_kline(**BTC, interval="1", limit=5)["result"]["list"]
+        assert ["60050", "60200", "60000", "60100", "2"] in [b[1:6] for b in bars]  # the file's last bar

@@ -387,12 +387,19 @@ class Venue:
 
 # -- helpers ---------------------------------------------------------------------------------------------
 def _config_dict(config: str | Path | dict[str, Any] | None) -> dict[str, Any]:
+    """The config as a dict the venue may add its clock to; a file's relative data-file paths made absolute
+    (the venue writes or parses it elsewhere)."""
     if config is None:
         return {}
     if isinstance(config, dict):
-        return json.loads(json.dumps(config, default=str))  # a copy the venue may add its clock to
+        return json.loads(json.dumps(config, default=str))
     if isinstance(config, Path) or (isinstance(config, str) and "\n" not in config and config.endswith(".toml")):
-        return tomllib.loads(Path(config).read_text())
+        path = Path(config)
+        data = tomllib.loads(path.read_text())
+        for row in data.get("symbols", []):
+            if isinstance(row, dict) and isinstance(row.get("file"), str):
+                row["file"] = str((path.parent / row["file"]).resolve())
+        return data
     return tomllib.loads(config)
 
 
