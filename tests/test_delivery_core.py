@@ -137,3 +137,41 @@ def test_calendar_always_has_its_contracts_live(st_ts: int) -> None:
         following = calendar.live(series, st_ts + 1)
         if all(c.delivery > st_ts + 1 for c in live):
             assert following == live
+
+
+def test_a_scenario_moves_the_futures_with_their_perpetual_and_refusals_change_nothing() -> None:
+    start = DELIVERY - 40 * MIN  # the move comes before the 30-minute window
+    ex, a, _ = _exchange(start)
+    perp, fut = ex.symbols[("linear", "BTCUSDT")], ex.symbols[FUT]
+    ex.apply(SetPrices(category="linear", symbol="BTCUSDT", index=perp.index + 500), start + 1)
+    assert fut.index == perp.index and fut.mark == fut.index  # the same underlying index
+    ex.apply(Tick(), DELIVERY + 1)
+    assert fut.delivery_price == perp.index  # the whole window at the moved index
+    digest = ex.digest()
+    for command in (PlaceOrder(uid=a, category=FUT[0], symbol=FUT[1], side=BUY, order_type="Limit", qty=1,
+                               price=fut.index, trigger_price=fut.index + 10, trigger_direction=1),
+                    PlaceOrder(uid=a, category=FUT[0], symbol=FUT[1], side=BUY, order_type="Limit", qty=1,
+                               price=fut.index)):
+        with pytest.raises(ApiError) as err:  # conditional orders too: the contract is being delivered
+            ex.apply(command, DELIVERY + 2)
+        assert err.value.code == Code.SETTLEMENT_IN_PROGRESS
+    assert ex.digest() == digest
+
+
+def test_a_clamped_price_is_the_one_the_checks_see() -> None:
+    """Futures move an out-of-band limit price to the band's edge: its TP/SL and minimum value are checked
+    there, not at the price sent (a valid TP above the edge is taken; an SL above it is refused)."""
+    ex, a, _ = _exchange(DELIVERY - 60 * MIN)
+    st = ex.symbols[("linear", "BTCUSDT")]
+    from paperex.core import trading
+
+    max_buy, _ = trading.band(st)
+    far = max_buy * 2
+    ex.apply(PlaceOrder(uid=a, category="linear", symbol="BTCUSDT", side=BUY, order_type="Limit", qty=10, price=far,
+                        take_profit=max_buy + 100), DELIVERY - 59 * MIN)
+    order = ex.orders[ex.order_seq]
+    assert order.price == max_buy and order.take_profit == max_buy + 100
+    with pytest.raises(ApiError) as err:
+        ex.apply(PlaceOrder(uid=a, category="linear", symbol="BTCUSDT", side=BUY, order_type="Limit", qty=10,
+                            price=far, stop_loss=max_buy + 100), DELIVERY - 59 * MIN)
+    assert err.value.code == Code.PARAM_ERROR and "StopLoss" in err.value.msg

@@ -125,6 +125,8 @@ def configure(ex: Exchange, cmd: ConfigureMarket, ts: int) -> list[Event]:
         key = (s.category, s.symbol)
         if key not in ex.symbols or key in seen:
             raise ApiError(Code.PARAM_ERROR, f"symbol {s.symbol} does not exist in {s.category} or is repeated")
+        if ex.symbols[key].inst.delivery_time:  # listed by the calendar, driven from its perpetual (listed_spec)
+            raise ApiError(Code.PARAM_ERROR, f"{s.symbol} is a dated future: configure its perpetual")
         seen.add(key)
         if not (0 <= s.levels <= MAX_LEVELS and s.spacing >= 1 and s.half_spread >= 0 and s.lots >= 1
                 and s.taker_lots >= 1 and s.max_taker_lots >= s.taker_lots and 0 <= s.trade_rate <= 1000

@@ -80,6 +80,17 @@ def roll(ex: Exchange, ts: int, events: list[Event]) -> None:
     ex.next_dated_check = next_check(ex)
 
 
+def futures_of(ex: Exchange, perpetual: SymbolState) -> list[SymbolState]:
+    """The trading dated futures listed from a perpetual (they share its index)."""
+    out = []
+    for entry in ex.dated:
+        st = ex.symbols[key_of(entry)]
+        if st.status == TRADING and st.inst.source == perpetual.inst.symbol \
+                and st.inst.category == perpetual.inst.category:
+            out.append(st)
+    return out
+
+
 def key_of(entry: tuple[str, str, int, int]) -> tuple[str, str]:
     """The (category, symbol) of an ``Exchange.dated`` entry (its series name starts with the category)."""
     return entry[0].split(":", 1)[0], entry[1]
@@ -133,7 +144,8 @@ def deliver(ex: Exchange, st: SymbolState, ts: int, events: list[Event]) -> None
 
         background.remove_delivered(ex, st)
     key = st.inst.key
-    for account in ex.accounts.values():
+    accounts = sorted(ex.accounts.values(), key=lambda a: a.uid)  # the same order after a snapshot restore
+    for account in accounts:
         for order in sorted((o for o in account.conditionals.values() if (o.category, o.symbol) == key),
                             key=lambda o: o.order_id):
             triggers.cancel_conditional(ex, account, order, ts, events)
@@ -142,7 +154,7 @@ def deliver(ex: Exchange, st: SymbolState, ts: int, events: list[Event]) -> None
                             key=lambda o: o.order_id):
             trading.finish(ex, account, order, CANCELLED, ts, events, cancel_type="CancelBySettle")
     coin = st.inst.settle_coin
-    holders = [(a, p) for a in ex.accounts.values() for p in a.held_positions(*key) if p.size]
+    holders = [(a, p) for a in accounts for p in a.held_positions(*key) if p.size]
     before = _money(ex, st, holders)
     rate = int(st.inst.delivery_fee_rate * MONEY_SCALE)
     for account, pos in holders:

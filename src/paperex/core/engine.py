@@ -315,6 +315,10 @@ class Exchange:
         # Without a feed of its own, the mark follows the index unless a scenario sets it explicitly.
         events: list[Event] = []
         prices.set_mark(self, st, cmd.mark if cmd.mark is not None else st.index, ts, events)
+        if cmd.index is not None and not st.inst.delivery_time:  # its dated futures share the index (and the
+            for future in delivery.futures_of(self, st):  # delivery price averages it); their mark follows
+                prices.set_index(future, cmd.index, ts)
+                prices.set_mark(self, future, future.index, ts, events)
         return events
 
     def _set_account_rules(self, cmd: SetAccountRules, ts: int) -> list[Event]:

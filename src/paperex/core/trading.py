@@ -10,6 +10,8 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from paperex.core import margin, position_mode, rules, triggers
 from paperex.core.book import BUY, SELL
 from paperex.core.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
@@ -88,8 +90,18 @@ def _within_band(account: Account, st: SymbolState, side: int, price: int, max_b
                   f"mark {_plain(st.grid.price(st.mark))}, index {_plain(st.grid.price(st.index))})")
 
 
+def _clamped(account: Account, st: SymbolState, cmd: PlaceOrder) -> PlaceOrder:
+    """A limit order of an account that clamps, with its price moved into the band (refusing accounts meet the
+    band later, after the checks that answer before 110003)."""
+    if cmd.order_type != "Limit" or cmd.price is None or not account.clamps(st.inst.category):
+        return cmd
+    max_buy, min_sell = band(st)
+    price = _within_band(account, st, cmd.side, cmd.price, max_buy, min_sell)
+    return cmd if price == cmd.price else msgspec.structs.replace(cmd, price=price)
+
+
 # -- place ------------------------------------------------------------------------------------------
-def _symbol(ex: Exchange, category: str, symbol: str) -> SymbolState:
+def symbol_open(ex: Exchange, category: str, symbol: str) -> SymbolState:
     st = ex.symbols.get((category, symbol))
     if st is None:
         raise _reject(Code.PARAM_ERROR, f"symbol {symbol} does not exist in {category}")
@@ -160,7 +172,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     if cmd.trigger_price and conditional is None:
         return triggers.place_conditional(ex, cmd, ts)
     account = ex.account(cmd.uid)
-    st = _symbol(ex, cmd.category, cmd.symbol)
+    st = symbol_open(ex, cmd.category, cmd.symbol)
     spot = cmd.category == "spot"
     # a hedge-mode order against its side's direction closes it: reduce-only
     reduce_only = check_static(ex, st, cmd, new=conditional is None) or cmd.reduce_only
@@ -168,6 +180,7 @@ def place(ex: Exchange, cmd: PlaceOrder, ts: int, conditional: Order | None = No
     pos = None if spot else account.positions.get((cmd.category, cmd.symbol, cmd.position_idx))
     qty = cmd.qty
     rules.check_trading(account, st, not reduce_only and not spot, pos.leverage if pos else DEFAULT_LEVERAGE)
+    cmd = _clamped(account, st, cmd)  # the price every later check sees is the one the order will rest at
     tpsl_mode = triggers.check_order_tpsl(st, cmd, cmd.price, account, reduce_only) if conditional is None else ""
     closes_nothing = pos is None or pos.size == 0 or (pos.size > 0) == (cmd.side > 0)
     if reduce_only and not spot:
@@ -661,7 +674,7 @@ def _closed_error(order: Order) -> ApiError:
 
 def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    st = _symbol(ex, cmd.category, cmd.symbol)
+    st = symbol_open(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
     if order.order_id in account.conditionals:
         if order.stop_order_type in triggers.POSITION_STOPS:  # a position's TP/SL: trading-stop changes it
@@ -677,6 +690,9 @@ def amend(ex: Exchange, cmd: AmendOrder, ts: int) -> list[Event]:
         raise _closed_error(order)
     if cmd.qty is None and cmd.price is None and not cmd.changes_tpsl():
         raise _reject(Code.PARAM_ERROR, "nothing to amend: give qty, price or TP/SL")
+    if cmd.price is not None and account.clamps(st.inst.category):  # checked at the price it will rest at
+        max_buy, min_sell = band(st)
+        cmd = msgspec.structs.replace(cmd, price=_within_band(account, st, order.side, cmd.price, max_buy, min_sell))
     triggers.check_amend_tpsl(st, order, cmd)
     if cmd.qty is None and cmd.price is None:
         check_amend_rules(account, st, order, order.qty)
@@ -762,7 +778,7 @@ def _amend_tpsl_only(ex: Exchange, order: Order, cmd: AmendOrder, ts: int) -> li
 
 def cancel(ex: Exchange, cmd: CancelOrder, ts: int) -> list[Event]:
     account = ex.account(cmd.uid)
-    _symbol(ex, cmd.category, cmd.symbol)
+    symbol_open(ex, cmd.category, cmd.symbol)
     order = find_order(ex, cmd.uid, cmd.category, cmd.symbol, cmd.order_id, cmd.order_link_id)
     events: list[Event] = []
     if order.order_id in account.conditionals:

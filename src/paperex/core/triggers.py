@@ -154,9 +154,7 @@ def place_conditional(ex: Exchange, cmd: PlaceOrder, ts: int) -> list[Event]:
     from paperex.core import trading  # the ordinary order checks
 
     account = ex.account(cmd.uid)
-    st = ex.symbols.get((cmd.category, cmd.symbol))
-    if st is None:
-        raise ApiError(Code.PARAM_ERROR, f"symbol {cmd.symbol} does not exist in {cmd.category}")
+    st = trading.symbol_open(ex, cmd.category, cmd.symbol)  # a contract being delivered or delivered: refused
     closes = trading.check_static(ex, st, cmd)  # all that does not depend on the market at trigger time
     _check_trigger_by(cmd.trigger_by)
     if cmd.trigger_direction not in (1, 2):
