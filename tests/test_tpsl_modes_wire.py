@@ -94,8 +94,15 @@ def test_partial_tpsl_legs_follow_an_orders_fills(ex) -> None:  # noqa: F811
     assert rejected(lambda: session.amend_order(**BTC, orderId=full["orderId"], tpLimitPrice=str(tp_limit))) == (
         110060, "Under full TP/SL mode, it is not allowed to modify TP/SL: tpLimitPrice/slLimitPrice need an order "
                 "with Partial limit TP/SL")
-    # the TP is checked against the amended price: a long's take profit must stay above it
+    # the TP is checked against the amended price: a long's take profit must stay above it (an account that
+    # refuses out-of-band prices; one that clamps checks the price at the band's edge, below the TP here)
+    session.set_limit_price_action(category="linear", modifyEnable=False)
     assert rejected(lambda: session.amend_order(**BTC, orderId=full["orderId"], price=str(tp + 100)))[0] == 10001
+    session.set_limit_price_action(category="linear", modifyEnable=True)
+    amended = session.amend_order(**BTC, orderId=full["orderId"], price=str(tp + 100))["result"]["orderId"]
+    moved = session.get_open_orders(**BTC, orderId=amended)["result"]["list"][0]
+    assert Decimal(moved["price"]) < tp  # clamped to the band's edge, under the take profit it keeps
+    session.amend_order(**BTC, orderId=full["orderId"], price=str(price - 1000))
     session.amend_order(**BTC, orderId=full["orderId"], takeProfit="0")  # "0" removes it
     row = session.get_open_orders(**BTC, orderId=full["orderId"])["result"]["list"][0]
     assert (row["takeProfit"], row["tpslMode"]) == ("", "")
