@@ -77,18 +77,23 @@ def roll(ex: Exchange, ts: int, events: list[Event]) -> None:
             deliver(ex, st, ts, events)
         if st.status == DELIVERING and ts >= delivery_ms + DELIVERING_MS:
             st.status = CLOSED
+    index_futures(ex)
     ex.next_dated_check = next_check(ex)
 
 
 def futures_of(ex: Exchange, perpetual: SymbolState) -> list[SymbolState]:
     """The trading dated futures listed from a perpetual (they share its index)."""
-    out = []
+    return ex.futures.get(perpetual.inst.key, [])
+
+
+def index_futures(ex: Exchange) -> None:
+    """Derive ``Exchange.futures`` (perpetual -> its trading futures) after a listing, a delivery or a load: a
+    scenario's or a feed's price on a perpetual finds its futures without walking every contract ever listed."""
+    ex.futures = {}
     for entry in ex.dated:
         st = ex.symbols[key_of(entry)]
-        if st.status == TRADING and st.inst.source == perpetual.inst.symbol \
-                and st.inst.category == perpetual.inst.category:
-            out.append(st)
-    return out
+        if st.status == TRADING:
+            ex.futures.setdefault((st.inst.category, st.inst.source), []).append(st)
 
 
 def key_of(entry: tuple[str, str, int, int]) -> tuple[str, str]:

@@ -102,6 +102,7 @@ class Exchange:
         # dated futures listed so far (core.delivery), in listing order: (series, symbol, launch ms, delivery ms)
         self.dated: list[tuple[str, str, int, int]] = []
         self.next_dated_check = 0  # derived: when the calendar next lists, delivers or closes a contract
+        self.futures: dict[tuple[str, str], list[SymbolState]] = {}  # derived: a perpetual's trading futures
         self.samples = MarketSamples()  # open interest and account counts every 5 minutes (core.samples)
         self._handlers: dict[type[Command], Callable[[Command, int], list[Event]]] = {
             CreateAccount: self._create_account,  # type: ignore[dict-item]

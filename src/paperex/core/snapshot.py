@@ -241,5 +241,6 @@ def load(market: MarketSpec, data: dict[str, Any]) -> Exchange:
     ex.samples = MarketSamples.load(data["samples"])
     dues = [st.funding.due for st in ex.symbols.values() if st.inst.is_derivative and not st.inst.delivery_time]
     ex.next_funding_check = 0 if not dues or 0 in dues else min(dues)
+    delivery.index_futures(ex)
     ex.next_dated_check = delivery.next_check(ex) if ex.dated or not market.series else 0
     return ex

@@ -78,8 +78,8 @@ def ticker(st: SymbolState, now: int) -> dict[str, Any]:
         "singleOpenInterestValue": ser.money(oi_value),
         "turnover24h": ser.money(turnover),
         "volume24h": ser.qty(st, volume),
-        "fundingRate": ser.money(risk.predicted_rate(st, now)),
-        "nextFundingTime": str(risk.next_funding_time(st, now)),
+        "fundingRate": "" if dated else ser.money(risk.predicted_rate(st, now)),
+        "nextFundingTime": "" if dated else str(risk.next_funding_time(st, now)),
         "predictedDeliveryPrice": "",
         "basisRate": "",
         "deliveryFeeRate": "",
@@ -108,7 +108,7 @@ def _dated_fields(st: SymbolState, last: int, now: int) -> dict[str, str]:
     predicted = delivery.average_index(st, now) if st.status == "Trading" else None
     q = Decimal("0.00000001")
     return {
-        "fundingRate": "", "nextFundingTime": "", "fundingIntervalHour": "", "fundingCap": "",
+        "fundingIntervalHour": "", "fundingCap": "",
         "deliveryTime": str(inst.delivery_time),
         "deliveryFeeRate": ser.trim(inst.delivery_fee_rate),
         "predictedDeliveryPrice": ser.price(st, predicted) if predicted else "",

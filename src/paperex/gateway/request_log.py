@@ -57,9 +57,10 @@ class RequestLog:
     def add(self, ts: int, transport: str, method: str, path: str, uid: int | None, params: str | bytes,
             status: int, ret_code: int | None, ret_msg: str, *, latency_ms: float = 0.0, api_key: str = "",
             limit: tuple[str, str, str] | None = None, order_ids: tuple[str, ...] = (), reason: str = "") -> None:
-        text = params.decode("utf-8", "replace") if isinstance(params, bytes) else params
-        if len(text) > PARAMS_KEPT:
-            text = text[:PARAMS_KEPT] + "…"
+        cut = len(params) > PARAMS_KEPT  # cut before decoding: a batch body may be a megabyte
+        text = params[:PARAMS_KEPT].decode("utf-8", "replace") if isinstance(params, bytes) else params[:PARAMS_KEPT]
+        if cut:
+            text += "…"
         self.entries.append(Entry(self.next_id, ts, transport, method, path[:200], uid, text, status, ret_code,
                                   ret_msg[:500], latency_ms, api_key[:64], limit, order_ids[:20], reason[:500]))
         self.next_id += 1
